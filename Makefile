@@ -1,0 +1,73 @@
+# LeverageGuard: two commands do everything on a fresh machine — `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+TOOLS       := $(CURDIR)/.tools
+SOLC_VERSION := 0.8.37
+SOLC_SHIM   := $(TOOLS)/solcx/solc-v$(SOLC_VERSION)
+NATIVE      := node_modules/@foundry-rs
+
+# Every recipe sees the venv, the npm binaries (anvil, forge) and the solc shim.
+export PATH := $(TOOLS)/bin:$(CURDIR)/$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(TOOLS)/solcx
+export FOUNDRY_SOLC := $(SOLC_SHIM)
+export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help bootstrap compile test test-contract test-keeper lint demo clean
+
+help:
+	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
+	@echo "make test   - bootstrap, then the whole test suite"
+	@echo "make lint   - ruff and mypy over the Python code"
+
+bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SOLC_SHIM): tools/solc-shim.js node_modules/.installed
+	mkdir -p $(dir $@)
+	ln -sf $(CURDIR)/tools/solc-shim.js $@
+
+# The npm packages start the native binaries through a node wrapper; link the binaries themselves so that
+# signals (ape stopping anvil) reach the real process.
+$(TOOLS)/bin/%: node_modules/.installed
+	mkdir -p $(dir $@)
+	ln -sf $(CURDIR)/$(NATIVE)/$*-linux-amd64/bin/$* $@
+
+compile: bootstrap
+	$(BIN)/ape compile
+
+# PYTEST_ARGS narrows a run, e.g. make test-contract PYTEST_ARGS="-k multisig".
+PYTEST_ARGS ?=
+
+test: bootstrap compile
+	$(BIN)/ape test tests -q $(PYTEST_ARGS)
+
+test-contract: bootstrap compile
+	$(BIN)/ape test tests/contract -q $(PYTEST_ARGS)
+
+test-keeper: bootstrap
+	$(BIN)/pytest tests/keeper -q $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(BIN)/ruff check keeper scripts tests
+	$(BIN)/ruff format --check keeper scripts tests
+	$(BIN)/mypy
+
+demo: bootstrap compile
+	$(BIN)/ape run demo --network ethereum:local:foundry
+
+clean:
+	rm -rf $(VENV) node_modules $(TOOLS) .build contracts/.cache

@@ -1,0 +1,1 @@
+"""LeverageGuard keeper: verifies liquidation claims off chain and posts verdicts on chain."""

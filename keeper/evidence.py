@@ -1,0 +1,123 @@
+"""Typed records that cross the verification boundary: the claim and the exchange evidence."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+
+class Exchange(IntEnum):
+    """Exchange ids, numbered as in the contract."""
+
+    OKX = 1
+    BINANCE = 2
+    BYBIT = 3
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Exchange:
+        try:
+            return cls[slug.upper()]
+        except KeyError:
+            raise ValueError(f"unknown exchange {slug!r}; expected one of {[e.slug for e in cls]}") from None
+
+
+class LiquidationKind(StrEnum):
+    """How the exchange closed the order."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    ADL = "adl"
+    NONE = "none"
+
+    @property
+    def is_forced_liquidation(self) -> bool:
+        return self in (LiquidationKind.FULL, LiquidationKind.PARTIAL)
+
+
+_ACCOUNT_REF = re.compile(r"^0x[0-9a-f]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _account_ref(value: str) -> str:
+    lowered = value.lower()
+    if not _ACCOUNT_REF.match(lowered):
+        raise ValueError(f"accountRef must be 0x followed by 64 hex digits, got {value!r}")
+    return lowered
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"address must be 0x followed by 40 hex digits, got {value!r}")
+    return value.lower()
+
+
+AccountRef = Annotated[str, AfterValidator(_account_ref)]
+Address = Annotated[str, AfterValidator(_address)]
+TokenUnits = Annotated[int, Field(ge=0)]
+
+
+class ClaimInput(BaseModel):
+    """A claim as filed on chain; amounts are in token units, times in unix seconds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_id: int = Field(ge=0)
+    user: Address
+    exchange: Exchange
+    account_ref: AccountRef
+    order_id: str = Field(min_length=1, max_length=64)
+    instrument: str = Field(min_length=1, max_length=64)
+    claimed_loss: TokenUnits
+    submitted_at: int = Field(ge=0)
+    coverage_start: int = Field(ge=0)
+    coverage_end: int = Field(ge=0)
+    remaining_coverage: TokenUnits
+
+
+class LiquidationEvidence(BaseModel):
+    """What an exchange adapter proved about one order.
+
+    Signed amounts follow the balance: negative ``realized_pnl``, ``fees`` and ``liquidation_penalty``
+    took money from the trader. ``loss`` is the positive amount lost (0 when the close made money).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange: Exchange
+    order_id: str
+    instrument: str
+    liquidation: LiquidationKind
+    liquidation_time_ms: int = Field(ge=0, description="Fill/update time of the order, unix ms.")
+    filled_size: Decimal
+    average_price: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    liquidation_penalty: Decimal
+    settlement_currency: str
+    loss: Decimal = Field(ge=0)
+    response_digests: dict[str, str] = Field(
+        description="'METHOD /path' -> sha256 hex of the raw response body the adapter used."
+    )
+
+    @field_validator("response_digests")
+    @classmethod
+    def _digests_are_sha256(cls, digests: dict[str, str]) -> dict[str, str]:
+        for endpoint, digest in digests.items():
+            if not _SHA256_HEX.match(digest):
+                raise ValueError(f"digest for {endpoint!r} is not a sha256 hex string: {digest!r}")
+        return digests
+
+
+def loss_from(realized_pnl: Decimal, fees: Decimal, liquidation_penalty: Decimal) -> Decimal:
+    """The trader's loss: the negated net balance effect, floored at zero."""
+    net = realized_pnl + fees + liquidation_penalty
+    return -net if net < 0 else Decimal(0)

@@ -1,0 +1,1 @@
+"""Exchange adapters: one module per exchange behind ``ExchangeAdapter`` (see ``registry``)."""

@@ -1,0 +1,143 @@
+"""The payout policy: a pure function from (claim, policy, evidence) to a decision, plus the evidence hash.
+
+Everything here is deterministic and free of I/O so that anyone holding the canonical record can
+re-derive both the decision and its hash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from eth_hash.auto import keccak
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, TokenUnits
+from keeper.reasons import ReasonCode
+
+
+class PolicyParams(BaseModel):
+    """Parameters of one policy version; amounts in token units."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    coverage_ratio: Decimal = Field(ge=0, le=1)
+    claim_window_seconds: int = Field(ge=0)
+    cover_adl: bool = False
+    max_payout_per_claim: TokenUnits
+    token_decimals: int = Field(default=6, ge=0, le=36)
+    policy_version: str = Field(min_length=1)
+
+
+class Decision(BaseModel):
+    """The verdict posted on chain. A rejection pays 0; an approval pays more than 0."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approved: bool
+    payout: TokenUnits
+    reason_code: ReasonCode
+    evidence_hash: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _approval_is_consistent(self) -> Decision:
+        if self.approved != (self.reason_code == ReasonCode.APPROVED):
+            raise ValueError(f"approved={self.approved} contradicts reason {self.reason_code.name}")
+        if self.approved != (self.payout > 0):
+            raise ValueError(f"approved={self.approved} contradicts payout {self.payout}")
+        return self
+
+
+def decide(claim: ClaimInput, policy: PolicyParams, evidence: LiquidationEvidence) -> Decision:
+    """Decide a claim for which the exchange returned evidence."""
+    reason, payout = _verdict(claim, policy, evidence)
+    return _decision(claim, policy, evidence, reason, payout)
+
+
+def reject_without_evidence(claim: ClaimInput, policy: PolicyParams, reason: ReasonCode) -> Decision:
+    """Reject a claim whose order could not be looked up at all (unknown account, order not found, ...)."""
+    if reason in (ReasonCode.APPROVED, ReasonCode.GUARDIAN_VETO):
+        raise ValueError(f"{reason.name} is not a rejection the policy can make without evidence")
+    return _decision(claim, policy, None, reason, 0)
+
+
+def payout_units(loss: Decimal, claim: ClaimInput, policy: PolicyParams) -> int:
+    """min(loss x ratio, claimed, remaining coverage, per-claim cap), in token units, rounded down."""
+    scale = Decimal(10) ** policy.token_decimals
+    covered = (loss * policy.coverage_ratio * scale).to_integral_value(rounding=ROUND_DOWN)
+    return min(int(covered), claim.claimed_loss, claim.remaining_coverage, policy.max_payout_per_claim)
+
+
+def _verdict(claim: ClaimInput, policy: PolicyParams, evidence: LiquidationEvidence) -> tuple[ReasonCode, int]:
+    if evidence.exchange != claim.exchange or evidence.order_id != claim.order_id:
+        return ReasonCode.ACCOUNT_MISMATCH, 0
+    if evidence.instrument.upper() != claim.instrument.upper():
+        return ReasonCode.INSTRUMENT_MISMATCH, 0
+    if evidence.liquidation is LiquidationKind.NONE:
+        return ReasonCode.NOT_LIQUIDATED, 0
+    if evidence.liquidation is LiquidationKind.ADL and not policy.cover_adl:
+        return ReasonCode.ADL_NOT_COVERED, 0
+    liquidated_at = Decimal(evidence.liquidation_time_ms) / 1000
+    if not claim.coverage_start <= liquidated_at <= claim.coverage_end:
+        return ReasonCode.OUTSIDE_COVERAGE, 0
+    if not liquidated_at <= claim.submitted_at <= liquidated_at + policy.claim_window_seconds:
+        return ReasonCode.CLAIM_WINDOW_EXPIRED, 0
+    if evidence.loss <= 0:
+        return ReasonCode.NO_LOSS, 0
+    payout = payout_units(evidence.loss, claim, policy)
+    if payout <= 0:
+        return ReasonCode.ZERO_PAYOUT, 0
+    return ReasonCode.APPROVED, payout
+
+
+def _decision(
+    claim: ClaimInput,
+    policy: PolicyParams,
+    evidence: LiquidationEvidence | None,
+    reason: ReasonCode,
+    payout: int,
+) -> Decision:
+    approved = reason is ReasonCode.APPROVED
+    record = canonical_record(claim, evidence, approved, payout, reason, policy.policy_version)
+    return Decision(approved=approved, payout=payout, reason_code=reason, evidence_hash=hash_record(record))
+
+
+def canonical_record(
+    claim: ClaimInput,
+    evidence: LiquidationEvidence | None,
+    approved: bool,
+    payout: int,
+    reason_code: ReasonCode,
+    policy_version: str,
+) -> dict[str, Any]:
+    """The JSON-ready record the evidence hash commits to (decimals as strings, enums as values)."""
+    return {
+        "claim": claim.model_dump(mode="json"),
+        "evidence": None if evidence is None else evidence.model_dump(mode="json"),
+        "decision": {"approved": approved, "payout": payout, "reason_code": int(reason_code)},
+        "policy_version": policy_version,
+    }
+
+
+def canonical_json(record: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8; floats are refused because they do not round-trip exactly."""
+    _reject_floats(record)
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def hash_record(record: Mapping[str, Any]) -> str:
+    """keccak256 of the canonical JSON as 0x-hex; recomputable from a stored record."""
+    return "0x" + keccak(canonical_json(record)).hex()
+
+
+def _reject_floats(value: object) -> None:
+    if isinstance(value, float):
+        raise TypeError(f"float {value!r} in a canonical record; use a decimal string")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _reject_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_floats(item)

@@ -1,0 +1,167 @@
+"""Settings of the verification layer (environment or ``.env``, prefix ``LG_``) and the account registry."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keeper.evidence import AccountRef, Exchange
+from keeper.policy import PolicyParams
+
+
+class UnknownAccountError(LookupError):
+    """No credentials are configured for an accountRef (a rejection reason, not a crash)."""
+
+    def __init__(self, account_ref: str) -> None:
+        super().__init__(f"no credentials configured for accountRef {account_ref}")
+        self.account_ref = account_ref
+
+
+class AccountsFileError(ValueError):
+    """The accounts file cannot be read or does not match the expected shape."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"accounts file {path}: {detail}")
+        self.path = path
+
+
+class AccountCredentials(BaseModel):
+    """Read-only API credentials of one trader account; secrets never appear in a repr or a dump."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange: Exchange
+    api_key: SecretStr
+    secret: SecretStr
+    passphrase: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exchange_by_name(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("exchange"), str):
+            return {**data, "exchange": Exchange.from_slug(data["exchange"])}
+        return data
+
+    @model_validator(mode="after")
+    def _okx_needs_passphrase(self) -> AccountCredentials:
+        if self.exchange is Exchange.OKX and self.passphrase is None:
+            raise ValueError("OKX credentials need a passphrase")
+        return self
+
+
+class AccountRegistry:
+    """Credentials keyed by the claim's accountRef (lower-case 0x + 64 hex)."""
+
+    def __init__(self, accounts: dict[str, AccountCredentials]) -> None:
+        self._accounts = {ref.lower(): creds for ref, creds in accounts.items()}
+
+    def __repr__(self) -> str:
+        return f"AccountRegistry({len(self._accounts)} accounts)"
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def lookup(self, account_ref: str) -> AccountCredentials:
+        try:
+            return self._accounts[account_ref.lower()]
+        except KeyError:
+            raise UnknownAccountError(account_ref) from None
+
+    @classmethod
+    def from_file(cls, path: Path) -> AccountRegistry:
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise AccountsFileError(path, f"{type(exc).__name__}: {exc}") from None
+        return cls.from_mapping(raw, source=path)
+
+    @classmethod
+    def from_mapping(cls, raw: object, source: Path | None = None) -> AccountRegistry:
+        origin = source or Path("<environment LG_ACCOUNTS>")
+        if not isinstance(raw, dict):
+            raise AccountsFileError(origin, f"expected a JSON object, got {type(raw).__name__}")
+        accounts: dict[str, AccountCredentials] = {}
+        for ref, entry in raw.items():
+            try:
+                checked_ref = _AccountKey(ref=ref).ref
+                accounts[checked_ref] = AccountCredentials.model_validate(entry)
+            except (ValidationError, ValueError) as exc:
+                # Only field locations and messages: pydantic would echo the secret values as input.
+                detail = _describe_error(exc)
+                raise AccountsFileError(origin, f"entry {ref!r}: {detail}") from None
+        return cls(accounts)
+
+
+class _AccountKey(BaseModel):
+    ref: AccountRef
+
+
+def _describe_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return str(exc)
+
+
+class KeeperSettings(BaseSettings):
+    """Verification-layer settings. A later daemon issue extends this class."""
+
+    model_config = SettingsConfigDict(env_prefix="LG_", env_file=".env", extra="ignore", frozen=True)
+
+    okx_base_url: str = "https://www.okx.com"
+    binance_base_url: str = "https://fapi.binance.com"
+    accounts_file: Path | None = None
+    accounts_json: SecretStr | None = Field(
+        default=None, description="Alternative to accounts_file: the same JSON object in LG_ACCOUNTS_JSON."
+    )
+
+    http_connect_timeout_seconds: float = Field(default=3.05, gt=0)
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_retries: int = Field(default=3, ge=0)
+    http_backoff_factor: float = Field(default=0.25, ge=0)
+    http_backoff_jitter: float = Field(default=0.1, ge=0)
+    http_backoff_max_seconds: float = Field(default=5.0, gt=0)
+    limiter_max_wait_seconds: float = Field(default=30.0, gt=0)
+    binance_recv_window_ms: int = Field(default=5000, gt=0, le=60000)
+    binance_weight_limit_per_minute: int = Field(default=2400, gt=0)
+    binance_weight_safety_margin: int = Field(default=100, ge=0)
+    verify_workers: int = Field(default=4, ge=1, le=64)
+    malformed_dump_dir: Path = Path("var/keeper/malformed")
+
+    coverage_ratio: Decimal = Field(default=Decimal("0.8"), ge=0, le=1)
+    claim_window_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    cover_adl: bool = False
+    max_payout_per_claim: int = Field(default=10_000 * 10**6, ge=0)
+    token_decimals: int = Field(default=6, ge=0, le=36)
+    policy_version: str = "lg-policy-1"
+
+    def policy(self) -> PolicyParams:
+        return PolicyParams(
+            coverage_ratio=self.coverage_ratio,
+            claim_window_seconds=self.claim_window_seconds,
+            cover_adl=self.cover_adl,
+            max_payout_per_claim=self.max_payout_per_claim,
+            token_decimals=self.token_decimals,
+            policy_version=self.policy_version,
+        )
+
+    def account_registry(self) -> AccountRegistry:
+        if self.accounts_json is not None:
+            try:
+                raw = json.loads(self.accounts_json.get_secret_value())
+            except json.JSONDecodeError as exc:
+                raise AccountsFileError(Path("<LG_ACCOUNTS_JSON>"), f"invalid JSON at {exc.pos}") from None
+            return AccountRegistry.from_mapping(raw)
+        if self.accounts_file is None:
+            return AccountRegistry({})
+        return AccountRegistry.from_file(self.accounts_file)
+
+    def base_url(self, exchange: Exchange) -> str:
+        urls = {Exchange.OKX: self.okx_base_url, Exchange.BINANCE: self.binance_base_url}
+        try:
+            return urls[exchange].rstrip("/")
+        except KeyError:
+            raise ValueError(f"no base URL setting for {exchange.slug}") from None

@@ -1,0 +1,1 @@
+"""Operations on a LeverageGuard deployment shared by the ape scripts, the demo and the tests."""

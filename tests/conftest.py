@@ -1,0 +1,190 @@
+"""Shared actors and a deployed LeverageGuard for the contract tests.
+
+Actors (ape test accounts): three `signers` (threshold 2), `guardian`, `validator`, `registrar`, `trader`,
+`other_trader`, `sponsor` and `stranger`. `gov` runs a call as governance: proposes it as signer 0, confirms
+it as signer 1, and executes it, exactly as signers would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ops.deployment import deploy_leverage_guard
+
+USDT = 10**6
+DAY = 86_400
+PAUSE_CLAIMS, PAUSE_VERIFICATIONS, PAUSE_PAYOUTS, PAUSE_WITHDRAWALS, PAUSE_DEPOSITS = 1, 2, 4, 8, 16
+OKX, BINANCE, BYBIT = 1, 2, 3
+PENDING, APPROVED, REJECTED, PAID = 1, 2, 3, 4
+ACCOUNT_REF = bytes.fromhex("ab" * 32)
+EVIDENCE = bytes.fromhex("e1" * 32)
+COVERAGE_LIMIT = 10_000 * USDT
+POOL_FUNDS = 100_000 * USDT
+CHALLENGE_PERIOD = 3_600
+
+
+@pytest.fixture(scope="session")
+def signers(accounts: Any) -> list[Any]:
+    return list(accounts[0:3])
+
+
+@pytest.fixture(scope="session")
+def guardian(accounts: Any) -> Any:
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def validator(accounts: Any) -> Any:
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def registrar(accounts: Any) -> Any:
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def trader(accounts: Any) -> Any:
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def other_trader(accounts: Any) -> Any:
+    return accounts[7]
+
+
+@pytest.fixture(scope="session")
+def sponsor(accounts: Any) -> Any:
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def stranger(accounts: Any) -> Any:
+    return accounts[9]
+
+
+@pytest.fixture(scope="session")
+def deployer(accounts: Any) -> Any:
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def token(project: Any, deployer: Any) -> Any:
+    return deployer.deploy(project.TestUSDT)
+
+
+def deploy_guard(project: Any, deployer: Any, asset: Any, signer_list: list[Any], threshold: int) -> Any:
+    """Implementation + ERC1967 proxy, initialised; returns the LeverageGuard interface at the proxy."""
+    return deploy_leverage_guard(project, deployer, asset, signer_list, threshold).guard
+
+
+@pytest.fixture(scope="session")
+def fresh_guard(project: Any, deployer: Any, token: Any, signers: list[Any]) -> Any:
+    """Deployed and initialised, nothing configured: no roles, all limits zero."""
+    return deploy_guard(project, deployer, token, signers, 2)
+
+
+@dataclass
+class Governance:
+    """Runs calls as governance through a 2-of-3 proposal: propose (signer 0), confirm (signer 1), execute."""
+
+    guard: Any
+    signers: list[Any]
+
+    def propose(self, call: Any, *args: Any, target: Any = None, value: int = 0) -> int:
+        data = call.encode_input(*args) if call is not None else b""
+        receipt = self.guard.propose(target or self.guard, value, data, sender=self.signers[0])
+        return int(receipt.return_value)
+
+    def execute(self, call: Any, *args: Any, target: Any = None) -> Any:
+        """Proposes, confirms and executes; returns the execute receipt."""
+        proposal_id = self.propose(call, *args, target=target)
+        self.guard.confirm(proposal_id, sender=self.signers[1])
+        return self.guard.execute(proposal_id, sender=self.signers[0])
+
+    def __call__(self, call: Any, *args: Any) -> Any:
+        return self.execute(call, *args)
+
+
+@pytest.fixture(scope="session")
+def configured(
+    fresh_guard: Any,
+    token: Any,
+    signers: list[Any],
+    guardian: Any,
+    validator: Any,
+    registrar: Any,
+    sponsor: Any,
+) -> Any:
+    """Roles granted, limits set, pool funded by the sponsor. Session-scoped: ape's isolation reverts each
+    test's changes."""
+    guard = fresh_guard
+    gov = Governance(guard, signers)
+    gov(guard.grantRole, guard.GUARDIAN_ROLE(), guardian)
+    gov(guard.grantRole, guard.VALIDATOR_ROLE(), validator)
+    gov(guard.grantRole, guard.REGISTRAR_ROLE(), registrar)
+    gov(guard.setDailyWithdrawalLimit, 20_000 * USDT)
+    gov(guard.setDailyPayoutLimit, 50_000 * USDT)
+    gov(guard.setMaxPayoutPerClaim, 5_000 * USDT)
+    gov(guard.setChallengePeriod, CHALLENGE_PERIOD)
+    token.mint(sponsor, POOL_FUNDS, sender=sponsor)
+    token.approve(guard, POOL_FUNDS, sender=sponsor)
+    guard.deposit(POOL_FUNDS, sender=sponsor)
+    return guard
+
+
+@pytest.fixture
+def guard(configured: Any) -> Any:
+    return configured
+
+
+@pytest.fixture
+def gov(guard: Any, signers: list[Any]) -> Governance:
+    return Governance(guard, signers)
+
+
+@pytest.fixture
+def coverage_end(chain: Any) -> int:
+    return int(chain.pending_timestamp) + 30 * DAY
+
+
+@pytest.fixture
+def insured(guard: Any, registrar: Any, trader: Any, other_trader: Any, coverage_end: int) -> Any:
+    """`trader` and `other_trader` whitelisted with COVERAGE_LIMIT until `coverage_end`."""
+    guard.addToWhitelist(
+        [trader, other_trader],
+        [ACCOUNT_REF, bytes.fromhex("cd" * 32)],
+        COVERAGE_LIMIT,
+        coverage_end,
+        sender=registrar,
+    )
+    return guard
+
+
+ClaimFiler = Callable[..., int]
+
+
+@pytest.fixture
+def file_claim(insured: Any, trader: Any) -> ClaimFiler:
+    """Files a claim and returns its id."""
+    counter = iter(range(1, 10_000))
+
+    def _file(loss: int = 1_000 * USDT, *, by: Any = None, exchange: int = OKX, order_id: str | None = None,
+              instrument: str = "BTC-USDT-SWAP") -> int:
+        oid = order_id or f"order-{next(counter)}"
+        receipt = insured.submitClaim(exchange, oid, instrument, loss, sender=by or trader)
+        return int(receipt.return_value)
+
+    return _file
+
+
+@pytest.fixture
+def approved_claim(insured: Any, file_claim: ClaimFiler, validator: Any) -> int:
+    """A claim for 1,000 USDT approved for 800 USDT, challenge window running."""
+    claim_id = file_claim(1_000 * USDT)
+    insured.postVerification(claim_id, True, 800 * USDT, EVIDENCE, 0, sender=validator)
+    return claim_id

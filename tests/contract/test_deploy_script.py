@@ -1,0 +1,56 @@
+"""`ape run deploy` end to end: its own anvil, a TestUSDT, the proxy, and the deployment record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGNERS = [
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+]
+
+
+def run_deploy(deployments_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    ape = Path(sys.executable).with_name("ape")
+    args = [str(ape), "run", "deploy", "--network", "ethereum:local:foundry", "--account", "TEST::0",
+            "--threshold", "2", "--deployments-dir", str(deployments_dir)]
+    for signer in SIGNERS:
+        args += ["--signer", signer]
+    return subprocess.run([*args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                          env=os.environ.copy())
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    directory = tmp_path_factory.mktemp("deployments")
+    return directory, run_deploy(directory)
+
+
+def test_deploy__local__writes_deployment_record(deployed: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    directory, result = deployed
+    assert result.returncode == 0, result.stderr
+    record = json.loads((directory / "local.json").read_text())
+    assert set(record) == {"network", "proxy", "implementation", "asset", "block", "abi_sha256"}
+    assert record["network"] == "local"
+    assert record["proxy"] != record["implementation"]
+    assert len(record["abi_sha256"]) == 64
+    assert f"LeverageGuard proxy {record['proxy']}" in result.stdout
+
+
+def test_deploy__record_exists__refuses_without_force(
+    deployed: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    directory, _ = deployed
+    before = (directory / "local.json").read_text()
+    result = run_deploy(directory)
+    assert result.returncode != 0
+    assert "pass --force to overwrite it" in result.stdout + result.stderr
+    assert (directory / "local.json").read_text() == before
