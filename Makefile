@@ -32,8 +32,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# OpenZeppelin's npm packages ship ~350 JSON build artifacts. Ape copies each dependency whole into
+# contracts/.cache, and lists at most 500 files under contracts/ when it looks for sources: with the
+# artifacts there, our own sources can fall past that cap. The artifacts are unused, so they go.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf node_modules/@openzeppelin/contracts/build node_modules/@openzeppelin/contracts-upgradeable/build
+	rm -rf contracts/.cache
 	touch $@
 
 $(SOLC_SHIM): tools/solc-shim.js node_modules/.installed
