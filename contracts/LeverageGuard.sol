@@ -190,7 +190,8 @@ contract LeverageGuard is
         uint32 today = _today();
         uint256 used = daily.withdrawalDay == today ? daily.withdrawnInDay : 0;
         uint256 limit = $.dailyWithdrawalLimit;
-        if (used + amount > limit) revert DailyLimitExceeded(amount, limit - used);
+        uint256 remainingToday = limit > used ? limit - used : 0;
+        if (amount > remainingToday) revert DailyLimitExceeded(amount, remainingToday);
         used += amount;
         daily.withdrawalDay = today;
         daily.withdrawnInDay = uint96(used);

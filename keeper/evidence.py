@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from collections.abc import Iterable
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
@@ -117,7 +118,19 @@ class LiquidationEvidence(BaseModel):
         return digests
 
 
+# Money arithmetic must never round silently: the default context keeps 28 digits and rounds half-even,
+# while exchange amounts can carry 22 significant digits before being summed and scaled.
+EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for value in values:
+        total = EXACT.add(total, value)
+    return total
+
+
 def loss_from(realized_pnl: Decimal, fees: Decimal, liquidation_penalty: Decimal) -> Decimal:
     """The trader's loss: the negated net balance effect, floored at zero."""
-    net = realized_pnl + fees + liquidation_penalty
-    return -net if net < 0 else Decimal(0)
+    net = exact_sum((realized_pnl, fees, liquidation_penalty))
+    return EXACT.minus(net) if net < 0 else Decimal(0)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+from pyrate_limiter import AbstractBucket, BucketFactory, InMemoryBucket, Limiter, Rate, RateItem
 
 
 @dataclass(frozen=True)
@@ -27,37 +27,56 @@ class LimiterTimeoutError(TimeoutError):
         self.weight = weight
 
 
-class EndpointLimiter:
-    """One sliding-window limiter per endpoint key, shared by every worker thread of an exchange.
+class _KeyedBuckets(BucketFactory):
+    """One in-memory bucket per key, all emptied by the factory's single leaker thread."""
 
-    Threads block only on the endpoint they use, so unrelated endpoints are not serialised.
+    def __init__(self, rate_for: Callable[[str], EndpointRate]) -> None:
+        self._rate_for = rate_for
+        self._buckets: dict[str, AbstractBucket] = {}
+        self._lock = threading.Lock()
+
+    def bucket_for(self, key: str) -> AbstractBucket:
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                rate = self._rate_for(key)
+                bucket = self.create(InMemoryBucket, [Rate(rate.limit, rate.period_ms)])
+                self._buckets[key] = bucket
+            return bucket
+
+    def wrap_item(self, name: str, weight: int = 1) -> RateItem:
+        now: object = self.bucket_for(name).now()  # type: ignore[no-untyped-call]
+        if not isinstance(now, int):
+            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
+        return RateItem(name, now, weight=weight)
+
+    def get(self, item: RateItem) -> AbstractBucket:
+        return self.bucket_for(item.name)
+
+
+class EndpointLimiter:
+    """Sliding-window limits per endpoint key, shared by every worker thread of an exchange.
+
+    Keys are ``<rate name>|<scope>``; a thread waits only for its own key, so unrelated endpoints and users
+    are not serialised.
     """
 
-    def __init__(self, rates: dict[str, EndpointRate], default: EndpointRate, max_wait_seconds: float) -> None:
+    def __init__(
+        self, rates: dict[str, EndpointRate], default: EndpointRate, max_wait_seconds: float
+    ) -> None:
         self._rates = dict(rates)
         self._default = default
         self._max_wait = max_wait_seconds
-        self._limiters: dict[str, Limiter] = {}
-        self._lock = threading.Lock()
+        self._limiter = Limiter(_KeyedBuckets(self.rate_for))
 
     def rate_for(self, key: str) -> EndpointRate:
-        return self._rates.get(key, self._default)
+        return self._rates.get(key.split("|", 1)[0], self._default)
 
     def acquire(self, key: str, weight: int = 1) -> None:
-        limiter = self._limiter(key)
         started = time.monotonic()
-        granted = limiter.try_acquire(key, weight=weight, blocking=True, timeout=self._max_wait)
+        granted = self._limiter.try_acquire(key, weight=weight, blocking=True, timeout=self._max_wait)
         if granted is not True:
             raise LimiterTimeoutError(key, weight, time.monotonic() - started)
-
-    def _limiter(self, key: str) -> Limiter:
-        with self._lock:
-            limiter = self._limiters.get(key)
-            if limiter is None:
-                rate = self.rate_for(key)
-                limiter = Limiter(InMemoryBucket([Rate(rate.limit, Duration.MILLISECOND * rate.period_ms)]))
-                self._limiters[key] = limiter
-            return limiter
 
 
 class UsedWeightGate:

@@ -14,7 +14,7 @@ from typing import Any
 from eth_hash.auto import keccak
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, TokenUnits
+from keeper.evidence import EXACT, ClaimInput, LiquidationEvidence, LiquidationKind, TokenUnits
 from keeper.reasons import ReasonCode
 
 
@@ -66,11 +66,14 @@ def reject_without_evidence(claim: ClaimInput, policy: PolicyParams, reason: Rea
 def payout_units(loss: Decimal, claim: ClaimInput, policy: PolicyParams) -> int:
     """min(loss x ratio, claimed, remaining coverage, per-claim cap), in token units, rounded down."""
     scale = Decimal(10) ** policy.token_decimals
-    covered = (loss * policy.coverage_ratio * scale).to_integral_value(rounding=ROUND_DOWN)
+    exact = EXACT.multiply(EXACT.multiply(loss, policy.coverage_ratio), scale)
+    covered = exact.to_integral_value(rounding=ROUND_DOWN)
     return min(int(covered), claim.claimed_loss, claim.remaining_coverage, policy.max_payout_per_claim)
 
 
-def _verdict(claim: ClaimInput, policy: PolicyParams, evidence: LiquidationEvidence) -> tuple[ReasonCode, int]:
+def _verdict(
+    claim: ClaimInput, policy: PolicyParams, evidence: LiquidationEvidence
+) -> tuple[ReasonCode, int]:
     if evidence.exchange != claim.exchange or evidence.order_id != claim.order_id:
         return ReasonCode.ACCOUNT_MISMATCH, 0
     if evidence.instrument.upper() != claim.instrument.upper():
@@ -79,7 +82,7 @@ def _verdict(claim: ClaimInput, policy: PolicyParams, evidence: LiquidationEvide
         return ReasonCode.NOT_LIQUIDATED, 0
     if evidence.liquidation is LiquidationKind.ADL and not policy.cover_adl:
         return ReasonCode.ADL_NOT_COVERED, 0
-    liquidated_at = Decimal(evidence.liquidation_time_ms) / 1000
+    liquidated_at = EXACT.divide(Decimal(evidence.liquidation_time_ms), Decimal(1000))
     if not claim.coverage_start <= liquidated_at <= claim.coverage_end:
         return ReasonCode.OUTSIDE_COVERAGE, 0
     if not liquidated_at <= claim.submitted_at <= liquidated_at + policy.claim_window_seconds:

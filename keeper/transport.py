@@ -46,7 +46,7 @@ class RawResponse:
 
 
 def build_retry(config: TransportConfig) -> Retry:
-    """Retries only idempotent GETs, on 429/5xx and connection errors, with jittered backoff and Retry-After."""
+    """Retry idempotent GETs on 429/5xx and connection errors, with jittered backoff and Retry-After."""
     return Retry(
         total=config.retries,
         connect=config.retries,
@@ -65,9 +65,7 @@ def build_retry(config: TransportConfig) -> Retry:
 
 def build_session(config: TransportConfig) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(
-        max_retries=build_retry(config), pool_connections=2, pool_maxsize=config.pool_size
-    )
+    adapter = HTTPAdapter(max_retries=build_retry(config), pool_connections=2, pool_maxsize=config.pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -124,7 +122,10 @@ class HttpTransport:
             return error
         directory.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(error.raw_body).hexdigest()
-        target = directory / f"{self.exchange}-{error.endpoint.split()[-1].strip('/').replace('/', '_')}-{digest}.body"
+        target = (
+            directory
+            / f"{self.exchange}-{error.endpoint.split()[-1].strip('/').replace('/', '_')}-{digest}.body"
+        )
         target.write_bytes(error.raw_body)
         error.saved_to = target
         log.warning("%s: malformed response saved to %s", error, target)
@@ -132,7 +133,7 @@ class HttpTransport:
 
 
 def _reason(exc: Exception) -> str:
-    # The urllib3 reason names host and path only; requests' own message repeats the full URL (query included).
+    # Only the exception type: requests' own message repeats the full URL, query included.
     inner = exc.args[0] if exc.args else exc
     reason = getattr(inner, "reason", None)
     return type(reason).__name__ if reason is not None else type(inner).__name__

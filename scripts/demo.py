@@ -125,9 +125,11 @@ def cli() -> None:
     say(f"Executing with one confirmation is refused: {refusal(refused[0])}")
     guard.confirm(proposal_id, sender=signers[1])
     guard.execute(proposal_id, sender=signers[0])
-    say(f"Executed with 2 of 2. Validator role held: {guard.hasRole(guard.VALIDATOR_ROLE(), validator)}; "
+    say(
+        f"Executed with 2 of 2. Validator role held: {guard.hasRole(guard.VALIDATOR_ROLE(), validator)}; "
         f"daily withdrawal limit {usdt(guard.dailyWithdrawalLimit())}, "
-        f"challenge window {CHALLENGE_PERIOD // 3600} h")
+        f"challenge window {CHALLENGE_PERIOD // 3600} h"
+    )
 
     step(3, "A sponsor deposits 100,000 test USDT into the pool.")
     token.mint(sponsor, 100_000 * USDT, sender=sponsor)
@@ -145,8 +147,10 @@ def cli() -> None:
     receipt = guard.submitClaim(OKX, "612345678901234567", "BTC-USDT-SWAP", 1_200 * USDT, sender=trader)
     claim_id = int(receipt.return_value)
     event = receipt.events[0]
-    say(f"LiquidationClaimed: claim #{event.claimId}, order {event.orderId}, {event.instrument}, "
-        f"{usdt(event.claimedLoss)}")
+    say(
+        f"LiquidationClaimed: claim #{event.claimId}, order {event.orderId}, {event.instrument}, "
+        f"{usdt(event.claimedLoss)}"
+    )
 
     step(6, "The validator checks the exchange and approves 1,000 USDT (80% coverage ratio).")
     evidence_hash = keccak(b'{"claim":1,"liquidation":"full","loss":"1250.00"}')
@@ -166,8 +170,11 @@ def cli() -> None:
     say(f"Trader received {usdt(token.balanceOf(trader))}; claim status {status}; {pool_line(guard)}")
 
     step(9, "A signer proposes withdrawing 30,000 USDT; the daily limit is 20,000 USDT.")
-    proposal_id = int(guard.propose(guard, 0, guard.withdraw.encode_input(signers[0], 30_000 * USDT),
-                                    sender=signers[0]).return_value)
+    proposal_id = int(
+        guard.propose(
+            guard, 0, guard.withdraw.encode_input(signers[0], 30_000 * USDT), sender=signers[0]
+        ).return_value
+    )
     guard.confirm(proposal_id, sender=signers[1])
     say(f"Proposal #{proposal_id} has {guard.getProposal(proposal_id).confirmations} of 2 confirmations.")
     with expect_refusal() as refused:

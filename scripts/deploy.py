@@ -1,4 +1,4 @@
-"""`ape run deploy`: deploy LeverageGuard (implementation + ERC1967 proxy) and write deployments/<network>.json.
+"""`ape run deploy`: deploy LeverageGuard (implementation + ERC1967 proxy); record it in deployments/.
 
     ape run deploy --network ethereum:local:foundry --account TEST::0 \
         --signer 0x… --signer 0x… --signer 0x… --threshold 2 [--asset 0x…] [--force]

@@ -173,8 +173,14 @@ def file_claim(insured: Any, trader: Any) -> ClaimFiler:
     """Files a claim and returns its id."""
     counter = iter(range(1, 10_000))
 
-    def _file(loss: int = 1_000 * USDT, *, by: Any = None, exchange: int = OKX, order_id: str | None = None,
-              instrument: str = "BTC-USDT-SWAP") -> int:
+    def _file(
+        loss: int = 1_000 * USDT,
+        *,
+        by: Any = None,
+        exchange: int = OKX,
+        order_id: str | None = None,
+        instrument: str = "BTC-USDT-SWAP",
+    ) -> int:
         oid = order_id or f"order-{next(counter)}"
         receipt = insured.submitClaim(exchange, oid, instrument, loss, sender=by or trader)
         return int(receipt.return_value)

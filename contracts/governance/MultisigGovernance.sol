@@ -79,8 +79,9 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
 
     // ------------------------------------------------------------------ proposals
 
-    /// @notice Proposes a call from the contract to `target`; the proposer's confirmation counts at once.
-    /// @param target Contract to call when executed (the LeverageGuard proxy itself for governance actions).
+    /// @notice Proposes a call from the contract to itself; the proposer's confirmation counts at once.
+    /// @param target Must be this contract: a proposal may only call the contract's own functions (use
+    /// `multicall` for several), so no proposal can move the pool asset past `withdraw`'s checks.
     /// @param value Wei sent with the call.
     /// @param data Calldata of the call.
     /// @return proposalId The new proposal's id (starting at 1).
@@ -90,7 +91,7 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         onlySigner
         returns (uint256 proposalId)
     {
-        if (target == address(0)) revert ZeroAddress();
+        if (target != address(this)) revert InvalidProposalTarget(target);
         if (value > type(uint96).max) revert ValueTooLarge(value, type(uint96).max);
         MultisigStorage storage $ = _multisigStorage();
         proposalId = ++$.proposalCount;

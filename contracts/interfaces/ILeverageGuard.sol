@@ -49,6 +49,7 @@ interface IMultisigGovernance {
     error NotProposer(uint256 proposalId, address caller);
     error ThresholdNotMet(uint256 proposalId, uint256 have, uint256 need);
     error ValueTooLarge(uint256 value, uint256 max);
+    error InvalidProposalTarget(address target);
 }
 
 /// @title Types, events and errors of the LeverageGuard liquidation-insurance pool.

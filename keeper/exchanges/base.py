@@ -6,10 +6,11 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
 from keeper.evidence import Exchange, LiquidationEvidence
 from keeper.exchanges.errors import MalformedResponseError
@@ -25,6 +26,12 @@ def empty_is_zero(value: object) -> object:
 
 
 WireDecimal = Annotated[Decimal, BeforeValidator(empty_is_zero)]
+
+
+class WireModel(BaseModel):
+    """An exchange JSON object: camelCase on the wire, snake_case here; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class ExchangeAdapter(ABC):
@@ -44,7 +51,8 @@ class ExchangeAdapter(ABC):
     ) -> None:
         if credentials.exchange is not self.exchange:
             raise ValueError(
-                f"{type(self).__name__} needs {self.exchange.slug} credentials, got {credentials.exchange.slug}"
+                f"{type(self).__name__} needs {self.exchange.slug} credentials, "
+                f"got {credentials.exchange.slug}"
             )
         self._credentials = credentials
         self._transport = transport
@@ -67,7 +75,9 @@ def parse_json(raw: RawResponse, exchange: str) -> Any:
     try:
         return json.loads(raw.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedResponseError(exchange, raw.endpoint, f"invalid JSON (HTTP {raw.status}): {exc}", raw.body) from None
+        raise MalformedResponseError(
+            exchange, raw.endpoint, f"invalid JSON (HTTP {raw.status}): {exc}", raw.body
+        ) from None
 
 
 def parse_model(model: type[ModelT], value: object, raw: RawResponse, exchange: str) -> ModelT:
@@ -75,11 +85,6 @@ def parse_model(model: type[ModelT], value: object, raw: RawResponse, exchange: 
         return model.model_validate(value)
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise MalformedResponseError(exchange, raw.endpoint, f"unexpected {model.__name__}: {fields}", raw.body) from None
-
-
-def to_decimal(value: str) -> Decimal:
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"not a decimal: {value!r}") from None
+        raise MalformedResponseError(
+            exchange, raw.endpoint, f"unexpected {model.__name__}: {fields}", raw.body
+        ) from None

@@ -12,8 +12,15 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from keeper.evidence import Exchange, LiquidationEvidence, LiquidationKind, loss_from
-from keeper.exchanges.base import ExchangeAdapter, WireDecimal, empty_is_zero, parse_json, parse_model
+from keeper.evidence import Exchange, LiquidationEvidence, LiquidationKind, exact_sum, loss_from
+from keeper.exchanges.base import (
+    ExchangeAdapter,
+    WireDecimal,
+    WireModel,
+    empty_is_zero,
+    parse_json,
+    parse_model,
+)
 from keeper.exchanges.errors import (
     AuthenticationError,
     InconsistentEvidenceError,
@@ -37,8 +44,21 @@ RATES: dict[str, EndpointRate] = {
 DEFAULT_RATE = EndpointRate(10, 2000)
 
 AUTH_CODES = frozenset(
-    {"50101", "50103", "50104", "50105", "50106", "50107", "50110", "50111", "50112", "50113", "50114",
-     "50119", "50120"}
+    {
+        "50101",
+        "50103",
+        "50104",
+        "50105",
+        "50106",
+        "50107",
+        "50110",
+        "50111",
+        "50112",
+        "50113",
+        "50114",
+        "50119",
+        "50120",
+    }
 )
 RATE_LIMIT_CODES = frozenset({"50011", "50013", "50061"})
 TRANSIENT_CODES = frozenset({"50001", "50004", "50026", "50102"})  # 50102: our request aged in transit
@@ -78,33 +98,29 @@ class OkxEnvelope(BaseModel):
 
     code: Annotated[str, BeforeValidator(_code_as_text)]
     msg: str = ""
-    data: list[dict[str, Any]] | Any = None
+    data: Any = None  # a list on success; absent on auth errors, an object on 404
 
 
-class OkxOrder(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    instId: str
-    ordId: str
+class OkxOrder(WireModel):
+    inst_id: str
+    ord_id: str
     category: str
     state: str
-    accFillSz: WireDecimal
-    avgPx: WireDecimal
+    acc_fill_sz: WireDecimal
+    avg_px: WireDecimal
     fee: WireDecimal
-    feeCcy: str
+    fee_ccy: str
     pnl: WireDecimal
-    uTime: int
-    fillTime: Annotated[int, BeforeValidator(empty_is_zero)] = 0
+    u_time: int
+    fill_time: Annotated[int, BeforeValidator(empty_is_zero)] = 0
 
 
-class OkxFill(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    ordId: str
-    tradeId: str
-    subType: str
-    fillSz: WireDecimal
-    fillPx: WireDecimal
+class OkxFill(WireModel):
+    ord_id: str
+    trade_id: str
+    sub_type: str
+    fill_sz: WireDecimal
+    fill_px: WireDecimal
     ts: int
 
 
@@ -112,13 +128,17 @@ class OkxAdapter(ExchangeAdapter):
     exchange: ClassVar[Exchange] = Exchange.OKX
 
     def fetch_evidence(self, order_id: str, instrument: str) -> LiquidationEvidence:
-        order_raw = self._get(ORDER_PATH, [("instId", instrument), ("ordId", order_id)], "trade/order", instrument)
+        order_raw = self._get(
+            ORDER_PATH, [("instId", instrument), ("ordId", order_id)], "trade/order", instrument
+        )
         order_rows = self._data(order_raw)
         if len(order_rows) != 1:
             raise self._malformed(order_raw, f"expected exactly one order, got {len(order_rows)}")
         order = parse_model(OkxOrder, order_rows[0], order_raw, self.exchange.slug)
-        if order.ordId != order_id or order.instId != instrument:
-            raise self._inconsistent(order_raw, f"asked for {order_id}/{instrument}, got {order.ordId}/{order.instId}")
+        if order.ord_id != order_id or order.inst_id != instrument:
+            raise self._inconsistent(
+                order_raw, f"asked for {order_id}/{instrument}, got {order.ord_id}/{order.inst_id}"
+            )
 
         inst_type = str(order_rows[0].get("instType") or "SWAP")
         fills_raw = self._get(
@@ -128,7 +148,9 @@ class OkxAdapter(ExchangeAdapter):
         )
         fill_rows = self._data(fills_raw)
         if len(fill_rows) >= MAX_FILLS:
-            raise self._inconsistent(fills_raw, f"{len(fill_rows)} fills: paging is not supported, review by hand")
+            raise self._inconsistent(
+                fills_raw, f"{len(fill_rows)} fills: paging is not supported, review by hand"
+            )
         fills = [parse_model(OkxFill, row, fills_raw, self.exchange.slug) for row in fill_rows]
 
         kind = CATEGORY_KIND.get(order.category, LiquidationKind.NONE)
@@ -136,50 +158,62 @@ class OkxAdapter(ExchangeAdapter):
         penalty = Decimal(0)  # OKX folds the liquidation penalty into the order's pnl (cross margin).
         return LiquidationEvidence(
             exchange=self.exchange,
-            order_id=order.ordId,
-            instrument=order.instId,
+            order_id=order.ord_id,
+            instrument=order.inst_id,
             liquidation=kind,
-            liquidation_time_ms=max([f.ts for f in fills], default=order.fillTime or order.uTime),
-            filled_size=order.accFillSz,
-            average_price=order.avgPx,
+            liquidation_time_ms=max([f.ts for f in fills], default=order.fill_time or order.u_time),
+            filled_size=order.acc_fill_sz,
+            average_price=order.avg_px,
             realized_pnl=order.pnl,
             fees=order.fee,
             liquidation_penalty=penalty,
-            settlement_currency=order.feeCcy,
+            settlement_currency=order.fee_ccy,
             loss=loss_from(order.pnl, order.fee, penalty),
             response_digests={order_raw.endpoint: order_raw.sha256, fills_raw.endpoint: fills_raw.sha256},
         )
 
-    def _cross_check(self, kind: LiquidationKind, order: OkxOrder, fills: list[OkxFill], raw: RawResponse) -> None:
+    def _cross_check(
+        self, kind: LiquidationKind, order: OkxOrder, fills: list[OkxFill], raw: RawResponse
+    ) -> None:
         for fill in fills:
-            fill_kind = SUBTYPE_KIND.get(fill.subType, LiquidationKind.NONE)
-            system_fill = fill.tradeId.startswith("-")
-            if fill.ordId != order.ordId or fill_kind is not kind or system_fill != (kind is not LiquidationKind.NONE):
+            fill_kind = SUBTYPE_KIND.get(fill.sub_type, LiquidationKind.NONE)
+            system_fill = fill.trade_id.startswith("-")
+            if (
+                fill.ord_id != order.ord_id
+                or fill_kind is not kind
+                or system_fill != (kind is not LiquidationKind.NONE)
+            ):
                 raise self._inconsistent(
                     raw,
-                    f"order category {order.category!r} but fill {fill.tradeId} has subType {fill.subType}",
+                    f"order category {order.category!r} but fill {fill.trade_id} has subType {fill.sub_type}",
                 )
         if kind is not LiquidationKind.NONE and not fills:
-            raise self._inconsistent(raw, f"{order.category} order {order.ordId} has no fills")
-        filled = sum((f.fillSz for f in fills), Decimal(0))
-        if fills and filled != order.accFillSz:
-            raise self._inconsistent(raw, f"fills add up to {filled}, order says accFillSz {order.accFillSz}")
+            raise self._inconsistent(raw, f"{order.category} order {order.ord_id} has no fills")
+        filled = exact_sum(f.fill_sz for f in fills)
+        if fills and filled != order.acc_fill_sz:
+            raise self._inconsistent(
+                raw, f"fills add up to {filled}, order says accFillSz {order.acc_fill_sz}"
+            )
 
-    def _get(self, path: str, params: list[tuple[str, str]], endpoint_key: str, instrument: str = "") -> RawResponse:
+    def _get(
+        self, path: str, params: list[tuple[str, str]], endpoint_key: str, instrument: str = ""
+    ) -> RawResponse:
         request_path = f"{path}?{urlencode(params)}"
         timestamp = okx_timestamp(self._clock())
         creds = self._credentials
         passphrase = creds.passphrase.get_secret_value() if creds.passphrase else ""
         headers = {
             "OK-ACCESS-KEY": creds.api_key.get_secret_value(),
-            "OK-ACCESS-SIGN": okx_signature(timestamp, "GET", request_path, "", creds.secret.get_secret_value()),
+            "OK-ACCESS-SIGN": okx_signature(
+                timestamp, "GET", request_path, "", creds.secret.get_secret_value()
+            ),
             "OK-ACCESS-TIMESTAMP": timestamp,
             "OK-ACCESS-PASSPHRASE": passphrase,
             "Accept": "application/json",
         }
         # Limits are per user (and per instrument for trade/order): key the bucket the same way.
         user = hashlib.sha256(creds.api_key.get_secret_value().encode()).hexdigest()[:12]
-        key = f"okx:{user}:{endpoint_key}" + (f":{instrument}" if instrument else "")
+        key = f"{endpoint_key}|{user}" + (f":{instrument}" if instrument else "")
         return self._transport.get(path, urlencode(params), headers, key)
 
     def _data(self, raw: RawResponse) -> list[dict[str, Any]]:

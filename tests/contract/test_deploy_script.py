@@ -20,12 +20,24 @@ SIGNERS = [
 
 def run_deploy(deployments_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     ape = Path(sys.executable).with_name("ape")
-    args = [str(ape), "run", "deploy", "--network", "ethereum:local:foundry", "--account", "TEST::0",
-            "--threshold", "2", "--deployments-dir", str(deployments_dir)]
+    args = [
+        str(ape),
+        "run",
+        "deploy",
+        "--network",
+        "ethereum:local:foundry",
+        "--account",
+        "TEST::0",
+        "--threshold",
+        "2",
+        "--deployments-dir",
+        str(deployments_dir),
+    ]
     for signer in SIGNERS:
         args += ["--signer", signer]
-    return subprocess.run([*args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                          env=os.environ.copy())
+    return subprocess.run(
+        [*args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=180, env=os.environ.copy()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +46,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     return directory, run_deploy(directory)
 
 
-def test_deploy__local__writes_deployment_record(deployed: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_deploy__local__writes_deployment_record(
+    deployed: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     directory, result = deployed
     assert result.returncode == 0, result.stderr
     record = json.loads((directory / "local.json").read_text())

@@ -1,0 +1,169 @@
+"""``keeper verify``: verify one order against its exchange and print one JSON object on the last line.
+
+Exit codes: 0 evidence obtained; 1 rejected without evidence (not_found, unknown_account, account_mismatch);
+2 invalid input; 75 deferred (transient, rate limited, malformed response: try again or review);
+77 authentication refused (alert); 78 configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from keeper.evidence import ClaimInput, Exchange
+from keeper.exchanges.errors import Disposition
+from keeper.exchanges.registry import AdapterRegistry
+from keeper.exchanges.service import (
+    OutcomeStatus,
+    VerificationOutcome,
+    VerificationRequest,
+    Verifier,
+    decision_for,
+)
+from keeper.policy import PolicyParams
+from keeper.settings import AccountsFileError, KeeperSettings
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_DEFERRED = 75
+EXIT_AUTH = 77
+EXIT_CONFIG = 78
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, sort_keys=True, separators=(",", ":")))
+
+
+def _fail(error: str, detail: str, code: int) -> NoReturn:
+    _emit({"error": error, "detail": detail})
+    sys.exit(code)
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def _policy(settings: KeeperSettings, overrides: dict[str, Any]) -> PolicyParams:
+    base = settings.policy().model_dump()
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return PolicyParams.model_validate(base)
+
+
+def _exit_code(outcome: VerificationOutcome) -> int:
+    if outcome.status is OutcomeStatus.VERIFIED:
+        return EXIT_OK
+    if outcome.status is OutcomeStatus.REJECTED:
+        return EXIT_REJECTED
+    return EXIT_AUTH if outcome.disposition is Disposition.ALERT else EXIT_DEFERRED
+
+
+@click.command("verify")
+@click.option("--exchange", type=click.Choice(["okx", "binance"]), required=True)
+@click.option("--order-id", required=True)
+@click.option("--instrument", required=True, help="OKX instId (BTC-USDT-SWAP) or Binance symbol (BTCUSDT).")
+@click.option("--account-ref", required=True, help="0x + 64 hex digits, the claim's accountRef.")
+@click.option(
+    "--claimed-loss", type=click.IntRange(min=0), help="Token units; with it the decision is printed."
+)
+@click.option("--submitted-at", type=click.IntRange(min=0), help="Unix seconds; default now.")
+@click.option("--coverage-start", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--coverage-end", type=click.IntRange(min=0), help="Unix seconds; default --submitted-at.")
+@click.option("--remaining-coverage", type=click.IntRange(min=0), help="Token units; default --claimed-loss.")
+@click.option("--claim-id", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--user", default=ZERO_ADDRESS, show_default=True)
+@click.option("--coverage-ratio", help="Override LG_COVERAGE_RATIO (decimal 0..1).")
+@click.option("--claim-window-seconds", type=click.IntRange(min=0))
+@click.option("--cover-adl/--no-cover-adl", default=None)
+@click.option("--max-payout-per-claim", type=click.IntRange(min=0))
+@click.option("--token-decimals", type=click.IntRange(0, 36))
+@click.option("--policy-version")
+@click.option("-v", "--verbose", is_flag=True, help="Log requests to stderr.")
+def verify(
+    exchange: str,
+    order_id: str,
+    instrument: str,
+    account_ref: str,
+    claimed_loss: int | None,
+    submitted_at: int | None,
+    coverage_start: int,
+    coverage_end: int | None,
+    remaining_coverage: int | None,
+    claim_id: int,
+    user: str,
+    coverage_ratio: str | None,
+    claim_window_seconds: int | None,
+    cover_adl: bool | None,
+    max_payout_per_claim: int | None,
+    token_decimals: int | None,
+    policy_version: str | None,
+    verbose: bool,
+) -> None:
+    """Verify one order; the last stdout line is a JSON object with the evidence (and decision)."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        request = VerificationRequest(
+            exchange=Exchange.from_slug(exchange),
+            account_ref=account_ref,
+            order_id=order_id,
+            instrument=instrument,
+        )
+    except ValidationError as exc:
+        _fail("invalid_input", _describe(exc), EXIT_INVALID_INPUT)
+    try:
+        ratio = Decimal(coverage_ratio) if coverage_ratio is not None else None
+    except InvalidOperation:
+        _fail("invalid_input", f"--coverage-ratio is not a decimal: {coverage_ratio!r}", EXIT_INVALID_INPUT)
+
+    try:
+        settings = KeeperSettings()
+        accounts = settings.account_registry()
+        policy = _policy(
+            settings,
+            {
+                "coverage_ratio": ratio,
+                "claim_window_seconds": claim_window_seconds,
+                "cover_adl": cover_adl,
+                "max_payout_per_claim": max_payout_per_claim,
+                "token_decimals": token_decimals,
+                "policy_version": policy_version,
+            },
+        )
+    except (AccountsFileError, ValidationError) as exc:
+        _fail("configuration", str(exc), EXIT_CONFIG)
+
+    outcome = Verifier(accounts, AdapterRegistry(settings), settings.verify_workers).verify(request)
+    payload: dict[str, Any] = outcome.model_dump(mode="json", exclude_none=True)
+    if claimed_loss is not None and outcome.status is not OutcomeStatus.DEFERRED:
+        now = submitted_at if submitted_at is not None else int(time.time())
+        try:
+            claim = ClaimInput(
+                claim_id=claim_id,
+                user=user,
+                exchange=request.exchange,
+                account_ref=request.account_ref,
+                order_id=order_id,
+                instrument=instrument,
+                claimed_loss=claimed_loss,
+                submitted_at=now,
+                coverage_start=coverage_start,
+                coverage_end=coverage_end if coverage_end is not None else now,
+                remaining_coverage=remaining_coverage if remaining_coverage is not None else claimed_loss,
+            )
+        except ValidationError as exc:
+            _fail("invalid_input", _describe(exc), EXIT_INVALID_INPUT)
+        decision = decision_for(claim, policy, outcome)
+        if decision is not None:
+            payload["claim"] = claim.model_dump(mode="json")
+            payload["decision"] = decision.model_dump(mode="json")
+            payload["policy_version"] = policy.policy_version
+    _emit(payload)
+    sys.exit(_exit_code(outcome))

@@ -1,0 +1,99 @@
+"""Fixtures for the contract tests: test-only contracts from `tests/contracts/`, compiled once per session.
+
+Ape compiles only `contracts/`; the malicious tokens and upgrade targets the attack tests need live in
+`tests/contracts/` so that no deployment script can ever pick them up. They are compiled here with the
+project's compiler settings and remappings (~20 s with via-IR) and cached in `.build/test-contracts.json`,
+keyed by a hash of every source under `tests/contracts/` and `contracts/` and of `ape-config.yaml`.
+
+pytest imports every rootless `conftest.py` under the module name `conftest`, so this file replaces
+`tests/conftest.py` in `sys.modules` for the modules under `tests/contract/`. To keep their
+`from conftest import USDT, deploy_guard, ...` working, the root conftest's plain names (constants, helpers,
+classes; never its fixtures, which pytest already provides) are re-exported below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ape.contracts import ContractContainer
+from ethpm_types import ContractType
+
+_TESTS_DIR = Path(__file__).resolve().parent.parent
+_ROOT = _TESTS_DIR.parent
+TEST_CONTRACTS_DIR = _TESTS_DIR / "contracts"
+CACHE_FILE = _ROOT / ".build" / "test-contracts.json"
+
+
+def _load_root_conftest() -> Any:
+    spec = importlib.util.spec_from_file_location("_leverageguard_root_conftest", _TESTS_DIR / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _is_fixture(value: Any) -> bool:
+    return hasattr(value, "_fixture_function_marker") or hasattr(value, "_pytestfixturefunction")
+
+
+_root_conftest = _load_root_conftest()
+for _name, _value in vars(_root_conftest).items():
+    if not _name.startswith("_") and not _is_fixture(_value) and _name not in globals():
+        globals()[_name] = _value
+
+
+def _sources_digest() -> str:
+    digest = hashlib.sha256((_ROOT / "ape-config.yaml").read_bytes())
+    for directory in (TEST_CONTRACTS_DIR, _ROOT / "contracts"):
+        for path in sorted(directory.rglob("*.sol")):
+            if ".cache" in path.parts:
+                continue
+            digest.update(str(path.relative_to(_ROOT)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _compile_test_contracts(project: Any) -> dict[str, ContractType]:
+    from ape import compilers
+
+    paths = sorted(p.resolve() for p in TEST_CONTRACTS_DIR.rglob("*.sol"))
+    compiled = compilers.compile(paths, project=project)
+    return {ct.name: ct for ct in compiled if ct.name}
+
+
+def load_test_contract_types(project: Any) -> dict[str, ContractType]:
+    """The compiled test-only contracts, from the cache when no source changed."""
+    digest = _sources_digest()
+    if CACHE_FILE.is_file():
+        try:
+            cached = json.loads(CACHE_FILE.read_text())
+            if cached.get("digest") == digest:
+                return {name: ContractType.model_validate(ct) for name, ct in cached["contractTypes"].items()}
+        except (ValueError, KeyError):
+            pass
+    types = _compile_test_contracts(project)
+    CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "digest": digest,
+        "contractTypes": {name: ct.model_dump(mode="json", by_alias=True) for name, ct in types.items()},
+    }
+    tmp = CACHE_FILE.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(CACHE_FILE)
+    return types
+
+
+@pytest.fixture(scope="session")
+def test_contracts(project: Any) -> dict[str, ContractContainer]:
+    """Test-only contracts by name (e.g. `ReentrantToken`) as deployable ContractContainers."""
+    return {name: ContractContainer(ct) for name, ct in load_test_contract_types(project).items()}

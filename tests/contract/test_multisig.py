@@ -1,0 +1,871 @@
+"""The in-contract multisig: proposals, confirmations, execution, cancellation, signers, initialisation.
+
+Most tests run against `ms`, a 2-of-3 LeverageGuard deployed by this module: the shared `fresh_guard` is the
+same contract that `configured` sets up (seven proposals executed), so it cannot show proposal ids from 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ape
+import pytest
+from conftest import DAY, deploy_guard
+
+ZERO_ADDRESS = "0x" + "00" * 20
+UINT96_MAX = 2**96 - 1
+HOUR = 3_600
+DEFAULT_LIFETIME = 7 * DAY
+MIN_LIFETIME = HOUR
+MAX_LIFETIME = 30 * DAY
+MAX_SIGNERS = 20
+
+
+def _address(i: int) -> str:
+    """A distinct, non-zero address that is no test account."""
+    return "0x" + f"{0xA11CE000 + i:040x}"
+
+
+def _propose(ms: Any, proposer: Any, call: Any, *args: Any, target: Any = None, value: int = 0) -> int:
+    receipt = ms.propose(target or ms, value, call.encode_input(*args), sender=proposer)
+    return int(receipt.return_value)
+
+
+def _as_governance(ms: Any, approvers: Sequence[Any], call: Any, *args: Any) -> Any:
+    """Proposes as approvers[0], confirms with the rest, executes as approvers[0]; returns the receipt."""
+    proposal_id = _propose(ms, approvers[0], call, *args)
+    for approver in approvers[1:]:
+        ms.confirm(proposal_id, sender=approver)
+    return ms.execute(proposal_id, sender=approvers[0])
+
+
+@pytest.fixture(scope="module")
+def ms(project: Any, deployer: Any, token: Any, signers: list[Any]) -> Any:
+    """A 2-of-3 LeverageGuard of this module's own, no proposals yet."""
+    return deploy_guard(project, deployer, token, signers, 2)
+
+
+@pytest.fixture
+def ms5(project: Any, deployer: Any, token: Any, accounts: Any) -> Any:
+    """A 3-of-5 LeverageGuard signed by accounts 0..4."""
+    return deploy_guard(project, deployer, token, list(accounts[0:5]), 3)
+
+
+@pytest.fixture
+def proposal(ms: Any, signers: list[Any]) -> int:
+    """Proposal 1 by signer 0: setThreshold(3). Confirmed by its proposer only."""
+    return _propose(ms, signers[0], ms.setThreshold, 3)
+
+
+# ====================================================================== propose
+
+
+def test_propose__first_proposal__has_id_one_and_emits_created_and_confirmed(
+    ms: Any, signers: list[Any]
+) -> None:
+    data = ms.setThreshold.encode_input(3)
+
+    receipt = ms.propose(ms, 0, data, sender=signers[0])
+
+    assert receipt.return_value == 1
+    assert receipt.events == [
+        ms.ProposalCreated(
+            proposalId=1,
+            proposer=signers[0],
+            target=ms,
+            value=0,
+            data=data,
+            expiresAt=receipt.timestamp + DEFAULT_LIFETIME,
+        ),
+        ms.ProposalConfirmed(proposalId=1, signer=signers[0]),
+    ]
+
+
+def test_propose__ids__increment_by_one(ms: Any, signers: list[Any]) -> None:
+    ids = [_propose(ms, signers[i % 3], ms.setThreshold, 3) for i in range(4)]
+
+    assert ids == [1, 2, 3, 4]
+    assert ms.proposalCount() == 4
+
+
+def test_propose__stores_proposal_fields(ms: Any, signers: list[Any]) -> None:
+    data = ms.setThreshold.encode_input(3)
+
+    receipt = ms.propose(ms, 7, data, sender=signers[2])
+
+    view = ms.getProposal(1)
+    assert view.target == ms.address
+    assert view.value == 7
+    assert view.data == data
+    assert view.proposer == signers[2].address
+    assert view.createdAt == receipt.timestamp
+    assert view.expiresAt == receipt.timestamp + DEFAULT_LIFETIME
+    assert view.confirmations == 1
+    assert view.executed is False
+    assert view.cancelled is False
+
+
+def test_propose__proposer_confirmation__counts(ms: Any, signers: list[Any], proposal: int) -> None:
+    assert ms.hasConfirmed(proposal, signers[0]) is True
+    assert ms.hasConfirmed(proposal, signers[1]) is False
+    assert ms.getProposal(proposal).confirmations == 1
+
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[1])
+
+    assert ms.threshold() == 3
+
+
+def test_propose__by_stranger__reverts_not_signer(ms: Any, stranger: Any) -> None:
+    with ape.reverts(ms.NotSigner, account=stranger):
+        ms.propose(ms, 0, ms.setThreshold.encode_input(3), sender=stranger)
+
+
+@pytest.mark.parametrize("target_name", ["zero", "token", "stranger"])
+def test_propose__target_other_than_the_contract__reverts(
+    ms: Any, signers: list[Any], token: Any, stranger: Any, target_name: str
+) -> None:
+    """GOV-TARGET: a proposal may only call the contract itself, so none can move the pool asset directly
+    (token.transfer / token.approve) past withdraw's free-balance check and daily limit."""
+    target = {"zero": ZERO_ADDRESS, "token": token.address, "stranger": stranger.address}[target_name]
+    with ape.reverts(ms.InvalidProposalTarget, target=target):
+        ms.propose(target, 0, token.transfer.encode_input(stranger, 1), sender=signers[0])
+
+    assert ms.proposalCount() == 0
+
+
+def test_propose__value_above_uint96__reverts(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.ValueTooLarge, value=UINT96_MAX + 1, max=UINT96_MAX):
+        ms.propose(ms, UINT96_MAX + 1, b"", sender=signers[0])
+
+    assert ms.proposalCount() == 0
+
+
+def test_propose__value_at_uint96_max__is_stored(ms: Any, signers: list[Any], stranger: Any) -> None:
+    ms.propose(ms, UINT96_MAX, b"", sender=signers[0])
+
+    assert ms.getProposal(1).value == UINT96_MAX
+
+
+def test_propose__lifetime_changed__applies_to_new_proposals_only(
+    ms: Any, signers: list[Any], proposal: int
+) -> None:
+    old_expiry = ms.getProposal(proposal).expiresAt
+    _as_governance(ms, signers[:2], ms.setProposalLifetime, DAY)
+
+    receipt = ms.propose(ms, 0, b"", sender=signers[0])
+
+    assert ms.getProposal(proposal).expiresAt == old_expiry
+    assert ms.getProposal(receipt.return_value).expiresAt == receipt.timestamp + DAY
+
+
+# ====================================================================== confirm
+
+
+def test_confirm__by_other_signer__emits_and_counts(ms: Any, signers: list[Any], proposal: int) -> None:
+    receipt = ms.confirm(proposal, sender=signers[1])
+
+    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal, signer=signers[1])]
+    assert ms.hasConfirmed(proposal, signers[1]) is True
+    assert ms.getProposal(proposal).confirmations == 2
+
+
+def test_confirm__twice__reverts_already_confirmed(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    with ape.reverts(ms.AlreadyConfirmed, proposalId=proposal, signer=signers[1]):
+        ms.confirm(proposal, sender=signers[1])
+
+
+def test_confirm__by_proposer__reverts_already_confirmed(ms: Any, signers: list[Any], proposal: int) -> None:
+    with ape.reverts(ms.AlreadyConfirmed, proposalId=proposal, signer=signers[0]):
+        ms.confirm(proposal, sender=signers[0])
+
+
+def test_confirm__by_stranger__reverts_not_signer(ms: Any, stranger: Any, proposal: int) -> None:
+    with ape.reverts(ms.NotSigner, account=stranger):
+        ms.confirm(proposal, sender=stranger)
+
+
+@pytest.mark.parametrize("proposal_id", [0, 2, 2**256 - 1])
+def test_confirm__unknown_proposal__reverts(
+    ms: Any, signers: list[Any], proposal: int, proposal_id: int
+) -> None:
+    with ape.reverts(ms.UnknownProposal, proposalId=proposal_id):
+        ms.confirm(proposal_id, sender=signers[1])
+
+
+def test_confirm__executed_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
+        ms.confirm(proposal, sender=signers[2])
+
+
+def test_confirm__cancelled_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.cancel(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
+        ms.confirm(proposal, sender=signers[1])
+
+
+def test_confirm__at_expiry__reverts_expired(ms: Any, signers: list[Any], proposal: int, chain: Any) -> None:
+    expires_at = ms.getProposal(proposal).expiresAt
+    chain.pending_timestamp = expires_at
+
+    with ape.reverts(ms.ProposalExpired, proposalId=proposal, expiresAt=expires_at):
+        ms.confirm(proposal, sender=signers[1])
+
+
+def test_confirm__one_second_before_expiry__succeeds(
+    ms: Any, signers: list[Any], proposal: int, chain: Any
+) -> None:
+    chain.pending_timestamp = ms.getProposal(proposal).expiresAt - 1
+
+    receipt = ms.confirm(proposal, sender=signers[1])
+
+    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal, signer=signers[1])]
+
+
+# ====================================================================== revokeConfirmation
+
+
+def test_revoke__confirmed__emits_and_execute_fails_threshold_not_met(
+    ms: Any, signers: list[Any], proposal: int
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    receipt = ms.revokeConfirmation(proposal, sender=signers[1])
+
+    assert receipt.events == [ms.ConfirmationRevoked(proposalId=proposal, signer=signers[1])]
+    assert ms.hasConfirmed(proposal, signers[1]) is False
+    assert ms.getProposal(proposal).confirmations == 1
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[0])
+
+
+def test_revoke__by_proposer__drops_own_confirmation(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    ms.revokeConfirmation(proposal, sender=signers[0])
+
+    assert ms.getProposal(proposal).confirmations == 1
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[1])
+
+
+def test_revoke__then_confirm_again__counts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.revokeConfirmation(proposal, sender=signers[1])
+
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[1])
+
+    assert ms.threshold() == 3
+
+
+def test_revoke__not_confirmed__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    with ape.reverts(ms.NotConfirmed, proposalId=proposal, signer=signers[2]):
+        ms.revokeConfirmation(proposal, sender=signers[2])
+
+
+def test_revoke__twice__reverts_not_confirmed(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.revokeConfirmation(proposal, sender=signers[1])
+
+    with ape.reverts(ms.NotConfirmed, proposalId=proposal, signer=signers[1]):
+        ms.revokeConfirmation(proposal, sender=signers[1])
+
+
+def test_revoke__by_stranger__reverts_not_signer(ms: Any, stranger: Any, proposal: int) -> None:
+    with ape.reverts(ms.NotSigner, account=stranger):
+        ms.revokeConfirmation(proposal, sender=stranger)
+
+
+def test_revoke__unknown_proposal__reverts(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.UnknownProposal, proposalId=1):
+        ms.revokeConfirmation(1, sender=signers[0])
+
+
+def test_revoke__executed_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[1])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
+        ms.revokeConfirmation(proposal, sender=signers[1])
+
+
+def test_revoke__cancelled_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.cancel(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
+        ms.revokeConfirmation(proposal, sender=signers[0])
+
+
+def test_revoke__expired_proposal__reverts(ms: Any, signers: list[Any], proposal: int, chain: Any) -> None:
+    expires_at = ms.getProposal(proposal).expiresAt
+    chain.pending_timestamp = expires_at + DAY
+
+    with ape.reverts(ms.ProposalExpired, proposalId=proposal, expiresAt=expires_at):
+        ms.revokeConfirmation(proposal, sender=signers[0])
+
+
+# ====================================================================== execute
+
+
+def test_execute__below_threshold__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[0])
+
+    assert ms.getProposal(proposal).executed is False
+
+
+def test_execute__at_threshold__runs_call_and_emits(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    receipt = ms.execute(proposal, sender=signers[1])
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=proposal, executor=signers[1]),
+        ms.ThresholdChanged(previousThreshold=2, newThreshold=3),
+    ]
+    assert ms.threshold() == 3
+    view = ms.getProposal(proposal)
+    assert view.executed is True
+    assert view.cancelled is False
+
+
+def test_execute__by_signer_who_did_not_confirm__succeeds(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    receipt = ms.execute(proposal, sender=signers[2])
+
+    assert ms.ProposalExecuted.from_receipt(receipt) == [
+        ms.ProposalExecuted(proposalId=proposal, executor=signers[2])
+    ]
+    assert ms.hasConfirmed(proposal, signers[2]) is False
+
+
+def test_execute__by_stranger__reverts_not_signer(
+    ms: Any, signers: list[Any], stranger: Any, proposal: int
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    with ape.reverts(ms.NotSigner, account=stranger):
+        ms.execute(proposal, sender=stranger)
+
+
+def test_execute__twice__reverts_already_executed(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
+        ms.execute(proposal, sender=signers[0])
+
+
+def test_execute__unknown_proposal__reverts(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.UnknownProposal, proposalId=1):
+        ms.execute(1, sender=signers[0])
+
+
+def test_execute__cancelled_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.cancel(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
+        ms.execute(proposal, sender=signers[1])
+
+
+def test_execute__after_lifetime__reverts_expired(
+    ms: Any, signers: list[Any], proposal: int, chain: Any
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    expires_at = ms.getProposal(proposal).expiresAt
+    chain.pending_timestamp += DEFAULT_LIFETIME
+
+    with ape.reverts(ms.ProposalExpired, proposalId=proposal, expiresAt=expires_at):
+        ms.execute(proposal, sender=signers[0])
+
+    assert ms.threshold() == 2
+
+
+def test_execute__one_second_before_expiry__succeeds(
+    ms: Any, signers: list[Any], proposal: int, chain: Any
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    chain.pending_timestamp = ms.getProposal(proposal).expiresAt - 1
+
+    ms.execute(proposal, sender=signers[0])
+
+    assert ms.threshold() == 3
+
+
+def test_execute__inner_revert__bubbles_custom_error_and_leaves_proposal_open(
+    ms: Any, signers: list[Any]
+) -> None:
+    proposal_id = _propose(ms, signers[0], ms.setThreshold, 4)
+    ms.confirm(proposal_id, sender=signers[1])
+
+    with ape.reverts(ms.InvalidThreshold, threshold=4, signerCount=3):
+        ms.execute(proposal_id, sender=signers[0])
+
+    assert ms.threshold() == 2
+    assert ms.getProposal(proposal_id).executed is False
+
+
+def test_execute__returns_the_call_result(ms: Any, signers: list[Any]) -> None:
+    proposal_id = _propose(ms, signers[0], ms.threshold)
+    ms.confirm(proposal_id, sender=signers[1])
+
+    receipt = ms.execute(proposal_id, sender=signers[0])
+
+    assert receipt.return_value == (2).to_bytes(32, "big")
+
+
+# ====================================================================== cancel
+
+
+def test_cancel__by_proposer__emits_and_marks_cancelled(ms: Any, signers: list[Any], proposal: int) -> None:
+    receipt = ms.cancel(proposal, sender=signers[0])
+
+    assert receipt.events == [ms.ProposalCancelled(proposalId=proposal, by=signers[0])]
+    view = ms.getProposal(proposal)
+    assert view.cancelled is True
+    assert view.executed is False
+
+
+def test_cancel__by_governance__cancels_another_proposal(ms: Any, signers: list[Any], proposal: int) -> None:
+    canceller = _propose(ms, signers[1], ms.cancel, proposal)
+    ms.confirm(canceller, sender=signers[2])
+
+    receipt = ms.execute(canceller, sender=signers[2])
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=canceller, executor=signers[2]),
+        ms.ProposalCancelled(proposalId=proposal, by=ms),
+    ]
+    assert ms.getProposal(proposal).cancelled is True
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
+        ms.confirm(proposal, sender=signers[1])
+
+
+def test_cancel__proposal_cancelling_itself__reverts_already_executed(ms: Any, signers: list[Any]) -> None:
+    proposal_id = _propose(ms, signers[0], ms.cancel, 1)
+    ms.confirm(proposal_id, sender=signers[1])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=1):
+        ms.execute(proposal_id, sender=signers[0])
+
+
+@pytest.mark.parametrize("who", ["other_signer", "stranger"])
+def test_cancel__not_proposer__reverts(
+    ms: Any, signers: list[Any], stranger: Any, proposal: int, who: str
+) -> None:
+    caller = signers[1] if who == "other_signer" else stranger
+
+    with ape.reverts(ms.NotProposer, proposalId=proposal, caller=caller):
+        ms.cancel(proposal, sender=caller)
+
+
+def test_cancel__executed_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    ms.execute(proposal, sender=signers[1])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
+        ms.cancel(proposal, sender=signers[0])
+
+
+def test_cancel__twice__reverts_already_cancelled(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.cancel(proposal, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
+        ms.cancel(proposal, sender=signers[0])
+
+
+@pytest.mark.parametrize("proposal_id", [0, 1])
+def test_cancel__unknown_proposal__reverts(ms: Any, signers: list[Any], proposal_id: int) -> None:
+    with ape.reverts(ms.UnknownProposal, proposalId=proposal_id):
+        ms.cancel(proposal_id, sender=signers[0])
+
+
+# ====================================================================== end to end
+
+
+def test_end_to_end__two_of_three(ms: Any, signers: list[Any], stranger: Any) -> None:
+    proposal_id = _propose(ms, signers[2], ms.addSigner, stranger)
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal_id, have=1, need=2):
+        ms.execute(proposal_id, sender=signers[2])
+    ms.confirm(proposal_id, sender=signers[0])
+
+    receipt = ms.execute(proposal_id, sender=signers[1])
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=proposal_id, executor=signers[1]),
+        ms.SignerAdded(signer=stranger),
+    ]
+    assert ms.getSigners() == [signers[0].address, signers[1].address, signers[2].address, stranger.address]
+    assert ms.isSigner(stranger) is True
+    assert ms.threshold() == 2
+
+
+def test_end_to_end__three_of_five(ms5: Any, accounts: Any) -> None:
+    five = list(accounts[0:5])
+    proposal_id = _propose(ms5, five[3], ms5.setProposalLifetime, DAY)
+    ms5.confirm(proposal_id, sender=five[0])
+    with ape.reverts(ms5.ThresholdNotMet, proposalId=proposal_id, have=2, need=3):
+        ms5.execute(proposal_id, sender=five[3])
+    ms5.confirm(proposal_id, sender=five[4])
+    assert ms5.getProposal(proposal_id).confirmations == 3
+
+    receipt = ms5.execute(proposal_id, sender=five[1])
+
+    assert receipt.events == [
+        ms5.ProposalExecuted(proposalId=proposal_id, executor=five[1]),
+        ms5.ProposalLifetimeChanged(previousLifetime=DEFAULT_LIFETIME, newLifetime=DAY),
+    ]
+    assert ms5.proposalLifetime() == DAY
+    assert ms5.threshold() == 3
+    assert ms5.getSigners() == [a.address for a in five]
+
+
+# ================================================================ signer removal, stale confirmations
+
+
+def test_remove_signer__stale_confirmation__no_longer_counts(
+    ms: Any, signers: list[Any], proposal: int
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    assert ms.getProposal(proposal).confirmations == 2
+
+    _as_governance(ms, [signers[0], signers[2]], ms.removeSigner, signers[1])
+
+    assert ms.hasConfirmed(proposal, signers[1]) is False
+    assert ms.getProposal(proposal).confirmations == 1
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[0])
+
+
+def test_remove_signer__removed_proposer__confirmation_no_longer_counts(
+    ms: Any, signers: list[Any], proposal: int
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+
+    _as_governance(ms, [signers[1], signers[2]], ms.removeSigner, signers[0])
+
+    assert ms.getProposal(proposal).confirmations == 1
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[1])
+
+
+def test_remove_signer__re_added__old_confirmation_not_revived(
+    ms: Any, signers: list[Any], proposal: int
+) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    _as_governance(ms, [signers[0], signers[2]], ms.removeSigner, signers[1])
+
+    _as_governance(ms, [signers[0], signers[2]], ms.addSigner, signers[1])
+
+    assert ms.isSigner(signers[1]) is True
+    assert ms.hasConfirmed(proposal, signers[1]) is False
+    assert ms.getProposal(proposal).confirmations == 1
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.execute(proposal, sender=signers[0])
+
+
+def test_remove_signer__re_added__may_confirm_again(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    _as_governance(ms, [signers[0], signers[2]], ms.removeSigner, signers[1])
+    _as_governance(ms, [signers[0], signers[2]], ms.addSigner, signers[1])
+
+    receipt = ms.confirm(proposal, sender=signers[1])
+
+    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal, signer=signers[1])]
+    ms.execute(proposal, sender=signers[1])
+    assert ms.threshold() == 3
+
+
+def test_remove_signer__removed_signer__can_no_longer_act(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    _as_governance(ms, [signers[0], signers[2]], ms.removeSigner, signers[1])
+    removed = signers[1]
+
+    with ape.reverts(ms.NotSigner, account=removed):
+        ms.propose(ms, 0, b"", sender=removed)
+    with ape.reverts(ms.NotSigner, account=removed):
+        ms.confirm(proposal, sender=removed)
+    with ape.reverts(ms.NotSigner, account=removed):
+        ms.revokeConfirmation(proposal, sender=removed)
+    with ape.reverts(ms.NotSigner, account=removed):
+        ms.execute(proposal, sender=removed)
+
+
+# ====================================================================== signer set administration
+
+
+@pytest.mark.parametrize("function", ["addSigner", "removeSigner", "setThreshold", "setProposalLifetime"])
+@pytest.mark.parametrize("caller_kind", ["signer", "stranger"])
+def test_admin__called_directly__reverts_only_governance(
+    ms: Any, signers: list[Any], stranger: Any, function: str, caller_kind: str
+) -> None:
+    argument = {
+        "addSigner": _address(1),
+        "removeSigner": signers[2],
+        "setThreshold": 1,
+        "setProposalLifetime": DAY,
+    }[function]
+    caller = signers[0] if caller_kind == "signer" else stranger
+
+    with ape.reverts(ms.OnlyGovernance, caller=caller):
+        getattr(ms, function)(argument, sender=caller)
+
+
+def test_add_signer__emits_and_appends(ms: Any, signers: list[Any], stranger: Any) -> None:
+    receipt = _as_governance(ms, signers[:2], ms.addSigner, stranger)
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=1, executor=signers[0]),
+        ms.SignerAdded(signer=stranger),
+    ]
+    assert ms.getSigners() == [s.address for s in signers] + [stranger.address]
+    assert ms.isSigner(stranger) is True
+
+
+def test_add_signer__existing__reverts_already_signer(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.AlreadySigner, account=signers[2]):
+        _as_governance(ms, signers[:2], ms.addSigner, signers[2])
+
+
+def test_add_signer__zero_address__reverts(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.ZeroAddress):
+        _as_governance(ms, signers[:2], ms.addSigner, ZERO_ADDRESS)
+
+
+def test_add_signer__twenty_first__reverts_too_many_signers(ms: Any, signers: list[Any]) -> None:
+    calls = [ms.addSigner.encode_input(_address(i)) for i in range(MAX_SIGNERS - 3)]
+    _as_governance(ms, signers[:2], ms.multicall, calls)
+    assert len(ms.getSigners()) == MAX_SIGNERS
+
+    with ape.reverts(ms.TooManySigners, count=MAX_SIGNERS + 1, max=MAX_SIGNERS):
+        _as_governance(ms, signers[:2], ms.addSigner, _address(99))
+
+    assert len(ms.getSigners()) == MAX_SIGNERS
+
+
+def test_remove_signer__emits_and_removes(ms: Any, signers: list[Any]) -> None:
+    receipt = _as_governance(ms, signers[:2], ms.removeSigner, signers[0])
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=1, executor=signers[0]),
+        ms.SignerRemoved(signer=signers[0]),
+    ]
+    remaining = ms.getSigners()
+    assert sorted(remaining) == sorted([signers[1].address, signers[2].address])
+    assert ms.isSigner(signers[0]) is False
+    assert ms.threshold() == 2
+
+
+def test_remove_signer__non_signer__reverts_not_signer(ms: Any, signers: list[Any], stranger: Any) -> None:
+    with ape.reverts(ms.NotSigner, account=stranger):
+        _as_governance(ms, signers[:2], ms.removeSigner, stranger)
+
+
+def test_remove_signer__below_threshold__reverts_invalid_threshold(ms: Any, signers: list[Any]) -> None:
+    _as_governance(ms, signers[:2], ms.removeSigner, signers[2])  # 2 of 2 left
+
+    with ape.reverts(ms.InvalidThreshold, threshold=2, signerCount=1):
+        _as_governance(ms, signers[:2], ms.removeSigner, signers[1])
+
+    assert ms.getSigners() == [signers[0].address, signers[1].address]
+
+
+def test_remove_signer__with_threshold_equal_to_count__reverts(ms: Any, signers: list[Any]) -> None:
+    _as_governance(ms, signers[:2], ms.setThreshold, 3)
+
+    with ape.reverts(ms.InvalidThreshold, threshold=3, signerCount=2):
+        _as_governance(ms, signers, ms.removeSigner, signers[2])
+
+
+@pytest.mark.parametrize("new_threshold", [1, 3])
+def test_set_threshold__in_range__emits(ms: Any, signers: list[Any], new_threshold: int) -> None:
+    receipt = _as_governance(ms, signers[:2], ms.setThreshold, new_threshold)
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=1, executor=signers[0]),
+        ms.ThresholdChanged(previousThreshold=2, newThreshold=new_threshold),
+    ]
+    assert ms.threshold() == new_threshold
+
+
+@pytest.mark.parametrize("new_threshold", [0, 4, 256])
+def test_set_threshold__out_of_range__reverts(ms: Any, signers: list[Any], new_threshold: int) -> None:
+    with ape.reverts(ms.InvalidThreshold, threshold=new_threshold, signerCount=3):
+        _as_governance(ms, signers[:2], ms.setThreshold, new_threshold)
+
+    assert ms.threshold() == 2
+
+
+def test_set_threshold__raised__applies_to_open_proposals(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[1])
+    _as_governance(ms, signers[:2], ms.setThreshold, 3)
+
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=2, need=3):
+        ms.execute(proposal, sender=signers[0])
+
+
+@pytest.mark.parametrize("lifetime", [MIN_LIFETIME, MAX_LIFETIME])
+def test_set_proposal_lifetime__at_bounds__emits(ms: Any, signers: list[Any], lifetime: int) -> None:
+    receipt = _as_governance(ms, signers[:2], ms.setProposalLifetime, lifetime)
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=1, executor=signers[0]),
+        ms.ProposalLifetimeChanged(previousLifetime=DEFAULT_LIFETIME, newLifetime=lifetime),
+    ]
+    assert ms.proposalLifetime() == lifetime
+
+
+@pytest.mark.parametrize("lifetime", [0, MIN_LIFETIME - 1, MAX_LIFETIME + 1, 2**32])
+def test_set_proposal_lifetime__out_of_bounds__reverts(ms: Any, signers: list[Any], lifetime: int) -> None:
+    with ape.reverts(ms.InvalidProposalLifetime, lifetime=lifetime, min=MIN_LIFETIME, max=MAX_LIFETIME):
+        _as_governance(ms, signers[:2], ms.setProposalLifetime, lifetime)
+
+    assert ms.proposalLifetime() == DEFAULT_LIFETIME
+
+
+# ====================================================================== views
+
+
+def test_views__after_initialisation(ms: Any, signers: list[Any], stranger: Any) -> None:
+    assert ms.getSigners() == [s.address for s in signers]
+    assert all(ms.isSigner(s) for s in signers)
+    assert ms.isSigner(stranger) is False
+    assert ms.isSigner(ZERO_ADDRESS) is False
+    assert ms.threshold() == 2
+    assert ms.proposalCount() == 0
+    assert ms.proposalLifetime() == DEFAULT_LIFETIME
+    assert ms.MAX_SIGNERS() == MAX_SIGNERS
+    assert ms.DEFAULT_PROPOSAL_LIFETIME() == DEFAULT_LIFETIME
+    assert ms.MIN_PROPOSAL_LIFETIME() == MIN_LIFETIME
+    assert ms.MAX_PROPOSAL_LIFETIME() == MAX_LIFETIME
+
+
+@pytest.mark.parametrize("proposal_id", [0, 1])
+def test_get_proposal__unknown__reverts(ms: Any, proposal_id: int) -> None:
+    with ape.reverts(ms.UnknownProposal, proposalId=proposal_id):
+        ms.getProposal(proposal_id)
+
+
+def test_get_proposal__after_execution__reports_state(ms: Any, signers: list[Any], proposal: int) -> None:
+    ms.confirm(proposal, sender=signers[2])
+    ms.execute(proposal, sender=signers[2])
+
+    view = ms.getProposal(proposal)
+
+    assert view.executed is True
+    assert view.cancelled is False
+    assert view.confirmations == 2
+    assert view.proposer == signers[0].address
+    assert view.data == ms.setThreshold.encode_input(3)
+
+
+def test_has_confirmed__unknown_proposal_or_non_signer__false(
+    ms: Any, signers: list[Any], stranger: Any, proposal: int
+) -> None:
+    assert ms.hasConfirmed(99, signers[0]) is False
+    assert ms.hasConfirmed(proposal, stranger) is False
+    assert ms.hasConfirmed(proposal, ZERO_ADDRESS) is False
+
+
+# ====================================================================== initialize
+
+
+@pytest.fixture
+def implementation(project: Any, deployer: Any) -> Any:
+    return deployer.deploy(project.LeverageGuard)
+
+
+@pytest.fixture
+def uninitialised(project: Any, deployer: Any, implementation: Any) -> Any:
+    """A proxy whose constructor made a harmless call instead of `initialize` (OZ 5.7 rejects empty data)."""
+    proxy = deployer.deploy(project.LeverageGuardProxy, implementation, implementation.version.encode_input())
+    return project.LeverageGuard.at(proxy.address)
+
+
+def test_initialize__emits_setup_events(
+    uninitialised: Any, token: Any, signers: list[Any], deployer: Any
+) -> None:
+    receipt = uninitialised.initialize(token, signers, 2, sender=deployer)
+
+    assert receipt.events == [
+        uninitialised.SignerAdded(signer=signers[0]),
+        uninitialised.SignerAdded(signer=signers[1]),
+        uninitialised.SignerAdded(signer=signers[2]),
+        uninitialised.ThresholdChanged(previousThreshold=0, newThreshold=2),
+        uninitialised.ProposalLifetimeChanged(previousLifetime=0, newLifetime=DEFAULT_LIFETIME),
+        uninitialised.RoleGranted(role=b"\x00" * 32, account=uninitialised, sender=deployer),
+        uninitialised.Initialized(version=1),
+    ]
+    assert uninitialised.asset() == token.address
+
+
+def test_initialize__twice__reverts(ms: Any, token: Any, stranger: Any) -> None:
+    with ape.reverts(ms.InvalidInitialization):
+        ms.initialize(token, [stranger], 1, sender=stranger)
+
+    assert ms.isSigner(stranger) is False
+
+
+def test_initialize__implementation__reverts(implementation: Any, token: Any, stranger: Any) -> None:
+    with ape.reverts(implementation.InvalidInitialization):
+        implementation.initialize(token, [stranger], 1, sender=stranger)
+
+
+def test_initialize__zero_asset__reverts(uninitialised: Any, signers: list[Any], deployer: Any) -> None:
+    with ape.reverts(uninitialised.ZeroAddress):
+        uninitialised.initialize(ZERO_ADDRESS, signers, 2, sender=deployer)
+
+
+def test_initialize__zero_signer__reverts(
+    uninitialised: Any, token: Any, signers: list[Any], deployer: Any
+) -> None:
+    with ape.reverts(uninitialised.ZeroAddress):
+        uninitialised.initialize(token, [signers[0], ZERO_ADDRESS], 1, sender=deployer)
+
+
+def test_initialize__duplicate_signer__reverts(
+    uninitialised: Any, token: Any, signers: list[Any], deployer: Any
+) -> None:
+    with ape.reverts(uninitialised.AlreadySigner, account=signers[1]):
+        uninitialised.initialize(token, [signers[0], signers[1], signers[1]], 1, sender=deployer)
+
+
+@pytest.mark.parametrize(("signer_count", "threshold"), [(3, 0), (3, 4), (0, 1), (0, 0)])
+def test_initialize__bad_threshold__reverts(
+    uninitialised: Any, token: Any, signers: list[Any], deployer: Any, signer_count: int, threshold: int
+) -> None:
+    with ape.reverts(uninitialised.InvalidThreshold, threshold=threshold, signerCount=signer_count):
+        uninitialised.initialize(token, signers[:signer_count], threshold, sender=deployer)
+
+
+def test_initialize__twenty_one_signers__reverts(uninitialised: Any, token: Any, deployer: Any) -> None:
+    with ape.reverts(uninitialised.TooManySigners, count=MAX_SIGNERS + 1, max=MAX_SIGNERS):
+        uninitialised.initialize(token, [_address(i) for i in range(MAX_SIGNERS + 1)], 1, sender=deployer)
+
+
+def test_initialize__twenty_signers__succeeds(uninitialised: Any, token: Any, deployer: Any) -> None:
+    twenty = [_address(i) for i in range(MAX_SIGNERS)]
+
+    uninitialised.initialize(token, twenty, MAX_SIGNERS, sender=deployer)
+
+    assert [s.lower() for s in uninitialised.getSigners()] == twenty
+    assert uninitialised.threshold() == MAX_SIGNERS
+
+
+def test_initialize__through_proxy_constructor__bad_data_reverts_deployment(
+    project: Any, deployer: Any, implementation: Any, token: Any, signers: list[Any]
+) -> None:
+    init_data = implementation.initialize.encode_input(token, [signers[0], signers[0]], 1)
+
+    with ape.reverts(implementation.AlreadySigner, account=signers[0]):
+        deployer.deploy(project.LeverageGuardProxy, implementation, init_data)

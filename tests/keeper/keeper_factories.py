@@ -1,0 +1,69 @@
+"""Builders of valid claims, evidence and policies for unit tests (each test changes what it checks)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from keeper.evidence import ClaimInput, Exchange, LiquidationEvidence, LiquidationKind, loss_from
+from keeper.policy import PolicyParams
+
+LIQUIDATED_AT_MS = 1_790_000_000_500
+ACCOUNT_REF = "0x" + "ab" * 32
+
+
+def policy(**overrides: Any) -> PolicyParams:
+    values: dict[str, Any] = {
+        "coverage_ratio": Decimal("0.8"),
+        "claim_window_seconds": 3600,
+        "cover_adl": False,
+        "max_payout_per_claim": 1_000 * 10**6,
+        "token_decimals": 6,
+        "policy_version": "test-1",
+        **overrides,
+    }
+    return PolicyParams(**values)
+
+
+def claim(**overrides: Any) -> ClaimInput:
+    values: dict[str, Any] = {
+        "claim_id": 7,
+        "user": "0x" + "11" * 20,
+        "exchange": Exchange.OKX,
+        "account_ref": ACCOUNT_REF,
+        "order_id": "123456",
+        "instrument": "BTC-USDT-SWAP",
+        "claimed_loss": 500 * 10**6,
+        "submitted_at": LIQUIDATED_AT_MS // 1000 + 600,
+        "coverage_start": LIQUIDATED_AT_MS // 1000 - 86_400,
+        "coverage_end": LIQUIDATED_AT_MS // 1000 + 86_400,
+        "remaining_coverage": 900 * 10**6,
+        **overrides,
+    }
+    return ClaimInput(**values)
+
+
+def evidence(
+    realized_pnl: str = "-400",
+    fees: str = "-1.5",
+    penalty: str = "0",
+    **overrides: Any,
+) -> LiquidationEvidence:
+    pnl, fee, pen = Decimal(realized_pnl), Decimal(fees), Decimal(penalty)
+    values: dict[str, Any] = {
+        "exchange": Exchange.OKX,
+        "order_id": "123456",
+        "instrument": "BTC-USDT-SWAP",
+        "liquidation": LiquidationKind.FULL,
+        "liquidation_time_ms": LIQUIDATED_AT_MS,
+        "filled_size": Decimal("2"),
+        "average_price": Decimal("60000"),
+        "realized_pnl": pnl,
+        "fees": fee,
+        "liquidation_penalty": pen,
+        "settlement_currency": "USDT",
+        "loss": loss_from(pnl, fee, pen),
+        "response_digests": {"GET /api/v5/trade/order": "0" * 64},
+        **overrides,
+    }
+    return LiquidationEvidence(**values)
