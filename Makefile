@@ -17,11 +17,12 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap compile test test-contract test-keeper lint demo clean analyze coverage
+.PHONY: help bootstrap compile test test-deep test-contract test-keeper lint demo clean analyze coverage
 
 help:
 	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
 	@echo "make test   - bootstrap, then the whole test suite (Slither gate, lint, coverage >= 95 % lines)"
+	@echo "make test-deep - the property suites with HYPOTHESIS_PROFILE=deep (10x the steps)"
 	@echo "make lint   - ruff and mypy over the Python code"
 	@echo "make analyze  - Slither gate over contracts/ (part of make test)"
 	@echo "make coverage - Solidity coverage of contracts/ by the contract tests"
@@ -66,6 +67,10 @@ test: bootstrap compile analyze lint
 	forge build --build-info --quiet
 	PYTHONPATH=tools SOLCOV_SKIP=test_stateful SOLCOV_FAIL_UNDER=95 \
 		$(BIN)/ape test tests -q -p sol_coverage $(PYTEST_ARGS)
+
+# The property suites at 10x their default size: the contract state machine and the keeper's policy properties.
+test-deep: bootstrap compile
+	HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/contract/test_stateful.py tests/keeper -q $(PYTEST_ARGS)
 
 test-contract: bootstrap compile
 	$(BIN)/ape test tests/contract -q $(PYTEST_ARGS)

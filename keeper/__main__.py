@@ -1,9 +1,11 @@
-"""``python -m keeper``: the keeper's command group (``verify`` now; the ``run`` daemon joins it later)."""
+"""``python -m keeper``: the keeper's command group (``verify``, ``run --once``, ``audit verify``)."""
 
 from __future__ import annotations
 
 import click
 
+from keeper.cli_audit import audit
+from keeper.cli_run import run
 from keeper.cli_verify import verify
 
 
@@ -13,6 +15,8 @@ def cli() -> None:
 
 
 cli.add_command(verify)
+cli.add_command(run)
+cli.add_command(audit)
 
 if __name__ == "__main__":
     cli()

@@ -138,6 +138,18 @@ class KeeperSettings(BaseSettings):
     token_decimals: int = Field(default=6, ge=0, le=36)
     policy_version: str = "lg-policy-1"
 
+    # The daemon (keeper/pipeline.py); see docs/keeper-daemon.md.
+    database_path: Path = Path("var/keeper/keeper.sqlite3")
+    audit_log_path: Path = Path("var/keeper/audit.jsonl")
+    contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    start_block: int = Field(default=0, ge=0, description="First block scanned when the store has no cursor.")
+    confirmations: int = Field(default=2, ge=0)
+    verify_batch_size: int = Field(default=20, ge=1, le=100)
+    payout_batch_size: int = Field(default=20, ge=1, le=100)
+    poll_interval_seconds: float = Field(default=12.0, gt=0)
+    defer_base_seconds: int = Field(default=60, ge=1)
+    defer_max_seconds: int = Field(default=3600, ge=1)
+
     def policy(self) -> PolicyParams:
         return PolicyParams(
             coverage_ratio=self.coverage_ratio,

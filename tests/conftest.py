@@ -112,7 +112,8 @@ class Governance:
 
 @pytest.fixture(scope="session")
 def configured(
-    fresh_guard: Any,
+    project: Any,
+    deployer: Any,
     token: Any,
     signers: list[Any],
     guardian: Any,
@@ -120,9 +121,9 @@ def configured(
     registrar: Any,
     sponsor: Any,
 ) -> Any:
-    """Roles granted, limits set, pool funded by the sponsor. Session-scoped: ape's isolation reverts each
-    test's changes."""
-    guard = fresh_guard
+    """Its own deployment with roles granted, limits set, pool funded by the sponsor. Session-scoped: ape's
+    isolation reverts each test's changes."""
+    guard = deploy_guard(project, deployer, token, signers, 2)
     gov = Governance(guard, signers)
     gov(guard.grantRole, guard.GUARDIAN_ROLE(), guardian)
     gov(guard.grantRole, guard.VALIDATOR_ROLE(), validator)

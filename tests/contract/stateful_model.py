@@ -284,10 +284,8 @@ class GuardModel:
         used = self.withdrawn_today(self.now)
         limit = self.daily_withdrawal_limit
         if used + amount > limit:
-            # The contract computes `limit - used`; with a limit lowered below today's usage that underflows
-            # (KNOWN_BUGS["LIM-3"]). The intended outcome is "nothing left today".
-            known_bug = "LIM-3" if used > limit else None
-            raise ModelRevertError("DailyLimitExceeded", amount, max(limit - used, 0), known_bug=known_bug)
+            # A limit lowered below today's usage leaves nothing today (LIM-3, once a panic in the contract).
+            raise ModelRevertError("DailyLimitExceeded", amount, max(limit - used, 0))
         self.withdrawal_day = self.today()
         self.withdrawn_in_day = used + amount
         self.balance -= amount
@@ -595,8 +593,10 @@ class GuardModel:
             raise ModelRevertError("ProposalExpired", proposal_id, proposal.expires_at)
         return proposal
 
-    def propose(self, sender: str, action: Action) -> None:
+    def propose(self, sender: str, action: Action, target: str) -> None:
         self._only_signer(sender)
+        if target != self.address:
+            raise ModelRevertError("InvalidProposalTarget", target)
         proposal = ModelProposal(action, sender, self.now, self.now + self.proposal_lifetime)
         proposal.confirmations[sender] = self.signer_epoch[sender]
         self.proposals.append(proposal)

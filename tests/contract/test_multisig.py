@@ -1,7 +1,7 @@
 """The in-contract multisig: proposals, confirmations, execution, cancellation, signers, initialisation.
 
-Most tests run against `ms`, a 2-of-3 LeverageGuard deployed by this module: the shared `fresh_guard` is the
-same contract that `configured` sets up (seven proposals executed), so it cannot show proposal ids from 1.
+Most tests run against `ms`, a 2-of-3 LeverageGuard deployed by this module with no roles, limits or
+proposals, so proposal ids start at 1.
 """
 
 from __future__ import annotations

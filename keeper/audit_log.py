@@ -1,0 +1,178 @@
+"""Append-only JSON-lines audit log, hash-chained so that an edited, deleted or inserted line is detectable.
+
+Each line is one JSON object with ``prev_sha256``: the SHA-256 of the previous line's bytes (without its
+newline); the first line uses 64 zeros. A decision record also carries the evidence hash posted on chain
+and the canonical record it commits to, so ``verify_audit_log`` can recompute the hash independently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from keeper.policy import Decision, hash_record
+
+GENESIS = "0" * 64
+
+
+class AuditLogError(RuntimeError):
+    """The log cannot be appended to because its last line is unreadable."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"audit log {path}: {detail}")
+        self.path = path
+
+
+class AuditLog:
+    """Appends records; each append is one write + fsync of a whole line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"AuditLog({self.path})"
+
+    def record_decision(
+        self, claim_id: int, decision: Decision, canonical_record: dict[str, Any], timestamp: int
+    ) -> None:
+        self._append(
+            {
+                "type": "decision",
+                "ts": timestamp,
+                "claim_id": claim_id,
+                "approved": decision.approved,
+                "payout": str(decision.payout),
+                "reason_code": int(decision.reason_code),
+                "evidence_hash": decision.evidence_hash,
+                "canonical_record": canonical_record,
+            }
+        )
+
+    def record_transaction(
+        self, kind: str, tx_hash: str, claim_ids: list[int], status: str, gas_used: int | None, timestamp: int
+    ) -> None:
+        self._append(
+            {
+                "type": "transaction",
+                "ts": timestamp,
+                "kind": kind,
+                "tx_hash": tx_hash,
+                "claim_ids": claim_ids,
+                "status": status,
+                "gas_used": gas_used,
+            }
+        )
+
+    def _append(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            line = json.dumps(
+                {**body, "prev_sha256": self._last_line_digest()}, sort_keys=True, separators=(",", ":")
+            ).encode()
+            with self.path.open("ab") as handle:
+                handle.write(line + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def _last_line_digest(self) -> str:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return GENESIS
+        last = _last_line(self.path)
+        if not last:
+            raise AuditLogError(self.path, "ends with an empty line")
+        return hashlib.sha256(last).hexdigest()
+
+
+def _last_line(path: Path) -> bytes:
+    # Reads backwards in blocks so appending stays cheap on a long log.
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        end = handle.tell()
+        buffer = b""
+        position = end
+        while position > 0:
+            step = min(8192, position)
+            position -= step
+            handle.seek(position)
+            buffer = handle.read(step) + buffer
+            stripped = buffer[:-1] if buffer.endswith(b"\n") else buffer
+            if b"\n" in stripped:
+                return stripped.rsplit(b"\n", 1)[1]
+        return buffer[:-1] if buffer.endswith(b"\n") else buffer
+
+
+class AuditProblem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int
+    """1-based line number of the first bad line."""
+    kind: str
+    """``broken_chain``, ``evidence_hash_mismatch``, ``unparseable`` or ``missing_field``."""
+    detail: str
+
+
+class AuditReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    lines: int
+    decisions: int
+    transactions: int
+    problem: AuditProblem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_audit_log(path: Path) -> AuditReport:
+    """Checks the hash chain and recomputes each decision's evidence hash; stops at the first bad line."""
+    expected_prev = GENESIS
+    decisions = transactions = count = 0
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+
+    def report(problem: AuditProblem | None) -> AuditReport:
+        return AuditReport(
+            path=str(path), lines=count, decisions=decisions, transactions=transactions, problem=problem
+        )
+
+    for number, line in enumerate(lines, start=1):
+        count = number
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            return report(AuditProblem(line=number, kind="unparseable", detail=str(exc)))
+        prev = entry.get("prev_sha256")
+        if prev != expected_prev:
+            detail = f"prev_sha256 {prev!r} != sha256 of the previous line {expected_prev}"
+            return report(AuditProblem(line=number, kind="broken_chain", detail=detail))
+        if entry.get("type") == "decision":
+            decisions += 1
+            record = entry.get("canonical_record")
+            claimed = entry.get("evidence_hash")
+            if not isinstance(record, dict) or not isinstance(claimed, str):
+                detail = "decision without canonical_record or evidence_hash"
+                return report(AuditProblem(line=number, kind="missing_field", detail=detail))
+            try:
+                recomputed = hash_record(record)
+            except TypeError as exc:
+                return report(AuditProblem(line=number, kind="unparseable", detail=str(exc)))
+            if recomputed != claimed:
+                detail = f"evidence_hash {claimed} != recomputed {recomputed} (claim {entry.get('claim_id')})"
+                return report(AuditProblem(line=number, kind="evidence_hash_mismatch", detail=detail))
+        elif entry.get("type") == "transaction":
+            transactions += 1
+        expected_prev = hashlib.sha256(line).hexdigest()
+    return report(None)

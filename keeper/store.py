@@ -1,0 +1,376 @@
+"""The keeper's durable state: claims seen on chain, their evidence and decisions, transactions, the cursor.
+
+One SQLite file in WAL mode. Every method is one short transaction, so a crash between two calls loses at
+most the step in progress, and recording the same claim twice is a no-op. The ``Store`` protocol is what the
+pipeline depends on, so a PostgreSQL store can follow without touching the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keeper.evidence import LiquidationEvidence
+from keeper.policy import Decision
+
+
+class ClaimState(StrEnum):
+    RECORDED = "recorded"
+    """Seen on chain, not yet decided."""
+    DEFERRED = "deferred"
+    """Verification failed on our side or the exchange's; retried at ``next_attempt_at``."""
+    DECIDED = "decided"
+    """A verdict is stored and audited but not yet on chain."""
+    POSTED = "posted"
+    """The verdict is on chain; approved claims wait for their challenge window."""
+    PAID = "paid"
+    """Terminal: the payout was executed. (A posted rejection stays ``posted``: nothing is left to do.)"""
+
+
+class TxKind(StrEnum):
+    VERIFY = "verify"
+    PAYOUT = "payout"
+
+
+class ClaimRecord(BaseModel):
+    """A ``LiquidationClaimed`` event as stored, plus the keeper's processing state."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_id: int = Field(ge=1)
+    user: str
+    exchange: int
+    account_ref: str
+    order_id: str
+    instrument: str
+    claimed_loss: int = Field(ge=0)
+    block_number: int = Field(ge=0)
+    log_index: int = Field(ge=0)
+    state: ClaimState = ClaimState.RECORDED
+    attempts: int = 0
+    next_attempt_at: int = 0
+    last_error: str | None = None
+
+
+class StoredDecision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_id: int
+    decision: Decision
+    canonical_record: dict[str, Any]
+
+
+class StoredTransaction(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tx_hash: str
+    kind: TxKind
+    claim_ids: list[int]
+    status: str
+    gas_used: int | None = None
+
+
+class StoreError(RuntimeError):
+    """The database is in a state this code cannot handle (e.g. written by a newer keeper)."""
+
+
+class UnknownClaimError(LookupError):
+    def __init__(self, claim_id: int) -> None:
+        super().__init__(f"claim {claim_id} is not in the store")
+        self.claim_id = claim_id
+
+
+class Store(Protocol):
+    def record_claims(self, claims: Sequence[ClaimRecord], cursor: int) -> list[int]: ...
+    def cursor(self) -> int | None: ...
+    def claim(self, claim_id: int) -> ClaimRecord: ...
+    def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
+    def due_for_verification(self, now: int) -> list[ClaimRecord]: ...
+    def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None: ...
+    def save_decision(
+        self,
+        claim_id: int,
+        decision: Decision,
+        record: dict[str, Any],
+        evidence: LiquidationEvidence | None,
+    ) -> None: ...
+    def decision(self, claim_id: int) -> StoredDecision | None: ...
+    def evidence(self, claim_id: int) -> LiquidationEvidence | None: ...
+    def set_state(self, claim_ids: Sequence[int], state: ClaimState) -> None: ...
+    def record_transaction(self, tx: StoredTransaction) -> None: ...
+    def transactions(self) -> list[StoredTransaction]: ...
+
+
+# Ordered; migration i brings the schema from user_version i to i + 1. Never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE claims (
+        claim_id INTEGER PRIMARY KEY,
+        user TEXT NOT NULL,
+        exchange INTEGER NOT NULL,
+        account_ref TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        instrument TEXT NOT NULL,
+        claimed_loss TEXT NOT NULL,
+        block_number INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX claims_state ON claims(state, next_attempt_at);
+    CREATE TABLE evidence (
+        claim_id INTEGER PRIMARY KEY REFERENCES claims(claim_id),
+        evidence_json TEXT NOT NULL,
+        raw_digests_json TEXT NOT NULL
+    );
+    CREATE TABLE decisions (
+        claim_id INTEGER PRIMARY KEY REFERENCES claims(claim_id),
+        approved INTEGER NOT NULL,
+        payout TEXT NOT NULL,
+        reason_code INTEGER NOT NULL,
+        evidence_hash TEXT NOT NULL,
+        canonical_record_json TEXT NOT NULL
+    );
+    CREATE TABLE transactions (
+        tx_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        claim_ids_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        gas_used INTEGER
+    );
+    CREATE TABLE cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_block INTEGER NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Applies the migrations the database lacks, each in its own transaction; returns the new version."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(migrations):
+        raise StoreError(f"database schema version {version} is newer than this keeper's {len(migrations)}")
+    for index in range(version, len(migrations)):
+        # executescript would commit on its own; run statements one by one inside an explicit transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migrations[index].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {index + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(migrations)
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file. Amounts are stored as decimal text: uint256 does not fit in INTEGER."""
+
+    def __init__(self, path: Path, migrations: Sequence[str] = MIGRATIONS) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Autocommit mode (isolation_level=None): transactions are explicit in _tx.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self.schema_version = migrate(self._conn, migrations)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path})"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def record_claims(self, claims: Sequence[ClaimRecord], cursor: int) -> list[int]:
+        """Inserts the new claims and moves the cursor in one transaction; returns the ids that were new."""
+        with self._tx() as conn:
+            inserted: list[int] = []
+            for claim in claims:
+                result = conn.execute(
+                    # ON CONFLICT, not OR IGNORE: OR IGNORE would also swallow NOT NULL violations.
+                    "INSERT INTO claims (claim_id, user, exchange, account_ref, order_id,"
+                    " instrument, claimed_loss, block_number, log_index, state, attempts, next_attempt_at,"
+                    " last_error)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (claim_id) DO NOTHING",
+                    (
+                        claim.claim_id,
+                        claim.user,
+                        claim.exchange,
+                        claim.account_ref,
+                        claim.order_id,
+                        claim.instrument,
+                        str(claim.claimed_loss),
+                        claim.block_number,
+                        claim.log_index,
+                        claim.state.value,
+                        claim.attempts,
+                        claim.next_attempt_at,
+                        claim.last_error,
+                    ),
+                )
+                if result.rowcount:
+                    inserted.append(claim.claim_id)
+            conn.execute(
+                "INSERT INTO cursor (id, last_block) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET last_block = max(last_block, excluded.last_block)",
+                (cursor,),
+            )
+        return inserted
+
+    def cursor(self) -> int | None:
+        row = self._conn.execute("SELECT last_block FROM cursor WHERE id = 1").fetchone()
+        return None if row is None else int(row[0])
+
+    def claim(self, claim_id: int) -> ClaimRecord:
+        row = self._conn.execute("SELECT * FROM claims WHERE claim_id = ?", (claim_id,)).fetchone()
+        if row is None:
+            raise UnknownClaimError(claim_id)
+        return _claim_from_row(row)
+
+    def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]:
+        marks = ",".join("?" for _ in states)
+        rows = self._conn.execute(
+            f"SELECT * FROM claims WHERE state IN ({marks}) ORDER BY claim_id", [s.value for s in states]
+        ).fetchall()
+        return [_claim_from_row(row) for row in rows]
+
+    def due_for_verification(self, now: int) -> list[ClaimRecord]:
+        rows = self._conn.execute(
+            "SELECT * FROM claims WHERE state = ? OR (state = ? AND next_attempt_at <= ?) ORDER BY claim_id",
+            (ClaimState.RECORDED.value, ClaimState.DEFERRED.value, now),
+        ).fetchall()
+        return [_claim_from_row(row) for row in rows]
+
+    def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE claims SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                " WHERE claim_id = ?",
+                (ClaimState.DEFERRED.value, next_attempt_at, error, claim_id),
+            )
+
+    def save_decision(
+        self,
+        claim_id: int,
+        decision: Decision,
+        record: dict[str, Any],
+        evidence: LiquidationEvidence | None,
+    ) -> None:
+        """Stores the verdict (and evidence, if any) and marks the claim decided, atomically."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO decisions (claim_id, approved, payout, reason_code, evidence_hash,"
+                " canonical_record_json) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    claim_id,
+                    int(decision.approved),
+                    str(decision.payout),
+                    int(decision.reason_code),
+                    decision.evidence_hash,
+                    json.dumps(record, sort_keys=True),
+                ),
+            )
+            if evidence is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO evidence (claim_id, evidence_json, raw_digests_json)"
+                    " VALUES (?, ?, ?)",
+                    (
+                        claim_id,
+                        evidence.model_dump_json(),
+                        json.dumps(evidence.response_digests, sort_keys=True),
+                    ),
+                )
+            conn.execute(
+                "UPDATE claims SET state = ?, attempts = attempts + 1, last_error = NULL WHERE claim_id = ?",
+                (ClaimState.DECIDED.value, claim_id),
+            )
+
+    def decision(self, claim_id: int) -> StoredDecision | None:
+        row = self._conn.execute("SELECT * FROM decisions WHERE claim_id = ?", (claim_id,)).fetchone()
+        if row is None:
+            return None
+        decision = Decision(
+            approved=bool(row["approved"]),
+            payout=int(row["payout"]),
+            reason_code=row["reason_code"],
+            evidence_hash=row["evidence_hash"],
+        )
+        record = json.loads(row["canonical_record_json"])
+        return StoredDecision(claim_id=claim_id, decision=decision, canonical_record=record)
+
+    def evidence(self, claim_id: int) -> LiquidationEvidence | None:
+        """The evidence a decision was based on (None for rejections without evidence)."""
+        row = self._conn.execute(
+            "SELECT evidence_json FROM evidence WHERE claim_id = ?", (claim_id,)
+        ).fetchone()
+        return None if row is None else LiquidationEvidence.model_validate_json(row[0])
+
+    def set_state(self, claim_ids: Sequence[int], state: ClaimState) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE claims SET state = ? WHERE claim_id = ?", [(state.value, cid) for cid in claim_ids]
+            )
+
+    def record_transaction(self, tx: StoredTransaction) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO transactions (tx_hash, kind, claim_ids_json, status, gas_used)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (tx.tx_hash, tx.kind.value, json.dumps(tx.claim_ids), tx.status, tx.gas_used),
+            )
+
+    def transactions(self) -> list[StoredTransaction]:
+        rows = self._conn.execute("SELECT * FROM transactions ORDER BY rowid").fetchall()
+        return [
+            StoredTransaction(
+                tx_hash=row["tx_hash"],
+                kind=TxKind(row["kind"]),
+                claim_ids=json.loads(row["claim_ids_json"]),
+                status=row["status"],
+                gas_used=row["gas_used"],
+            )
+            for row in rows
+        ]
+
+
+def _claim_from_row(row: sqlite3.Row) -> ClaimRecord:
+    return ClaimRecord(
+        claim_id=row["claim_id"],
+        user=row["user"],
+        exchange=row["exchange"],
+        account_ref=row["account_ref"],
+        order_id=row["order_id"],
+        instrument=row["instrument"],
+        claimed_loss=int(row["claimed_loss"]),
+        block_number=row["block_number"],
+        log_index=row["log_index"],
+        state=ClaimState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+    )

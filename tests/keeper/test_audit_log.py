@@ -1,0 +1,145 @@
+"""The hash-chained audit log: what it writes, and that verification finds edits, deletions and bad hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keeper_factories import claim, evidence, policy
+
+from keeper.audit_log import GENESIS, AuditLog, verify_audit_log
+from keeper.policy import canonical_record, decide
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_log(path: Path) -> list[str]:
+    """Three decisions and a transaction; returns the evidence hashes in order."""
+    log = AuditLog(path)
+    hashes = []
+    for claim_id, pnl in ((1, "-400"), (2, "-100"), (3, "50")):
+        c, e, p = claim(claim_id=claim_id), evidence(realized_pnl=pnl), policy()
+        d = decide(c, p, e)
+        log.record_decision(
+            claim_id, d, canonical_record(c, e, d.approved, d.payout, d.reason_code, "test-1"), 99
+        )
+        hashes.append(d.evidence_hash)
+    log.record_transaction("verify", "0x" + "12" * 32, [1, 2, 3], "confirmed", 123_456, 100)
+    return hashes
+
+
+def lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines()
+
+
+def rewrite(path: Path, new_lines: list[bytes]) -> None:
+    path.write_bytes(b"".join(line + b"\n" for line in new_lines))
+
+
+def test_record__chains_each_line_to_the_previous_one(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    hashes = write_log(path)
+
+    entries = [json.loads(line) for line in lines(path)]
+    assert entries[0]["prev_sha256"] == GENESIS
+    for previous, entry in zip(lines(path), entries[1:], strict=False):
+        assert entry["prev_sha256"] == hashlib.sha256(previous).hexdigest()
+    assert [e["evidence_hash"] for e in entries[:3]] == hashes
+    assert [e["type"] for e in entries] == ["decision", "decision", "decision", "transaction"]
+    assert entries[0]["payout"] == "321200000"  # 0.8 x (400 + 1.5) USDT, under every cap
+    assert entries[3]["claim_ids"] == [1, 2, 3]
+
+
+def test_verify__intact_log__ok(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    report = verify_audit_log(path)
+    assert report.ok
+    assert (report.lines, report.decisions, report.transactions) == (4, 3, 1)
+
+
+def test_verify__edited_record__broken_chain_at_next_line(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    content = lines(path)
+    entry = json.loads(content[1])
+    entry["ts"] = 98  # a field the evidence hash does not cover: only the chain can catch it
+    content[1] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    rewrite(path, content)
+
+    report = verify_audit_log(path)
+
+    assert report.problem is not None
+    assert (report.problem.line, report.problem.kind) == (3, "broken_chain")
+
+
+def test_verify__deleted_record__broken_chain_where_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    content = lines(path)
+    rewrite(path, content[:1] + content[2:])
+
+    report = verify_audit_log(path)
+
+    assert report.problem is not None
+    assert (report.problem.line, report.problem.kind) == (2, "broken_chain")
+
+
+def test_verify__changed_evidence_hash__mismatch_on_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    content = lines(path)
+    entry = json.loads(content[0])
+    entry["evidence_hash"] = "0x" + "00" * 32
+    content[0] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    rewrite(path, content)
+
+    report = verify_audit_log(path)
+
+    assert report.problem is not None
+    assert (report.problem.line, report.problem.kind) == (1, "evidence_hash_mismatch")
+
+
+def test_verify__changed_payout_in_canonical_record__mismatch(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    content = lines(path)
+    entry = json.loads(content[2])
+    entry["canonical_record"]["decision"]["payout"] += 1
+    content[2] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    rewrite(path, content)
+
+    report = verify_audit_log(path)
+
+    assert report.problem is not None
+    assert (report.problem.line, report.problem.kind) == (3, "evidence_hash_mismatch")
+
+
+def test_append__after_reopen__continues_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    AuditLog(path).record_transaction("payout", "0x" + "34" * 32, [1], "confirmed", 1, 200)
+    assert verify_audit_log(path).ok
+    assert verify_audit_log(path).lines == 5
+
+
+@pytest.mark.parametrize(("tamper", "code"), [(False, 0), (True, 1)])
+def test_cli_audit_verify__exit_code(tmp_path: Path, tamper: bool, code: int) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    if tamper:
+        rewrite(path, lines(path)[1:])
+    done = subprocess.run(
+        [sys.executable, "-m", "keeper", "audit", "verify", "--log", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (report["problem"] is None) == (not tamper)

@@ -1,0 +1,156 @@
+"""The SQLite store: idempotent claim recording, the cursor, decisions, transactions and migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from keeper.policy import Decision
+from keeper.reasons import ReasonCode
+from keeper.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    ClaimRecord,
+    ClaimState,
+    SqliteStore,
+    StoredTransaction,
+    StoreError,
+    TxKind,
+    UnknownClaimError,
+)
+
+HASH = "0x" + "ab" * 32
+
+
+def claim(claim_id: int, block: int = 10) -> ClaimRecord:
+    return ClaimRecord(
+        claim_id=claim_id,
+        user="0x" + "11" * 20,
+        exchange=1,
+        account_ref="0x" + "cd" * 32,
+        order_id=f"order-{claim_id}",
+        instrument="BTC-USDT-SWAP",
+        claimed_loss=2**200,  # uint256-sized amounts must survive the round trip
+        block_number=block,
+        log_index=claim_id,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "keeper.sqlite3")
+
+
+def test_record_claims__same_claim_twice__is_a_noop(store: SqliteStore) -> None:
+    assert store.record_claims([claim(1), claim(2)], cursor=10) == [1, 2]
+    store.defer(1, "transient: down", next_attempt_at=500)
+
+    assert store.record_claims([claim(1), claim(2)], cursor=10) == []
+
+    assert store.claim(1).state is ClaimState.DEFERRED  # the re-recording did not reset its state
+    assert store.claim(1).attempts == 1
+    assert store.claim(2) == claim(2)
+    assert store.cursor() == 10
+
+
+def test_cursor__never_moves_backwards(store: SqliteStore) -> None:
+    assert store.cursor() is None
+    store.record_claims([], cursor=20)
+    store.record_claims([], cursor=15)
+    assert store.cursor() == 20
+
+
+def test_record_claims__failure__keeps_cursor_and_claims_unchanged(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    bad = claim(2).model_copy(update={"exchange": None})  # NOT NULL violation inside the transaction
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_claims([claim(3), bad], cursor=30)
+
+    assert store.cursor() == 10
+    with pytest.raises(UnknownClaimError) as info:
+        store.claim(3)
+    assert info.value.claim_id == 3
+
+
+def test_due_for_verification__respects_next_attempt_at(store: SqliteStore) -> None:
+    store.record_claims([claim(1), claim(2), claim(3)], cursor=10)
+    store.defer(2, "transient", next_attempt_at=100)
+    store.defer(3, "transient", next_attempt_at=200)
+
+    assert [c.claim_id for c in store.due_for_verification(now=150)] == [1, 2]
+    assert [c.claim_id for c in store.due_for_verification(now=200)] == [1, 2, 3]
+
+
+def test_save_decision__stores_verdict_and_marks_decided(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    store.defer(1, "transient", next_attempt_at=100)
+    decision = Decision(approved=True, payout=2**100, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+
+    store.save_decision(1, decision, {"claim": {"claim_id": 1}}, evidence=None)
+
+    stored = store.decision(1)
+    assert stored is not None
+    assert stored.decision == decision
+    assert stored.canonical_record == {"claim": {"claim_id": 1}}
+    assert store.evidence(1) is None
+    record = store.claim(1)
+    assert (record.state, record.attempts, record.last_error) == (ClaimState.DECIDED, 2, None)
+    assert store.due_for_verification(now=10**9) == []
+
+
+def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
+    first = StoredTransaction(
+        tx_hash="0x01", kind=TxKind.VERIFY, claim_ids=[1, 2], status="confirmed", gas_used=7
+    )
+    second = StoredTransaction(tx_hash="0x02", kind=TxKind.PAYOUT, claim_ids=[1], status="confirmed")
+    store.record_transaction(first)
+    store.record_transaction(second)
+    assert store.transactions() == [first, second]
+
+
+def test_open__sets_wal_and_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+
+
+def test_migrations__applied_once_and_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    first = SqliteStore(path)
+    first.record_claims([claim(1)], cursor=5)
+    first.close()
+    extra = "ALTER TABLE claims ADD COLUMN note TEXT; CREATE TABLE marker (id INTEGER)"
+
+    reopened = SqliteStore(path, migrations=(*MIGRATIONS, extra))
+
+    assert reopened.schema_version == len(MIGRATIONS) + 1
+    assert reopened.claim(1) == claim(1)  # data kept across the upgrade
+    reopened.close()
+    again = SqliteStore(path, migrations=(*MIGRATIONS, extra))  # re-running would fail on ALTER if re-applied
+    assert again.schema_version == len(MIGRATIONS) + 1
+
+
+def test_migrations__failing_migration__rolls_back(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    SqliteStore(path).close()
+    broken = "CREATE TABLE half (id INTEGER); SELECT * FROM no_such_table"
+
+    with pytest.raises(sqlite3.OperationalError):
+        SqliteStore(path, migrations=(*MIGRATIONS, broken))
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "half" not in tables
+
+
+def test_open__newer_schema__refused(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    SqliteStore(path, migrations=(*MIGRATIONS, "CREATE TABLE later (id INTEGER)")).close()
+    with pytest.raises(StoreError, match="newer than this keeper"):
+        SqliteStore(path)
