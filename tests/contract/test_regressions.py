@@ -22,7 +22,7 @@ def test_LIM_3__withdraw_limit_lowered_below_withdrawn_today__reverts_daily_limi
     assert guard.withdrawnToday() == 15_000 * USDT
 
 
-def test_SOLV_1__proposal_to_the_pool_asset__is_refused(  # noqa: N802
+def test_SOLV_2__proposal_to_the_pool_asset__is_refused(  # noqa: N802
     guard: Any, signers: list[Any], token: Any, approved_claim: int
 ) -> None:
     """Was: a proposal could call `asset.transfer` / `asset.approve` from the pool, moving reserved funds
