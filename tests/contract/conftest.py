@@ -4,20 +4,13 @@ Ape compiles only `contracts/`; the malicious tokens and upgrade targets the att
 `tests/contracts/` so that no deployment script can ever pick them up. They are compiled here with the
 project's compiler settings and remappings (~20 s with via-IR) and cached in `.build/test-contracts.json`,
 keyed by a hash of every source under `tests/contracts/` and `contracts/` and of `ape-config.yaml`.
-
-pytest imports every rootless `conftest.py` under the module name `conftest`, so this file replaces
-`tests/conftest.py` in `sys.modules` for the modules under `tests/contract/`. To keep their
-`from conftest import USDT, deploy_guard, ...` working, the root conftest's plain names (constants, helpers,
-classes; never its fixtures, which pytest already provides) are re-exported below.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +22,6 @@ _TESTS_DIR = Path(__file__).resolve().parent.parent
 _ROOT = _TESTS_DIR.parent
 TEST_CONTRACTS_DIR = _TESTS_DIR / "contracts"
 CACHE_FILE = _ROOT / ".build" / "test-contracts.json"
-
-
-def _load_root_conftest() -> Any:
-    spec = importlib.util.spec_from_file_location("_leverageguard_root_conftest", _TESTS_DIR / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _is_fixture(value: Any) -> bool:
-    return hasattr(value, "_fixture_function_marker") or hasattr(value, "_pytestfixturefunction")
-
-
-_root_conftest = _load_root_conftest()
-for _name, _value in vars(_root_conftest).items():
-    if not _name.startswith("_") and not _is_fixture(_value) and _name not in globals():
-        globals()[_name] = _value
 
 
 def _sources_digest() -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import ape
 import pytest
 from ape import project
-from conftest import ACCOUNT_REF, CHALLENGE_PERIOD, EVIDENCE, OKX, PAUSE_DEPOSITS, USDT
+from lg_testkit import ACCOUNT_REF, CHALLENGE_PERIOD, EVIDENCE, OKX, PAUSE_DEPOSITS, USDT
 
 ACTORS = ("stranger", "trader", "registrar", "guardian", "validator", "signer", "governance")
 ANYONE = frozenset(ACTORS)

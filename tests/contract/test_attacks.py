@@ -12,7 +12,9 @@ from typing import Any
 import ape
 import pytest
 from ape.contracts import ContractInstance
-from conftest import (
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+from lg_testkit import (
     ACCOUNT_REF,
     APPROVED,
     BINANCE,
@@ -27,8 +29,6 @@ from conftest import (
     Governance,
     deploy_guard,
 )
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
 
 LEVERAGE_GUARD_SLOT = 0x61E2C9BFC8811B94D687F6922BC0DE4C1384E9A7327CF9C6F33A1843FA9E8800
 MULTISIG_SLOT = 0xC8B7DC1AB75E1D1703093DBDE91762021AE683D2BCA77D5B9F0ABA44C1B00000

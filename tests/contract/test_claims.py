@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from conftest import (
+from lg_testkit import (
     ACCOUNT_REF,
     APPROVED,
     BINANCE,

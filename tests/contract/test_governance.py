@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import ape
 import pytest
-from conftest import CHALLENGE_PERIOD, DAY, PAUSE_CLAIMS, USDT
+from lg_testkit import CHALLENGE_PERIOD, DAY, PAUSE_CLAIMS, USDT
 
 ADMIN_ROLE = b"\x00" * 32
 UINT96_MAX = 2**96 - 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import ape
 import pytest
-from conftest import DAY, deploy_guard
+from lg_testkit import DAY, deploy_guard
 
 ZERO_ADDRESS = "0x" + "00" * 20
 UINT96_MAX = 2**96 - 1

@@ -8,7 +8,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from conftest import (
+from lg_testkit import (
     APPROVED,
     CHALLENGE_PERIOD,
     EVIDENCE,

@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from conftest import DAY, POOL_FUNDS, USDT
+from lg_testkit import DAY, POOL_FUNDS, USDT
 
 DAILY_WITHDRAWAL_LIMIT = 20_000 * USDT
 

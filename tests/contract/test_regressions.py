@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ape
-from conftest import USDT
+from lg_testkit import USDT
 
 
 def test_LIM_3__withdraw_limit_lowered_below_withdrawn_today__reverts_daily_limit_with_zero_remaining(  # noqa: N802

@@ -26,7 +26,6 @@ import ape_ethereum.trace
 import eth_abi
 import pytest
 from ape import chain
-from conftest import ACCOUNT_REF, CHALLENGE_PERIOD, DAY, EVIDENCE, POOL_FUNDS, USDT
 from eth_utils import keccak, to_checksum_address
 from hypothesis import note
 from hypothesis import strategies as st
@@ -38,6 +37,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from lg_testkit import ACCOUNT_REF, CHALLENGE_PERIOD, DAY, EVIDENCE, POOL_FUNDS, USDT
 from stateful_model import (
     APPROVED,
     DEFAULT_ADMIN_ROLE,

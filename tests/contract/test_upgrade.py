@@ -6,7 +6,7 @@ from typing import Any
 
 import ape
 import pytest
-from conftest import (
+from lg_testkit import (
     CHALLENGE_PERIOD,
     EVIDENCE,
     OKX,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from keeper_factories import make_settings
 
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
@@ -45,23 +45,6 @@ def accounts_file(scenarios: ScenarioFile, tmp_path_factory: pytest.TempPathFact
     path = tmp_path_factory.mktemp("accounts") / "accounts.json"
     scenarios.write_keeper_accounts(path)
     return path
-
-
-def make_settings(base_url: str, accounts_file: Path, dump_dir: Path, **overrides: Any) -> KeeperSettings:
-    values: dict[str, Any] = {
-        "okx_base_url": base_url,
-        "binance_base_url": base_url,
-        "accounts_file": accounts_file,
-        "http_retries": 2,
-        "http_backoff_factor": 0.01,
-        "http_backoff_jitter": 0.01,
-        "http_read_timeout_seconds": 2.0,
-        "limiter_max_wait_seconds": 10.0,
-        "malformed_dump_dir": dump_dir,
-        "verify_workers": 6,
-        **overrides,
-    }
-    return KeeperSettings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from keeper.evidence import ClaimInput, Exchange, LiquidationEvidence, LiquidationKind, loss_from
 from keeper.policy import PolicyParams
+from keeper.settings import KeeperSettings
 
 LIQUIDATED_AT_MS = 1_790_000_000_500
 ACCOUNT_REF = "0x" + "ab" * 32
@@ -67,3 +69,20 @@ def evidence(
         **overrides,
     }
     return LiquidationEvidence(**values)
+
+
+def make_settings(base_url: str, accounts_file: Path, dump_dir: Path, **overrides: Any) -> KeeperSettings:
+    values: dict[str, Any] = {
+        "okx_base_url": base_url,
+        "binance_base_url": base_url,
+        "accounts_file": accounts_file,
+        "http_retries": 2,
+        "http_backoff_factor": 0.01,
+        "http_backoff_jitter": 0.01,
+        "http_read_timeout_seconds": 2.0,
+        "limiter_max_wait_seconds": 10.0,
+        "malformed_dump_dir": dump_dir,
+        "verify_workers": 6,
+        **overrides,
+    }
+    return KeeperSettings(_env_file=None, **values)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from keeper_factories import make_settings
 
 from keeper.evidence import ClaimInput, Exchange
 from keeper.exchanges.binance import BinanceAdapter

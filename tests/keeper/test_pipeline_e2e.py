@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_settings
+from keeper_factories import make_settings
 
 from keeper.__main__ import cli
 from keeper.audit_log import AuditLog, verify_audit_log

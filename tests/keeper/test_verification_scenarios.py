@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from keeper_factories import make_settings
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.registry import AdapterRegistry
