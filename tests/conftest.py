@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from lg_testkit import (
     ACCOUNT_REF,
-    CHALLENGE_PERIOD,
     COVERAGE_LIMIT,
     DAY,
     EVIDENCE,
@@ -21,6 +20,7 @@ from lg_testkit import (
     USDT,
     ClaimFiler,
     Governance,
+    configure,
     deploy_guard,
 )
 
@@ -95,14 +95,7 @@ def configured(
     """Its own deployment with roles granted, limits set, pool funded by the sponsor. Session-scoped: ape's
     isolation reverts each test's changes."""
     guard = deploy_guard(project, deployer, token, signers, 2)
-    gov = Governance(guard, signers)
-    gov(guard.grantRole, guard.GUARDIAN_ROLE(), guardian)
-    gov(guard.grantRole, guard.VALIDATOR_ROLE(), validator)
-    gov(guard.grantRole, guard.REGISTRAR_ROLE(), registrar)
-    gov(guard.setDailyWithdrawalLimit, 20_000 * USDT)
-    gov(guard.setDailyPayoutLimit, 50_000 * USDT)
-    gov(guard.setMaxPayoutPerClaim, 5_000 * USDT)
-    gov(guard.setChallengePeriod, CHALLENGE_PERIOD)
+    configure(guard, signers, guardian, validator, registrar)
     token.mint(sponsor, POOL_FUNDS, sender=sponsor)
     token.approve(guard, POOL_FUNDS, sender=sponsor)
     guard.deposit(POOL_FUNDS, sender=sponsor)

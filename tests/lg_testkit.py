@@ -52,3 +52,15 @@ class Governance:
 
 
 ClaimFiler = Callable[..., int]
+
+
+def configure(guard: Any, signers: list[Any], guardian: Any, validator: Any, registrar: Any) -> None:
+    """Roles granted and limits set, each through a 2-of-3 proposal, as the fixtures' `configured` has."""
+    gov = Governance(guard, signers)
+    gov(guard.grantRole, guard.GUARDIAN_ROLE(), guardian)
+    gov(guard.grantRole, guard.VALIDATOR_ROLE(), validator)
+    gov(guard.grantRole, guard.REGISTRAR_ROLE(), registrar)
+    gov(guard.setDailyWithdrawalLimit, 20_000 * USDT)
+    gov(guard.setDailyPayoutLimit, 50_000 * USDT)
+    gov(guard.setMaxPayoutPerClaim, 5_000 * USDT)
+    gov(guard.setChallengePeriod, CHALLENGE_PERIOD)

@@ -26,7 +26,7 @@ from lg_testkit import (
     PENDING,
     REJECTED,
     USDT,
-    Governance,
+    configure,
     deploy_guard,
 )
 
@@ -73,17 +73,6 @@ def run_as_governance(guard: Any, signers: list[Any], target: Any, data: bytes) 
     proposal_id = int(guard.propose(target, 0, data, sender=signers[0]).return_value)
     guard.confirm(proposal_id, sender=signers[1])
     return proposal_id, lambda: guard.execute(proposal_id, sender=signers[0])
-
-
-def configure(guard: Any, signers: list[Any], guardian: Any, validator: Any, registrar: Any) -> None:
-    gov = Governance(guard, signers)
-    gov(guard.grantRole, guard.GUARDIAN_ROLE(), guardian)
-    gov(guard.grantRole, guard.VALIDATOR_ROLE(), validator)
-    gov(guard.grantRole, guard.REGISTRAR_ROLE(), registrar)
-    gov(guard.setDailyWithdrawalLimit, 20_000 * USDT)
-    gov(guard.setDailyPayoutLimit, 50_000 * USDT)
-    gov(guard.setMaxPayoutPerClaim, 5_000 * USDT)
-    gov(guard.setChallengePeriod, CHALLENGE_PERIOD)
 
 
 # =============================================================================== re-entrant asset
