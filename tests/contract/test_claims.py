@@ -846,8 +846,10 @@ def test_execute_payout__paid_out_today__rolls_over_at_utc_midnight(
 
     chain.mine(timestamp=midnight)
     assert insured.paidOutToday() == 0
+    # Pinned: after a mined block anvil's clock runs on with wall time.
+    chain.pending_timestamp = midnight + 1
     receipt = insured.executePayout(b, sender=stranger)
-    assert receipt.timestamp == midnight
+    assert receipt.timestamp == midnight + 1
     assert insured.paidOutToday() == 800 * USDT
     assert token.balanceOf(trader) == 1_600 * USDT
 
