@@ -30,7 +30,7 @@ class AuditLogError(RuntimeError):
 
 
 class AuditLog:
-    """Appends records; each append is one write + fsync of a whole line."""
+    """Appends records; each append is one write(2) + fsync of a whole line."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -76,10 +76,16 @@ class AuditLog:
             line = json.dumps(
                 {**body, "prev_sha256": self._last_line_digest()}, sort_keys=True, separators=(",", ":")
             ).encode()
-            with self.path.open("ab") as handle:
-                handle.write(line + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            # One write(2) of the whole line on an O_APPEND descriptor: a process killed mid-append leaves
+            # either the whole line or none of it (no torn record to break the chain).
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                written = os.write(fd, line + b"\n")
+                if written != len(line) + 1:
+                    raise AuditLogError(self.path, f"short write ({written} of {len(line) + 1} bytes)")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _last_line_digest(self) -> str:
         if not self.path.exists() or self.path.stat().st_size == 0:

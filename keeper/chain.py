@@ -70,6 +70,16 @@ class SentTransaction(BaseModel):
     gas_used: int | None
 
 
+class WriteRevertedError(RuntimeError):
+    """A write's dry-run (or the mined transaction) reverted; ``error`` is the decoded custom error."""
+
+    def __init__(self, method: str, claim_ids: Sequence[int], error: str) -> None:
+        super().__init__(f"{method} for claims {list(claim_ids)} reverts: {error}")
+        self.method = method
+        self.claim_ids = list(claim_ids)
+        self.error = error
+
+
 class ChainClient:
     """``contract`` is an ape ContractInstance; ``sender`` an ape account that may post verdicts."""
 
@@ -152,18 +162,30 @@ class ChainClient:
         ]
         if not items:
             return None
-        self._contract.postVerifications.estimate_gas_cost(items, sender=self._sender)
-        receipt = self._contract.postVerifications(items, sender=self._sender)
-        return _sent(receipt, [item[0] for item in items])
+        return self._send("postVerifications", items, [item[0] for item in items])
 
     def execute_payouts(self, claim_ids: Sequence[int]) -> SentTransaction | None:
         """Pays the claims still Approved on chain; None when none is."""
         ids = [cid for cid in claim_ids if self.claim(cid).status is OnChainStatus.APPROVED]
         if not ids:
             return None
-        self._contract.executePayouts.estimate_gas_cost(ids, sender=self._sender)
-        receipt = self._contract.executePayouts(ids, sender=self._sender)
-        return _sent(receipt, ids)
+        return self._send("executePayouts", ids, ids)
+
+    def pool_balances(self) -> tuple[int, int]:
+        """(token balance, reserved) of the pool."""
+        return int(self._contract.totalAssets()), int(self._contract.reservedAmount())
+
+    def _send(self, method: str, arguments: Any, claim_ids: list[int]) -> SentTransaction:
+        # Imported here so that the module stays importable (and its models usable) without ape loaded.
+        from ape.exceptions import ContractLogicError
+
+        call = getattr(self._contract, method)
+        try:
+            call.estimate_gas_cost(arguments, sender=self._sender)
+            receipt = call(arguments, sender=self._sender)
+        except ContractLogicError as exc:
+            raise WriteRevertedError(method, claim_ids, _describe_revert(exc)) from exc
+        return _sent(receipt, claim_ids)
 
 
 def _sent(receipt: Any, claim_ids: list[int]) -> SentTransaction:
@@ -174,3 +196,12 @@ def _sent(receipt: Any, claim_ids: list[int]) -> SentTransaction:
         status="failed" if receipt.failed else "confirmed",
         gas_used=None if gas is None else int(gas),
     )
+
+
+def _describe_revert(exc: Exception) -> str:
+    """``ErrorName(arg=value, ...)`` for a decoded custom error, else the revert message."""
+    inputs = getattr(exc, "inputs", None)
+    if isinstance(inputs, dict):
+        arguments = ", ".join(f"{name}={value}" for name, value in inputs.items())
+        return f"{type(exc).__name__}({arguments})"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,31 +1,52 @@
-"""``keeper run --network ecosystem:network:provider --account ALIAS --once``: one pass of the pipeline.
+"""``keeper run --network ecosystem:network:provider --account ALIAS [--once]``: the keeper daemon.
 
-The validator key is an ape account alias; with autosign on, ape reads its passphrase from the environment
-variable ``APE_ACCOUNTS_<alias>_PASSPHRASE`` (or prompts when there is a terminal). Without ``--once`` the
-command refuses to start: the long-running loop is the next slice of issue 5 (see docs/keeper-daemon.md).
+The validator key is an ape account alias (encrypted keystore). Unattended, ape reads its passphrase from
+the environment variable ``APE_ACCOUNTS_<alias>_PASSPHRASE``; with neither that variable nor a terminal
+the command refuses to start rather than hang on a prompt. The keeper never holds or logs the passphrase.
 
-Exit codes: 0 the pass completed; 78 configuration error.
+Exit codes: 0 stopped cleanly (or ``--once`` done); 70 a pass got stuck; 73 another keeper holds the
+database; 75 the chain head stopped moving; 78 configuration error. A supervisor restarts on non-zero.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+from pathlib import Path
 from typing import Any
 
 import click
 
 from keeper.audit_log import AuditLog
 from keeper.chain import ChainClient
+from keeper.daemon import (
+    EXIT_CONFIG,
+    EXIT_LOCKED,
+    EXIT_OK,
+    AlreadyRunningError,
+    Daemon,
+    DaemonConfig,
+    InstanceLock,
+    stop_on_signals,
+)
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
+from keeper.logs import configure_logging
+from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import Pipeline, PipelineConfig, RunReport
-from keeper.settings import AccountsFileError, KeeperSettings
+from keeper.settings import AccountsFileError, DeploymentFileError, KeeperSettings
 from keeper.store import SqliteStore
 
-EXIT_OK = 0
-EXIT_CONFIG = 78
+__all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "build_pipeline", "run"]
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(ValueError):
+    """The keeper cannot start with what it was given; the message says what to fix."""
 
 
 def pipeline_config(settings: KeeperSettings) -> PipelineConfig:
@@ -36,12 +57,26 @@ def pipeline_config(settings: KeeperSettings) -> PipelineConfig:
         payout_batch_size=settings.payout_batch_size,
         defer_base_seconds=settings.defer_base_seconds,
         defer_max_seconds=settings.defer_max_seconds,
+        shard_count=settings.shard_count,
+        shard_index=settings.shard_index,
+        shard_takeover_seconds=settings.shard_takeover_seconds,
     )
 
 
-def build_pipeline(settings: KeeperSettings, contract: Any, sender: Any, chain_manager: Any) -> Pipeline:
+def build_pipeline(
+    settings: KeeperSettings,
+    contract: Any,
+    sender: Any,
+    chain_manager: Any,
+    metrics: KeeperMetrics | None = None,
+) -> Pipeline:
     """Wires the pipeline from settings; ape objects come from the caller (the CLI or a test)."""
-    verifier = Verifier(settings.account_registry(), AdapterRegistry(settings), settings.verify_workers)
+    verifier = Verifier(
+        settings.account_registry(),
+        AdapterRegistry(settings),
+        settings.verify_workers,
+        observe=None if metrics is None else metrics.observe_outcome,
+    )
     return Pipeline(
         chain=ChainClient(contract, sender, chain_manager),
         store=SqliteStore(settings.database_path),
@@ -59,6 +94,7 @@ def report_json(report: RunReport) -> str:
             "recorded": report.recorded,
             "decided": report.decided,
             "deferred": report.deferred,
+            "held": report.held,
             "posted": report.posted,
             "paid": report.paid,
             "transactions": report.transactions,
@@ -68,27 +104,72 @@ def report_json(report: RunReport) -> str:
     )
 
 
+def lock_path(settings: KeeperSettings) -> Path:
+    return settings.database_path.with_name(settings.database_path.name + ".lock")
+
+
+def check_unattended_passphrase(alias: str) -> None:
+    if f"APE_ACCOUNTS_{alias}_PASSPHRASE" not in os.environ and not sys.stdin.isatty():
+        raise ConfigurationError(
+            f"no terminal to ask for the passphrase of account {alias!r}: "
+            f"set APE_ACCOUNTS_{alias}_PASSPHRASE in the keeper's environment"
+        )
+
+
+def load_settings(address: str | None) -> tuple[KeeperSettings, str]:
+    try:
+        settings = KeeperSettings()
+        contract_address = address or settings.resolved_contract_address()
+    except (ValueError, AccountsFileError, DeploymentFileError) as exc:
+        raise ConfigurationError(str(exc)) from None
+    if contract_address is None:
+        raise ConfigurationError(
+            "no contract: pass --contract, or set LG_CONTRACT_ADDRESS or LG_DEPLOYMENT_FILE"
+        )
+    return settings, contract_address
+
+
 @click.command()
 @click.option("--network", required=True, help="ape network choice, e.g. ethereum:sepolia:node.")
 @click.option("--account", "alias", required=True, help="ape account alias of the validator.")
-@click.option("--contract", "address", default=None, help="Proxy address (or LG_CONTRACT_ADDRESS).")
-@click.option("--once", is_flag=True, help="Process what is there and exit (required in this version).")
+@click.option(
+    "--contract",
+    "address",
+    default=None,
+    help="Proxy address (else LG_CONTRACT_ADDRESS / LG_DEPLOYMENT_FILE).",
+)
+@click.option("--once", is_flag=True, help="Process what is there now, print a JSON summary and exit.")
 def run(network: str, alias: str, address: str | None, once: bool) -> None:
     """Read claims from chain, verify them on the exchanges, post verdicts and execute payouts."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if not once:
-        click.echo("only --once is implemented; the long-running loop is the next slice", err=True)
-        sys.exit(EXIT_CONFIG)
     try:
-        settings = KeeperSettings()
-    except (ValueError, AccountsFileError) as exc:
+        settings, contract_address = load_settings(address)
+        check_unattended_passphrase(alias)
+    except ConfigurationError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
-    contract_address = address or settings.contract_address
-    if contract_address is None:
-        click.echo("no contract: pass --contract or set LG_CONTRACT_ADDRESS", err=True)
-        sys.exit(EXIT_CONFIG)
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        lock = InstanceLock(lock_path(settings)).acquire()
+    except AlreadyRunningError as exc:
+        click.echo(f"not starting: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    try:
+        code = _run_locked(settings, network, alias, contract_address, once)
+    finally:
+        lock.release()
+    sys.exit(code)
 
+
+def _run_locked(settings: KeeperSettings, network: str, alias: str, contract_address: str, once: bool) -> int:
+    log.info(
+        "keeper starting",
+        extra={
+            "network": network,
+            "account": alias,
+            "contract": contract_address,
+            "settings": settings.redacted(),
+        },
+    )
     # Imported here: loading ape is slow and only this command needs it.
     from ape import accounts, chain, networks, project
 
@@ -96,6 +177,26 @@ def run(network: str, alias: str, address: str | None, once: bool) -> None:
         sender = accounts.load(alias)
         sender.set_autosign(True)  # passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE
         contract = project.LeverageGuard.at(contract_address)
-        pipeline = build_pipeline(settings, contract, sender, chain)
-        click.echo(report_json(pipeline.run_once()))
-    sys.exit(EXIT_OK)
+        metrics = KeeperMetrics()
+        pipeline = build_pipeline(settings, contract, sender, chain, metrics)
+        if once:
+            click.echo(report_json(pipeline.run_once()))
+            return EXIT_OK
+        stop = threading.Event()
+        stop_on_signals(stop)
+        health = HealthState(HealthLimits(settings.watchdog_seconds, settings.max_pass_seconds))
+        server = None
+        if settings.metrics_enabled:
+            server = MetricsServer(settings.metrics_host, settings.metrics_port, metrics, health).start()
+            host, port = server.address
+            log.info("metrics on http://%s:%d/metrics, health on /healthz", host, port)
+        daemon_config = DaemonConfig(
+            poll_interval_seconds=settings.poll_interval_seconds,
+            watchdog_seconds=settings.watchdog_seconds,
+            max_pass_seconds=settings.max_pass_seconds,
+        )
+        try:
+            return Daemon(pipeline, metrics, health, daemon_config, stop).run()
+        finally:
+            if server is not None:
+                server.stop()

@@ -3,21 +3,27 @@
 ``Pipeline.run_once`` is safe to repeat and to interrupt: the cursor moves only in the same transaction that
 records the claims it covers, every decision is stored and audited before it is posted, and the chain client
 re-reads each claim's on-chain status before posting or paying, so a restart never posts a verdict twice.
-
-TODO (next slice of issue 5): the long-running loop around ``run_once`` (poll interval, SIGTERM/SIGINT
-handling, watchdog), Prometheus metrics and a health endpoint, reorg handling beyond the confirmation depth,
-and coordination between two keepers. None of that exists yet.
+A batch of verdicts whose dry-run reverts is split in halves until the verdict that reverts alone is found;
+that claim is deferred (and logged as an ALERT), the others go out. The loop around ``run_once`` is
+``keeper/daemon.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from keeper.audit_log import AuditLog
-from keeper.chain import ChainClient, ClaimedEvent, OnChainStatus, SentTransaction
+from keeper.chain import (
+    ChainClient,
+    ClaimedEvent,
+    ClaimView,
+    OnChainStatus,
+    SentTransaction,
+    WriteRevertedError,
+)
 from keeper.evidence import ClaimInput, Exchange
 from keeper.exchanges.errors import Disposition
 from keeper.exchanges.service import (
@@ -41,6 +47,9 @@ class PipelineConfig:
     payout_batch_size: int = 20
     defer_base_seconds: int = 60
     defer_max_seconds: int = 3600
+    shard_count: int = 1
+    shard_index: int = 0
+    shard_takeover_seconds: int = 3600
 
 
 @dataclass
@@ -54,6 +63,14 @@ class RunReport:
     posted: list[int] = field(default_factory=list)
     paid: list[int] = field(default_factory=list)
     transactions: list[str] = field(default_factory=list)
+    verdict_reasons: list[int] = field(default_factory=list)
+    """Reason code of each verdict decided in this pass (0 = approved)."""
+    transaction_outcomes: list[tuple[str, str, int | None]] = field(default_factory=list)
+    """(kind, status, gas used) of each transaction sent."""
+    reverted_dry_runs: list[str] = field(default_factory=list)
+    """Kind of each write whose dry-run reverted (nothing was sent)."""
+    held: list[int] = field(default_factory=list)
+    """Claims whose verdict reverts on chain on its own: deferred, not posted."""
 
 
 class Pipeline:
@@ -73,12 +90,13 @@ class Pipeline:
         self.policy = policy
         self.config = config
 
-    def run_once(self) -> RunReport:
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
+        """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
         report = RunReport()
-        self._ingest(report)
-        self._decide(report)
-        self._post(report)
-        self._pay(report)
+        for step in (self._ingest, self._decide, self._post, self._pay):
+            step(report)
+            if should_stop():
+                break
         return report
 
     # --- step 1: logs -> store
@@ -98,8 +116,10 @@ class Pipeline:
         now = self.chain.now()
         inputs: list[ClaimInput] = []
         for due in self.store.due_for_verification(now):
-            if not self._settled_elsewhere(due):
-                inputs.append(self._claim_input(due))
+            view = self.chain.claim(due.claim_id)
+            if self._settled_elsewhere(due, view) or not self._ours(due, view, now):
+                continue
+            inputs.append(self._claim_input(due, view))
         if not inputs:
             return
         policy = self._effective_policy()
@@ -125,18 +145,23 @@ class Pipeline:
             self.audit.record_decision(claim.claim_id, decision, record, timestamp=now)
             self.store.save_decision(claim.claim_id, decision, record, outcome.evidence)
             report.decided.append(claim.claim_id)
+            report.verdict_reasons.append(int(decision.reason_code))
 
-    def _settled_elsewhere(self, claim: ClaimRecord) -> bool:
+    def _settled_elsewhere(self, claim: ClaimRecord, view: ClaimView) -> bool:
         """A claim decided on chain without us (another keeper, a previous run that crashed after posting)."""
-        status = self.chain.claim(claim.claim_id).status
-        if status is OnChainStatus.PENDING:
+        if view.status is OnChainStatus.PENDING:
             return False
-        log.warning("claim %d is already %s on chain; not deciding it", claim.claim_id, status.name)
-        self.store.set_state([claim.claim_id], _state_for(status))
+        log.warning("claim %d is already %s on chain; not deciding it", claim.claim_id, view.status.name)
+        self.store.set_state([claim.claim_id], _state_for(view.status))
         return True
 
-    def _claim_input(self, claim: ClaimRecord) -> ClaimInput:
-        on_chain = self.chain.claim(claim.claim_id)
+    def _ours(self, claim: ClaimRecord, view: ClaimView, now: int) -> bool:
+        """Our shard (claimId mod N), or another shard's claim left Pending too long (its keeper is down)."""
+        if claim.claim_id % self.config.shard_count == self.config.shard_index:
+            return True
+        return now - view.submitted_at >= self.config.shard_takeover_seconds
+
+    def _claim_input(self, claim: ClaimRecord, on_chain: ClaimView) -> ClaimInput:
         policy = self.chain.policy(claim.user)
         return ClaimInput(
             claim_id=claim.claim_id,
@@ -158,14 +183,17 @@ class Pipeline:
         return self.policy.model_copy(update={"max_payout_per_claim": cap})
 
     def _defer(self, claim_id: int, outcome: VerificationOutcome, now: int) -> None:
-        attempts = self.store.claim(claim_id).attempts
-        delay = min(self.config.defer_base_seconds * 2**attempts, self.config.defer_max_seconds)
+        delay = self._retry_delay(claim_id)
         error = f"{outcome.error}: {outcome.detail}"
         if outcome.disposition is Disposition.ALERT:
             log.error("ALERT claim %d: exchange refused our credentials (%s)", claim_id, outcome.error)
         else:
             log.warning("claim %d deferred for %ds (%s)", claim_id, delay, outcome.error)
         self.store.defer(claim_id, error, now + delay)
+
+    def _retry_delay(self, claim_id: int) -> int:
+        attempts = self.store.claim(claim_id).attempts
+        return min(self.config.defer_base_seconds * (1 << attempts), self.config.defer_max_seconds)
 
     # --- step 3: post verdicts
     def _post(self, report: RunReport) -> None:
@@ -176,15 +204,39 @@ class Pipeline:
             if stored is not None:
                 verdicts.append((claim.claim_id, stored.decision))
         for batch in _batches(verdicts, self.config.verify_batch_size):
-            ids = [claim_id for claim_id, _ in batch]
+            self._post_batch(batch, report)
+
+    def _post_batch(self, batch: list[tuple[int, Decision]], report: RunReport) -> None:
+        ids = [claim_id for claim_id, _ in batch]
+        try:
             sent = self.chain.post_verifications(batch)
-            if sent is not None:
-                self._record_tx(TxKind.VERIFY, sent, report)
-                report.posted.extend(sent.claim_ids)
-            # Re-read rather than trust the receipt: a claim counts as posted once it is decided on chain,
-            # whether by this transaction or earlier; one still Pending is retried next pass.
-            settled = [cid for cid in ids if self.chain.claim(cid).status is not OnChainStatus.PENDING]
-            self.store.set_state(settled, ClaimState.POSTED)
+        except WriteRevertedError as exc:
+            report.reverted_dry_runs.append(TxKind.VERIFY.value)
+            if len(batch) == 1:
+                self._hold(ids[0], exc, report)
+                return
+            # Bisect: one bad verdict (e.g. the pool cannot reserve its payout) must not hold up the rest.
+            middle = len(batch) // 2
+            self._post_batch(batch[:middle], report)
+            self._post_batch(batch[middle:], report)
+            return
+        if sent is not None:
+            self._record_tx(TxKind.VERIFY, sent, report)
+            report.posted.extend(sent.claim_ids)
+        # Re-read rather than trust the receipt: a claim counts as posted once it is decided on chain,
+        # whether by this transaction or earlier; one still Pending is retried next pass.
+        settled = [cid for cid in ids if self.chain.claim(cid).status is not OnChainStatus.PENDING]
+        self.store.set_state(settled, ClaimState.POSTED)
+
+    def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
+        """A verdict that reverts on its own: re-verified after the back-off, never dropped."""
+        now = self.chain.now()
+        delay = self._retry_delay(claim_id)
+        log.error(
+            "ALERT claim %d: its verdict reverts on chain (%s); retry in %ds", claim_id, exc.error, delay
+        )
+        self.store.defer(claim_id, f"verdict_reverted: {exc.error}", now + delay)
+        report.held.append(claim_id)
 
     # --- step 4: pay approved claims past their challenge window
     def _pay(self, report: RunReport) -> None:
@@ -201,7 +253,13 @@ class Pipeline:
             elif view.status is OnChainStatus.APPROVED and view.decided_at + period <= now:
                 payable.append(claim.claim_id)
         for batch in _batches(payable, self.config.payout_batch_size):
-            sent = self.chain.execute_payouts(batch)
+            try:
+                sent = self.chain.execute_payouts(batch)
+            except WriteRevertedError as exc:
+                # The batch skips unpayable claims, so a revert is batch-wide (payouts paused): retry later.
+                log.warning("payout batch %s reverts (%s); retrying next pass", batch, exc.error)
+                report.reverted_dry_runs.append(TxKind.PAYOUT.value)
+                continue
             if sent is not None:
                 self._record_tx(TxKind.PAYOUT, sent, report)
             paid = [cid for cid in batch if self.chain.claim(cid).status is OnChainStatus.PAID]
@@ -222,6 +280,7 @@ class Pipeline:
             kind.value, sent.tx_hash, sent.claim_ids, sent.status, sent.gas_used, timestamp=self.chain.now()
         )
         report.transactions.append(sent.tx_hash)
+        report.transaction_outcomes.append((kind.value, sent.status, sent.gas_used))
 
 
 def _record(event: ClaimedEvent) -> ClaimRecord:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +29,17 @@ class AccountsFileError(ValueError):
     def __init__(self, path: Path, detail: str) -> None:
         super().__init__(f"accounts file {path}: {detail}")
         self.path = path
+
+
+class DeploymentFileError(ValueError):
+    """LG_DEPLOYMENT_FILE cannot be read or names no proxy address."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"deployment file {path}: {detail}")
+        self.path = path
+
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class AccountCredentials(BaseModel):
@@ -107,7 +120,7 @@ def _describe_error(exc: Exception) -> str:
 
 
 class KeeperSettings(BaseSettings):
-    """Verification-layer settings. A later daemon issue extends this class."""
+    """All keeper settings: environment or ``.env``, prefix ``LG_``; validated when constructed."""
 
     model_config = SettingsConfigDict(env_prefix="LG_", env_file=".env", extra="ignore", frozen=True)
 
@@ -149,6 +162,51 @@ class KeeperSettings(BaseSettings):
     poll_interval_seconds: float = Field(default=12.0, gt=0)
     defer_base_seconds: int = Field(default=60, ge=1)
     defer_max_seconds: int = Field(default=3600, ge=1)
+    deployment_file: Path | None = Field(
+        default=None, description="deployments/<network>.json written by `ape run deploy`; its proxy is used."
+    )
+
+    # The long-running loop (keeper/daemon.py); see docs/keeper-daemon.md.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port.")
+    metrics_enabled: bool = True
+    watchdog_seconds: float = Field(
+        default=300.0, gt=0, description="Exit non-zero when the chain head has not moved for this long."
+    )
+    max_pass_seconds: float = Field(
+        default=900.0, gt=0, description="A pass running longer than this is stuck: exit for a restart."
+    )
+    shard_count: int = Field(default=1, ge=1, le=1024)
+    shard_index: int = Field(default=0, ge=0)
+    shard_takeover_seconds: int = Field(
+        default=3600, ge=0, description="Decide another shard's claim once it is Pending on chain this long."
+    )
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> KeeperSettings:
+        if self.shard_index >= self.shard_count:
+            raise ValueError(f"shard_index {self.shard_index} must be below shard_count {self.shard_count}")
+        return self
+
+    def resolved_contract_address(self) -> str | None:
+        """LG_CONTRACT_ADDRESS, else the proxy named in LG_DEPLOYMENT_FILE, else None."""
+        if self.contract_address is not None:
+            return self.contract_address
+        if self.deployment_file is None:
+            return None
+        try:
+            proxy = json.loads(self.deployment_file.read_text())["proxy"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise DeploymentFileError(self.deployment_file, f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(proxy, str) or not _ADDRESS.fullmatch(proxy):
+            raise DeploymentFileError(self.deployment_file, f"proxy {proxy!r} is not an address")
+        return proxy
+
+    def redacted(self) -> dict[str, object]:
+        """Every setting, for the start-up log line; SecretStr fields dump as '**********'."""
+        return dict(self.model_dump(mode="json"))
 
     def policy(self) -> PolicyParams:
         return PolicyParams(

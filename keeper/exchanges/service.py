@@ -7,7 +7,8 @@ whether the claim gets a verdict (evidence or a rejection reason) or stays pendi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 
@@ -63,11 +64,22 @@ class VerificationOutcome(BaseModel):
     raw_body_saved_to: str | None = None
 
 
+OutcomeObserver = Callable[["VerificationOutcome", float], None]
+
+
 class Verifier:
-    def __init__(self, accounts: AccountRegistry, adapters: AdapterRegistry, max_workers: int = 4) -> None:
+    def __init__(
+        self,
+        accounts: AccountRegistry,
+        adapters: AdapterRegistry,
+        max_workers: int = 4,
+        observe: OutcomeObserver | None = None,
+    ) -> None:
+        """``observe(outcome, seconds)`` is called after each verification (metrics)."""
         self._accounts = accounts
         self._adapters = adapters
         self._max_workers = max_workers
+        self._observe = observe
 
     def verify(self, request: VerificationRequest) -> VerificationOutcome:
         try:
@@ -94,13 +106,17 @@ class Verifier:
             return list(pool.map(self._verify_guarded, requests))
 
     def _verify_guarded(self, request: VerificationRequest) -> VerificationOutcome:
+        started = time.monotonic()
         try:
-            return self.verify(request)
+            outcome = self.verify(request)
         except Exception as exc:  # one bad claim must not sink the batch; it goes to a human instead
             log.exception("internal error verifying order %s on %s", request.order_id, request.exchange.slug)
-            return _deferred(
+            outcome = _deferred(
                 request, "internal_error", Disposition.MANUAL_REVIEW, f"{type(exc).__name__}: {exc}"
             )
+        if self._observe is not None:
+            self._observe(outcome, time.monotonic() - started)
+        return outcome
 
 
 def decision_for(claim: ClaimInput, policy: PolicyParams, outcome: VerificationOutcome) -> Decision | None:

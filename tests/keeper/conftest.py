@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eth_account import Account
 from hypothesis import HealthCheck, settings
 from keeper_factories import make_settings
+from keeper_world import DAY, PASSPHRASE, KeeperWorld
+from lg_testkit import Governance
 
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
 from keeper.settings import AccountRegistry, KeeperSettings
+from keeper.sim import generator
 from keeper.sim.generator import generate
+from keeper.sim.onchain import ClaimSeeder
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
 
@@ -25,6 +33,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "keeper-default"))
 
 SCENARIO_SEED = 20261124
 SCENARIO_COUNT = 60
+WORLD_SEED = 5_2026
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +71,59 @@ def verifier(keeper_settings: KeeperSettings) -> Verifier:
 @pytest.fixture
 def account_registry(keeper_settings: KeeperSettings) -> AccountRegistry:
     return keeper_settings.account_registry()
+
+
+@pytest.fixture
+def keeper_world(
+    chain: Any,
+    accounts: Any,
+    guard: Any,
+    registrar: Any,
+    deployer: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[int], KeeperWorld]]:
+    """``keeper_world(count)``: scenarios anchored a day after the chain's clock and a simulator serving them."""
+    started: list[SimExchange] = []
+
+    def build(count: int, seed: int = WORLD_SEED, **sim_options: Any) -> KeeperWorld:
+        monkeypatch.setattr(generator, "ANCHOR_SECONDS", int(chain.pending_timestamp) + DAY)
+        scenarios = generator.generate(count, seed)
+        accounts_file = tmp_path / "accounts.json"
+        scenarios.write_keeper_accounts(accounts_file)
+        sim = SimExchange(scenarios, **sim_options).start()
+        started.append(sim)
+        seeder = ClaimSeeder(chain, guard, registrar, deployer, accounts)
+        return KeeperWorld(chain, guard, scenarios, sim, seeder, accounts_file, tmp_path)
+
+    yield build
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def keystore_validator(
+    accounts: Any, guard: Any, signers: list[Any], deployer: Any
+) -> Iterator[Callable[[], tuple[str, Any]]]:
+    """``keystore_validator()``: a fresh validator as an encrypted ape keystore alias (passphrase
+    ``PASSPHRASE``), funded and granted VALIDATOR_ROLE by a 2-of-3 proposal."""
+    from ape import config
+
+    created: list[Path] = []
+
+    def make() -> tuple[str, Any]:
+        account = accounts.generate_test_account()
+        alias = f"lg_test_{uuid.uuid4().hex[:10]}"
+        path = Path(config.DATA_FOLDER) / "accounts" / f"{alias}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A light scrypt cost keeps start-up fast; real keystores use ape's defaults.
+        keyfile = Account.encrypt(account.private_key, PASSPHRASE, kdf="scrypt", iterations=2**12)
+        path.write_text(json.dumps(keyfile))
+        created.append(path)
+        deployer.transfer(account, 10**18)
+        Governance(guard, signers)(guard.grantRole, guard.VALIDATOR_ROLE(), account)
+        return alias, account
+
+    yield make
+    for path in created:
+        path.unlink(missing_ok=True)

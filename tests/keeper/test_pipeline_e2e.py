@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from keeper_factories import make_settings
 
-from keeper.__main__ import cli
 from keeper.audit_log import AuditLog, verify_audit_log
 from keeper.chain import ChainClient, OnChainStatus
-from keeper.cli_run import EXIT_CONFIG
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
 from keeper.pipeline import Pipeline, PipelineConfig
@@ -264,13 +261,6 @@ def test_run_once__exchange_down__claim_deferred_and_stays_pending(
     back = world.keeper.run_once()
     assert (back.decided, back.posted) == ([claim_id], [claim_id])
     assert_on_chain(guard, claim_id, expected, paid=False)
-
-
-def test_cli_run__without_once__refuses_to_start() -> None:
-    """The loop is the next slice: the command must not pretend to run as a daemon."""
-    result = CliRunner().invoke(cli, ["run", "--network", "ethereum:local:foundry", "--account", "x"])
-    assert result.exit_code == EXIT_CONFIG
-    assert "only --once is implemented" in result.output
 
 
 def test_run_once__credentials_refused__deferred_with_alert_not_rejected(

@@ -1,0 +1,43 @@
+"""Log set-up: one JSON object per line when stderr is not a terminal (journald, shippers), else text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Literal, TextIO
+
+LogFormat = Literal["auto", "json", "text"]
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and goes into the JSON object.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                body[key] = value
+        if record.exc_info:
+            body["exc"] = self.formatException(record.exc_info)
+        return json.dumps(body, default=str, separators=(",", ":"))
+
+
+def configure_logging(log_format: LogFormat, level: str, stream: TextIO | None = None) -> None:
+    """Replaces the root handlers; `auto` picks JSON unless the stream is a terminal."""
+    target = stream if stream is not None else sys.stderr
+    use_json = log_format == "json" or (log_format == "auto" and not target.isatty())
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(
+        JsonFormatter() if use_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,230 @@
+"""Prometheus metrics and the health state, served on one small HTTP server (``/metrics``, ``/healthz``).
+
+Each keeper gets its own ``CollectorRegistry`` so two keepers in one process (tests) do not share counters.
+The server binds 127.0.0.1 by default: metrics name claims and amounts, which are not for the internet.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+if TYPE_CHECKING:
+    from keeper.exchanges.service import VerificationOutcome
+    from keeper.pipeline import RunReport
+
+Clock = Callable[[], float]
+
+
+class KeeperMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.claims_seen = Counter("keeper_claims_seen", "LiquidationClaimed events recorded.", registry=r)
+        self.claims_decided = Counter(
+            "keeper_claims_decided", "Verdicts decided, by outcome.", ["outcome"], registry=r
+        )
+        self.claims_rejected = Counter(
+            "keeper_claims_rejected_by_reason", "Rejections by reason code.", ["reason"], registry=r
+        )
+        self.claims_deferred = Counter("keeper_claims_deferred", "Claims deferred for a retry.", registry=r)
+        self.claims_paid = Counter("keeper_claims_paid", "Claims the keeper saw paid on chain.", registry=r)
+        self.exchange_latency = Histogram(
+            "keeper_exchange_request_seconds",
+            "Time to verify one claim's order on its exchange.",
+            ["exchange"],
+            registry=r,
+        )
+        self.exchange_errors = Counter(
+            "keeper_exchange_errors",
+            "Exchange verification errors by code.",
+            ["exchange", "code"],
+            registry=r,
+        )
+        self.tx_sent = Counter("keeper_tx_sent", "Transactions sent, by kind.", ["kind"], registry=r)
+        self.tx_failed = Counter(
+            "keeper_tx_failed",
+            "Transactions or dry-runs that reverted or failed, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.gas_used = Counter(
+            "keeper_gas_used", "Gas used by the keeper's transactions.", ["kind"], registry=r
+        )
+        self.pass_errors = Counter(
+            "keeper_pass_errors",
+            "Passes that raised (RPC down, ...), by exception type.",
+            ["error"],
+            registry=r,
+        )
+        self.passes = Counter("keeper_passes", "Completed pipeline passes.", registry=r)
+        self.cursor_lag = Gauge(
+            "keeper_cursor_lag_blocks", "Chain head minus the scanned cursor.", registry=r
+        )
+        self.head_block = Gauge("keeper_head_block", "Latest block number seen.", registry=r)
+        self.pool_free = Gauge(
+            "keeper_pool_free_balance", "Pool balance not reserved (token units).", registry=r
+        )
+        self.pool_reserved = Gauge("keeper_pool_reserved", "Pool balance reserved for approvals.", registry=r)
+        self.last_pass = Gauge(
+            "keeper_last_pass_timestamp_seconds", "Unix time of the last pass.", registry=r
+        )
+
+    def observe_outcome(self, outcome: VerificationOutcome, seconds: float) -> None:
+        exchange = outcome.request.exchange.slug
+        self.exchange_latency.labels(exchange).observe(seconds)
+        if outcome.error is not None:
+            self.exchange_errors.labels(exchange, outcome.error).inc()
+
+    def observe_pass(self, report: RunReport) -> None:
+        self.passes.inc()
+        self.last_pass.set(time.time())
+        self.claims_seen.inc(len(report.recorded))
+        self.claims_deferred.inc(len(report.deferred))
+        self.claims_paid.inc(len(report.paid))
+        for reason in report.verdict_reasons:
+            self.claims_decided.labels("approved" if reason == 0 else "rejected").inc()
+            if reason != 0:
+                self.claims_rejected.labels(str(reason)).inc()
+        for kind, status, gas in report.transaction_outcomes:
+            self.tx_sent.labels(kind).inc()
+            if status != "confirmed":
+                self.tx_failed.labels(kind).inc()
+            if gas is not None:
+                self.gas_used.labels(kind).inc(gas)
+        for kind in report.reverted_dry_runs:
+            self.tx_failed.labels(kind).inc()
+
+    def observe_chain(self, head: int, cursor: int | None, free: int, reserved: int) -> None:
+        self.head_block.set(head)
+        self.cursor_lag.set(head - cursor if cursor is not None else head)
+        self.pool_free.set(free)
+        self.pool_reserved.set(reserved)
+
+
+@dataclass(frozen=True)
+class HealthLimits:
+    head_stall_seconds: float
+    """Unhealthy when the chain head has not moved for this long."""
+    max_pass_seconds: float
+    """Unhealthy when a pass has been running this long, or none has completed for this long."""
+
+
+class HealthState:
+    """What /healthz reports; the daemon feeds it, the HTTP thread reads it."""
+
+    def __init__(self, limits: HealthLimits, clock: Clock = time.monotonic) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        started = clock()
+        self._head: int | None = None
+        self._head_changed_at = started
+        self._pass_started_at: float | None = None
+        self._last_pass_at = started
+
+    def saw_head(self, head: int) -> None:
+        with self._lock:
+            if head != self._head:
+                self._head = head
+                self._head_changed_at = self._clock()
+
+    def pass_started(self) -> None:
+        with self._lock:
+            self._pass_started_at = self._clock()
+
+    def pass_finished(self, ok: bool) -> None:
+        with self._lock:
+            self._pass_started_at = None
+            if ok:
+                self._last_pass_at = self._clock()
+
+    def head_stalled_for(self) -> float:
+        with self._lock:
+            return self._clock() - self._head_changed_at
+
+    def pass_running_for(self) -> float:
+        with self._lock:
+            return 0.0 if self._pass_started_at is None else self._clock() - self._pass_started_at
+
+    def problems(self) -> list[str]:
+        """Empty when healthy; otherwise one sentence per problem."""
+        now = self._clock()
+        with self._lock:
+            found = []
+            if now - self._head_changed_at > self._limits.head_stall_seconds:
+                found.append(f"chain head {self._head} has not moved for {now - self._head_changed_at:.0f}s")
+            if (
+                self._pass_started_at is not None
+                and now - self._pass_started_at > self._limits.max_pass_seconds
+            ):
+                found.append(f"current pass has been running for {now - self._pass_started_at:.0f}s")
+            if now - self._last_pass_at > self._limits.max_pass_seconds:
+                found.append(f"no pass has completed for {now - self._last_pass_at:.0f}s")
+            return found
+
+    def snapshot(self) -> dict[str, object]:
+        problems = self.problems()
+        return {"ok": not problems, "problems": problems, "head": self._head}
+
+
+class MetricsServer:
+    """``/metrics`` (Prometheus text format) and ``/healthz`` (200 or 503 with a JSON body)."""
+
+    def __init__(self, host: str, port: int, metrics: KeeperMetrics, health: HealthState) -> None:
+        handler = _handler_for(metrics, health)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> MetricsServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler_for(metrics: KeeperMetrics, health: HealthState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._reply(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
+            elif self.path == "/healthz":
+                snapshot = health.snapshot()
+                body = json.dumps(snapshot).encode()
+                self._reply(200 if snapshot["ok"] else 503, "application/json", body)
+            else:
+                self._reply(404, "text/plain", b"not found\n")
+
+        def _reply(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # scrapes every few seconds would drown the keeper's own log
+
+    return Handler
