@@ -34,7 +34,7 @@ from keeper.daemon import (
 )
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
-from keeper.logs import configure_logging
+from keeper.logs import configure_logging, quiet_ape_logging
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import Pipeline, PipelineConfig, RunReport
 from keeper.settings import AccountsFileError, DeploymentFileError, KeeperSettings
@@ -141,6 +141,8 @@ def load_settings(address: str | None) -> tuple[KeeperSettings, str]:
 @click.option("--once", is_flag=True, help="Process what is there now, print a JSON summary and exit.")
 def run(network: str, alias: str, address: str | None, once: bool) -> None:
     """Read claims from chain, verify them on the exchanges, post verdicts and execute payouts."""
+    stop = threading.Event()
+    stop_on_signals(stop)  # first thing: a stop during the slow start-up still ends cleanly
     try:
         settings, contract_address = load_settings(address)
         check_unattended_passphrase(alias)
@@ -154,13 +156,20 @@ def run(network: str, alias: str, address: str | None, once: bool) -> None:
         click.echo(f"not starting: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        code = _run_locked(settings, network, alias, contract_address, once)
+        code = _run_locked(settings, network, alias, contract_address, once, stop)
     finally:
         lock.release()
     sys.exit(code)
 
 
-def _run_locked(settings: KeeperSettings, network: str, alias: str, contract_address: str, once: bool) -> int:
+def _run_locked(
+    settings: KeeperSettings,
+    network: str,
+    alias: str,
+    contract_address: str,
+    once: bool,
+    stop: threading.Event,
+) -> int:
     log.info(
         "keeper starting",
         extra={
@@ -173,6 +182,7 @@ def _run_locked(settings: KeeperSettings, network: str, alias: str, contract_add
     # Imported here: loading ape is slow and only this command needs it.
     from ape import accounts, chain, networks, project
 
+    quiet_ape_logging(settings.log_level)
     with networks.parse_network_choice(network):
         sender = accounts.load(alias)
         sender.set_autosign(True)  # passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE
@@ -180,10 +190,8 @@ def _run_locked(settings: KeeperSettings, network: str, alias: str, contract_add
         metrics = KeeperMetrics()
         pipeline = build_pipeline(settings, contract, sender, chain, metrics)
         if once:
-            click.echo(report_json(pipeline.run_once()))
+            click.echo(report_json(pipeline.run_once(should_stop=stop.is_set)))
             return EXIT_OK
-        stop = threading.Event()
-        stop_on_signals(stop)
         health = HealthState(HealthLimits(settings.watchdog_seconds, settings.max_pass_seconds))
         server = None
         if settings.metrics_enabled:

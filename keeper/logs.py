@@ -41,3 +41,16 @@ def configure_logging(log_format: LogFormat, level: str, stream: TextIO | None =
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def quiet_ape_logging(level: str) -> None:
+    """Ape logs through its own handler in its own format; route it through ours, warnings and up only.
+
+    Call after importing ape (which installs its handler). Its per-transaction "Using cached key" warning
+    repeats for every signature of an unlocked keystore and says nothing an operator needs.
+    """
+    ape_logger = logging.getLogger("ape")
+    ape_logger.handlers.clear()
+    ape_logger.propagate = True
+    ape_logger.setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    ape_logger.addFilter(lambda record: not record.getMessage().startswith("Using cached key"))

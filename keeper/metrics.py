@@ -7,6 +7,7 @@ The server binds 127.0.0.1 by default: metrics name claims and amounts, which ar
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from keeper.pipeline import RunReport
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
 
 
 class KeeperMetrics:
@@ -38,6 +40,8 @@ class KeeperMetrics:
         self.claims_decided = Counter(
             "keeper_claims_decided", "Verdicts decided, by outcome.", ["outcome"], registry=r
         )
+        for outcome in ("approved", "rejected"):  # exported at 0 from the start, so rates work at once
+            self.claims_decided.labels(outcome)
         self.claims_rejected = Counter(
             "keeper_claims_rejected_by_reason", "Rejections by reason code.", ["reason"], registry=r
         )
@@ -187,7 +191,7 @@ class MetricsServer:
 
     def __init__(self, host: str, port: int, metrics: KeeperMetrics, health: HealthState) -> None:
         handler = _handler_for(metrics, health)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server = _QuietServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
 
@@ -203,6 +207,12 @@ class MetricsServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A scraper that hangs up early is not the keeper's problem; the default prints a traceback.
+        log.debug("metrics request from %s failed", client_address, exc_info=True)
 
 
 def _handler_for(metrics: KeeperMetrics, health: HealthState) -> type[BaseHTTPRequestHandler]:

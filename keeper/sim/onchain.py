@@ -1,4 +1,4 @@
-"""Puts generated scenarios on chain: one whitelisted trader per claim, each claim filed at its generated time.
+"""Puts generated scenarios on chain: one whitelisted trader per claim, each filed at its generated time.
 
 Filing a claim at exactly the scenario's ``submitted_at`` makes the on-chain claim the generated one, so the
 generator's expected verdict applies unchanged. The generator must be anchored after the chain's clock
@@ -20,10 +20,8 @@ GAS_MONEY_WEI = 10**17
 def fileable(expected: ExpectedVerdict) -> bool:
     """The contract refuses a zero coverage limit, a claim above remaining coverage or after coverage ends."""
     claim = expected.claim
-    return (
-        0 < claim["claimed_loss"] <= claim["remaining_coverage"]
-        and claim["submitted_at"] <= claim["coverage_end"]
-    )
+    loss, remaining = int(claim["claimed_loss"]), int(claim["remaining_coverage"])
+    return 0 < loss <= remaining and int(claim["submitted_at"]) <= int(claim["coverage_end"])
 
 
 def pick_claims(

@@ -83,7 +83,7 @@ def keeper_world(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[[int], KeeperWorld]]:
-    """``keeper_world(count)``: scenarios anchored a day after the chain's clock and a simulator serving them."""
+    """``keeper_world(count)``: scenarios anchored a day after chain time, and a simulator serving them."""
     started: list[SimExchange] = []
 
     def build(count: int, seed: int = WORLD_SEED, **sim_options: Any) -> KeeperWorld:

@@ -63,7 +63,9 @@ class KeeperWorld:
             chain=ChainClient(self.guard, validator, self.chain),
             store=SqliteStore(self.tmp_path / f"{name}.sqlite3"),
             audit=AuditLog(self.tmp_path / f"{name}.audit.jsonl"),
-            verifier=Verifier(settings.account_registry(), AdapterRegistry(settings), settings.verify_workers),
+            verifier=Verifier(
+                settings.account_registry(), AdapterRegistry(settings), settings.verify_workers
+            ),
             policy=PolicyParams.model_validate(self.scenarios.policy),
             config=PipelineConfig(**{"confirmations": 0, "defer_base_seconds": 60, **config}),
         )
@@ -80,7 +82,13 @@ class KeeperWorld:
         for f in self.filed:
             view = self.guard.getClaim(f.claim_id)
             approved = f.expected.reason_code == 0
-            want = OnChainStatus.REJECTED if not approved else OnChainStatus.PAID if paid else OnChainStatus.APPROVED
+            want = (
+                OnChainStatus.REJECTED
+                if not approved
+                else OnChainStatus.PAID
+                if paid
+                else OnChainStatus.APPROVED
+            )
             got = (OnChainStatus(int(view.status)), int(view.payout), int(view.reasonCode))
             assert got == (want, f.expected.payout, f.expected.reason_code), f.expected.scenario
 
@@ -122,7 +130,16 @@ class KeeperProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> KeeperProcess:
-        args = [sys.executable, "-m", "keeper", "run", "--network", "ethereum:local:foundry", "--account", self.alias]
+        args = [
+            sys.executable,
+            "-m",
+            "keeper",
+            "run",
+            "--network",
+            "ethereum:local:foundry",
+            "--account",
+            self.alias,
+        ]
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*args, "--once"] if self.once else args, cwd=ROOT, env=self.env, stdout=out, stderr=out
@@ -162,7 +179,9 @@ class KeeperProcess:
                     return record
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"keeper exited {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"keeper exited {self.proc.returncode}: {self.log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
         raise AssertionError(f"no matching log line in {timeout}s: {self.log_path.read_text()[-3000:]}")
 

@@ -18,7 +18,7 @@ from keeper.store import ClaimState
 
 EVERY_KIND = [f"okx:{k}" for k in KINDS] + [f"binance:{k}" for k in BINANCE_KINDS]
 # Reason codes the contract lets reach the keeper. OUTSIDE_COVERAGE (7) and ZERO_PAYOUT (10) cannot be filed:
-# the contract refuses a claim after coverage ends or above the remaining coverage (tests/contract/test_claims.py).
+# the contract refuses a claim after coverage ends or above remaining coverage (see tests/contract).
 FILEABLE_REASONS = {0, 1, 2, 3, 4, 5, 8, 9}
 
 
@@ -48,7 +48,9 @@ def test_run_once__every_scenario_kind__on_chain_verdicts_match_generator(
     assert {f.expected.reason_code for f in world.filed} == FILEABLE_REASONS
     for f in world.filed:
         assert token.balanceOf(f.trader) == f.expected.payout, f.expected.scenario
-    assert sorted(int(e.claimId) for e in verdict_events(world.guard)) == sorted(f.claim_id for f in world.filed)
+    assert sorted(int(e.claimId) for e in verdict_events(world.guard)) == sorted(
+        f.claim_id for f in world.filed
+    )
 
 
 def test_run_once__claim_rolled_back_before_confirmations__never_acted_on(
