@@ -98,7 +98,8 @@ class _Order:
 
 
 class ScenarioGenerator:
-    def __init__(self, seed: int, policy: dict[str, Any] | None = None) -> None:
+    def __init__(self, seed: int, policy: dict[str, Any] | None = None, anchor: int | None = None) -> None:
+        self.anchor = ANCHOR_SECONDS if anchor is None else anchor
         self.rng = random.Random(seed)
         self.seed = seed
         self.policy = {**DEFAULT_POLICY, **(policy or {})}
@@ -234,7 +235,7 @@ class ScenarioGenerator:
         pnls = _split(pnl, fills, rng, Decimal("0.001"))
         fees = _split(fee, fills, rng, Decimal("0.0001"))
         trades = [_Trade(s, p, f, self._id()) for s, p, f in zip(sizes, pnls, fees, strict=True)]
-        time_ms = (ANCHOR_SECONDS + rng.randint(0, 30 * DAY)) * 1000 + rng.randint(0, 999)
+        time_ms = (self.anchor + rng.randint(0, 30 * DAY)) * 1000 + rng.randint(0, 999)
         order_id = str(self._id() * 10**9 + rng.randint(0, 10**9)) if exchange == "okx" else str(self._id())
         return _Order(
             exchange,
@@ -454,7 +455,10 @@ class ScenarioGenerator:
             )
 
 
-def generate(count: int, seed: int, policy: dict[str, Any] | None = None) -> ScenarioFile:
+def generate(
+    count: int, seed: int, policy: dict[str, Any] | None = None, anchor: int | None = None
+) -> ScenarioFile:
+    """``anchor``: unix seconds; liquidations fall in the 30 days after it (default ``ANCHOR_SECONDS``)."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
-    return ScenarioGenerator(seed, policy).generate(count)
+    return ScenarioGenerator(seed, policy, anchor).generate(count)

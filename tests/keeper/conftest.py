@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
 from hypothesis import HealthCheck, settings
 from keeper_factories import make_settings
 from keeper_world import DAY, PASSPHRASE, KeeperWorld
@@ -24,6 +22,7 @@ from keeper.sim.generator import generate
 from keeper.sim.onchain import ClaimSeeder
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
+from ops.keystore import LIGHT_SCRYPT_N, write_keystore
 
 settings.register_profile("keeper-default", max_examples=60, deadline=None)
 settings.register_profile(
@@ -81,14 +80,12 @@ def keeper_world(
     registrar: Any,
     deployer: Any,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[[int], KeeperWorld]]:
     """``keeper_world(count)``: scenarios anchored a day after chain time, and a simulator serving them."""
     started: list[SimExchange] = []
 
     def build(count: int, seed: int = WORLD_SEED, **sim_options: Any) -> KeeperWorld:
-        monkeypatch.setattr(generator, "ANCHOR_SECONDS", int(chain.pending_timestamp) + DAY)
-        scenarios = generator.generate(count, seed)
+        scenarios = generator.generate(count, seed, anchor=int(chain.pending_timestamp) + DAY)
         accounts_file = tmp_path / "accounts.json"
         scenarios.write_keeper_accounts(accounts_file)
         sim = SimExchange(scenarios, **sim_options).start()
@@ -114,11 +111,9 @@ def keystore_validator(
     def make() -> tuple[str, Any]:
         account = accounts.generate_test_account()
         alias = f"lg_test_{uuid.uuid4().hex[:10]}"
-        path = Path(config.DATA_FOLDER) / "accounts" / f"{alias}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A light scrypt cost keeps start-up fast; real keystores use ape's defaults.
-        keyfile = Account.encrypt(account.private_key, PASSPHRASE, kdf="scrypt", iterations=2**12)
-        path.write_text(json.dumps(keyfile))
+        path = write_keystore(
+            Path(config.DATA_FOLDER), alias, account.private_key, PASSPHRASE, LIGHT_SCRYPT_N
+        )
         created.append(path)
         deployer.transfer(account, 10**18)
         Governance(guard, signers)(guard.grantRole, guard.VALIDATOR_ROLE(), account)

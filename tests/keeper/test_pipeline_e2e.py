@@ -27,6 +27,7 @@ from keeper.pipeline import Pipeline, PipelineConfig
 from keeper.policy import PolicyParams
 from keeper.sim import generator
 from keeper.sim.faults import FaultConfig
+from keeper.sim.onchain import ClaimSeeder, fileable
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
 from keeper.store import ClaimState, SqliteStore, TxKind
@@ -47,20 +48,12 @@ LATE = "okx:full_liquidation"
 STATUS_FOR_REASON = {True: OnChainStatus.APPROVED, False: OnChainStatus.REJECTED}
 
 
-def fileable(expected: ExpectedVerdict) -> bool:
-    """The contract refuses a claim above remaining coverage or filed after coverage ends."""
-    claim = expected.claim
-    return (
-        claim["claimed_loss"] <= claim["remaining_coverage"]
-        and claim["submitted_at"] <= claim["coverage_end"]
-    )
-
-
 @dataclass
 class World:
     scenarios: ScenarioFile
     picked: list[ExpectedVerdict]
     traders: dict[int, Any]  # generator claim id -> ape account
+    seeder: ClaimSeeder
     sim: SimExchange
     keeper: Pipeline
     store: SqliteStore
@@ -76,10 +69,8 @@ def world(
     validator: Any,
     deployer: Any,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
-    monkeypatch.setattr(generator, "ANCHOR_SECONDS", int(chain.pending_timestamp) + DAY)
-    scenarios = generator.generate(120, SEED)
+    scenarios = generator.generate(120, SEED, anchor=int(chain.pending_timestamp) + DAY)
     picked: list[ExpectedVerdict] = []
     for name in WANTED:
         candidates = [e for e in scenarios.expected if e.scenario == name and fileable(e)]
@@ -94,19 +85,8 @@ def world(
     assert late, f"seed {SEED} has no fileable {LATE} after the others"
     picked.append(max(late, key=lambda e: e.claim["submitted_at"]))
 
-    traders: dict[int, Any] = {}
-    for expected in picked:
-        trader = accounts.generate_test_account()
-        deployer.transfer(trader, 10**18)
-        claim = expected.claim
-        guard.addToWhitelist(
-            [trader],
-            [bytes.fromhex(claim["account_ref"][2:])],
-            claim["remaining_coverage"],
-            claim["coverage_end"],
-            sender=registrar,
-        )
-        traders[claim["claim_id"]] = trader
+    seeder = ClaimSeeder(chain, guard, registrar, deployer, accounts)
+    traders = seeder.whitelist(picked)
 
     accounts_file = tmp_path / "accounts.json"
     scenarios.write_keeper_accounts(accounts_file)
@@ -122,23 +102,14 @@ def world(
         policy=PolicyParams.model_validate(scenarios.policy),
         config=PipelineConfig(confirmations=0, verify_batch_size=2, defer_base_seconds=60),
     )
-    yield World(scenarios, picked, traders, sim, keeper, store, audit_path)
+    yield World(scenarios, picked, traders, seeder, sim, keeper, store, audit_path)
     sim.stop()
     store.close()
 
 
 def file_claim(chain: Any, guard: Any, world: World, expected: ExpectedVerdict) -> int:
     """Files the generated claim at its generated submission time; returns the on-chain claim id."""
-    claim = expected.claim
-    chain.pending_timestamp = claim["submitted_at"]
-    receipt = guard.submitClaim(
-        claim["exchange"],
-        claim["order_id"],
-        claim["instrument"],
-        claim["claimed_loss"],
-        sender=world.traders[claim["claim_id"]],
-    )
-    return int(receipt.return_value)
+    return world.seeder.file(expected, world.traders[expected.claim["claim_id"]]).claim_id
 
 
 def advance(chain: Any, seconds: int) -> None:
