@@ -1,35 +1,62 @@
-"""`ape run demo`: the LeverageGuard story on a local chain, step by step, in plain words.
+"""`ape run demo` (`make demo`): LeverageGuard's main job on a local chain, unattended.
 
-Three signers (threshold 2) govern the pool; a sponsor funds it; the registrar insures a trader; the trader is
-liquidated and files a claim; the validator approves it; after the challenge window anyone pays it; a
-withdrawal over the daily limit is refused by the contract.
+Three signers (threshold 2) set the pool up by proposal; a sponsor funds it; the simulated exchange serves
+generated trading histories (liquidations, normal closes, ADL, orders of other accounts, ...); the registrar
+insures one trader per history; the traders file ~50 claims while the keeper daemon (`python -m keeper run`,
+a separate process signing with an encrypted keystore) verifies them on the exchange, posts verdicts and pays
+approved claims after the challenge window. A summary table, the audit-log check and the refusal of an
+over-limit withdrawal close the story.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
+import shutil
+import signal
+import subprocess
 import sys
+import time
+import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
-from ape import accounts, chain, project
+from ape import accounts, chain, config, project
 from ape.cli import ConnectedProviderCommand
 from ape.exceptions import ContractLogicError
 from ape.logging import logger
-from eth_utils import keccak
+from eth_account import Account
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from ops.deployment import deploy_leverage_guard
+from keeper.audit_log import verify_audit_log
+from keeper.chain import OnChainStatus
+from keeper.reasons import ReasonCode
+from keeper.sim.generator import BINANCE_KINDS, KINDS, generate
+from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
+from keeper.sim.server import SimExchange
+from keeper.store import SqliteStore
+from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
+from ops.keystore import LIGHT_SCRYPT_N, write_keystore
 from ops.multisig import encode_multicall
 
 USDT = 10**6
 DAY = 86_400
 CHALLENGE_PERIOD = 6 * 3_600
-OKX = 1
-STATUS_NAMES = ("None", "Pending", "Approved", "Rejected", "Paid")
+CLAIMS = 50
+SCENARIOS = 200
+SEED = 20_261_124
+KEEPER_ALIAS = "lg_demo_keeper"
+DEMO_DIR = Path("var/demo")
+EVERY_KIND = [f"okx:{k}" for k in KINDS] + [f"binance:{k}" for k in BINANCE_KINDS]
+WAIT_SECONDS = 240
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -79,11 +106,6 @@ def expect_refusal() -> Iterator[list[ContractLogicError]]:
         raise click.ClickException("a call the demo expected to be refused went through")
 
 
-def account_ref(exchange_account_id: str, salt: bytes) -> bytes:
-    """What goes on chain for a trader's exchange account: a salted hash, never the raw id."""
-    return keccak(salt + exchange_account_id.encode())
-
-
 def pool_line(guard: Any) -> str:
     return (
         f"pool {usdt(guard.totalAssets())}, reserved {usdt(guard.reservedAmount())}, "
@@ -91,26 +113,145 @@ def pool_line(guard: Any) -> str:
     )
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Walk the LeverageGuard story on a local chain")
+class KeeperDaemon:
+    """`python -m keeper run` in the background, its JSON log in a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        command = [sys.executable, "-m", "keeper", "run", "--network", "ethereum:local:foundry"]
+        with log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [*command, "--account", KEEPER_ALIAS], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def records(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{") and line.endswith("}")]
+
+    def wait_for(self, prefix: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in self.records():
+                if str(record.get("msg", "")).startswith(prefix):
+                    return record
+            if self.proc.poll() is not None:
+                raise click.ClickException(f"the keeper exited ({self.proc.returncode}); see {self.log_path}")
+            time.sleep(0.2)
+        raise click.ClickException(
+            f"the keeper did not log {prefix!r} in {timeout:.0f}s; see {self.log_path}"
+        )
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+def keeper_environment(
+    deployment_file: Path, accounts_file: Path, sim_url: str, policy: dict[str, Any], passphrase: str
+) -> dict[str, str]:
+    settings: dict[str, Any] = {
+        "DEPLOYMENT_FILE": deployment_file,
+        "DATABASE_PATH": DEMO_DIR / "keeper.sqlite3",
+        "AUDIT_LOG_PATH": DEMO_DIR / "audit.jsonl",
+        "ACCOUNTS_FILE": accounts_file,
+        "OKX_BASE_URL": sim_url,
+        "BINANCE_BASE_URL": sim_url,
+        "MALFORMED_DUMP_DIR": DEMO_DIR / "malformed",
+        "CONFIRMATIONS": 0,  # a local anvil chain never reorganises; mainnet keepers keep the default
+        "POLL_INTERVAL_SECONDS": 0.5,
+        "METRICS_PORT": 0,
+        "LOG_FORMAT": "json",
+        **{key.upper(): value for key, value in policy.items()},
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LG_")}
+    env.update({f"LG_{key}": str(value) for key, value in settings.items()})
+    env["APE_FOUNDRY_HOST"] = str(chain.provider.uri)
+    env[f"APE_ACCOUNTS_{KEEPER_ALIAS}_PASSPHRASE"] = passphrase
+    return env
+
+
+def status_of(guard: Any, filed: FiledClaim) -> OnChainStatus:
+    return OnChainStatus(int(guard.getClaim(filed.claim_id).status))
+
+
+def follow_keeper(
+    guard: Any, filed: list[FiledClaim], progress: Progress, decided_task: Any, paid_task: Any
+) -> None:
+    """Waits until every claim is decided and every approved one paid, moving the chain's clock past the
+    challenge window whenever approvals wait for it (on a real chain, time does this)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        statuses = [status_of(guard, f) for f in filed]
+        decided = sum(s is not OnChainStatus.PENDING for s in statuses)
+        waiting = sum(s is OnChainStatus.APPROVED for s in statuses)
+        paid = sum(s is OnChainStatus.PAID for s in statuses)
+        progress.update(decided_task, completed=decided)
+        progress.update(paid_task, completed=paid, total=paid + waiting)
+        if decided == len(filed) and waiting == 0:
+            return
+        if waiting and decided == len(filed):
+            chain.mine(timestamp=int(chain.pending_timestamp) + CHALLENGE_PERIOD)
+        time.sleep(0.5)
+    raise click.ClickException(f"claims still open after {WAIT_SECONDS}s; see {DEMO_DIR / 'keeper.log'}")
+
+
+def summary_table(guard: Any, filed: list[FiledClaim]) -> Table:
+    table = Table(title="Verdicts on chain", title_justify="left")
+    table.add_column("verdict")
+    table.add_column("claims", justify="right")
+    table.add_column("claimed", justify="right")
+    table.add_column("paid", justify="right")
+    rows: dict[str, list[int]] = {}
+    for f in filed:
+        view = guard.getClaim(f.claim_id)
+        code = int(view.reasonCode)
+        name = "approved and paid" if code == 0 else f"rejected: {ReasonCode(code).name.lower()} ({code})"
+        row = rows.setdefault(name, [0, 0, 0])
+        row[0] += 1
+        row[1] += int(view.claimedLoss)
+        row[2] += int(view.payout) if OnChainStatus(int(view.status)) is OnChainStatus.PAID else 0
+    for name, (count, claimed, paid) in sorted(rows.items()):
+        table.add_row(name, str(count), usdt(claimed), usdt(paid))
+    total = [sum(r[i] for r in rows.values()) for i in range(3)]
+    table.add_row("[bold]total[/]", str(total[0]), usdt(total[1]), usdt(total[2]))
+    return table
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="LeverageGuard's main job on a local chain")
 def cli() -> None:
     logger.set_level("WARNING")
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
     test_accounts = accounts.test_accounts
     signers = list(test_accounts[0:3])
-    guardian, validator, registrar, sponsor, trader, keeper_bot = test_accounts[3:9]
+    guardian, registrar, sponsor = test_accounts[3:6]
 
     step(1, "Deploy a test stablecoin and LeverageGuard (implementation behind an ERC1967 proxy).")
     token = signers[0].deploy(project.TestUSDT)
     deployment = deploy_leverage_guard(project, signers[0], token, signers, 2)
     guard = deployment.guard
-    say(f"TestUSDT at {token.address}; LeverageGuard proxy at {guard.address}, version {guard.version()}")
-    say(f"Signers {', '.join(s.address[:10] for s in signers)}; threshold {guard.threshold()} of 3")
+    deployment_file = DEMO_DIR / "deployment.json"
+    record = deployment.record("local", str(token.address), abi_sha256(project.LeverageGuard.contract_type))
+    write_deployment(record, deployment_file, force=True)
+    say(f"LeverageGuard proxy at {guard.address}; the keeper finds it in {deployment_file}")
 
-    step(2, "Signer 1 proposes one multicall: grant the three roles and set the limits; signer 2 confirms.")
+    step(
+        2,
+        "The keeper's validator key: a new encrypted ape keystore; its passphrase stays in the environment.",
+    )
+    passphrase = secrets.token_urlsafe(24)
+    keeper_key = Account.create()
+    write_keystore(Path(config.DATA_FOLDER), KEEPER_ALIAS, keeper_key.key, passphrase, LIGHT_SCRYPT_N)
+    signers[0].transfer(keeper_key.address, 10 * 10**18)
+    say(f"ape account alias '{KEEPER_ALIAS}' = {keeper_key.address}")
+
+    step(3, "Signer 1 proposes roles and limits in one multicall; signer 2 confirms; it executes.")
     setup = encode_multicall(
         guard,
         [
             (guard.grantRole, (guard.GUARDIAN_ROLE(), guardian)),
-            (guard.grantRole, (guard.VALIDATOR_ROLE(), validator)),
+            (guard.grantRole, (guard.VALIDATOR_ROLE(), keeper_key.address)),
             (guard.grantRole, (guard.REGISTRAR_ROLE(), registrar)),
             (guard.setDailyWithdrawalLimit, (20_000 * USDT,)),
             (guard.setDailyPayoutLimit, (50_000 * USDT,)),
@@ -119,67 +260,118 @@ def cli() -> None:
         ],
     )
     proposal_id = int(guard.propose(guard, 0, setup, sender=signers[0]).return_value)
-    say(f"Proposal #{proposal_id}: {guard.getProposal(proposal_id).confirmations} of 2 confirmations")
     with expect_refusal() as refused:
         guard.execute(proposal_id, sender=signers[0])
-    say(f"Executing with one confirmation is refused: {refusal(refused[0])}")
+    say(f"Proposal #{proposal_id} with one confirmation is refused: {refusal(refused[0])}")
     guard.confirm(proposal_id, sender=signers[1])
     guard.execute(proposal_id, sender=signers[0])
     say(
-        f"Executed with 2 of 2. Validator role held: {guard.hasRole(guard.VALIDATOR_ROLE(), validator)}; "
-        f"daily withdrawal limit {usdt(guard.dailyWithdrawalLimit())}, "
-        f"challenge window {CHALLENGE_PERIOD // 3600} h"
+        f"Executed with 2 of 3: the keeper is validator; payouts {usdt(guard.dailyPayoutLimit())} a day, "
+        f"max {usdt(guard.maxPayoutPerClaim())} per claim, challenge window {CHALLENGE_PERIOD // 3600} h"
     )
 
-    step(3, "A sponsor deposits 100,000 test USDT into the pool.")
+    step(4, "A sponsor deposits 100,000 test USDT.")
     token.mint(sponsor, 100_000 * USDT, sender=sponsor)
     token.approve(guard, 100_000 * USDT, sender=sponsor)
     guard.deposit(100_000 * USDT, sender=sponsor)
+    pool_before = int(guard.totalAssets())
     say(pool_line(guard))
 
-    step(4, "The registrar insures a trader for 30 days, up to 10,000 USDT.")
-    ref = account_ref("okx-uid-7741", salt=b"demo-salt")
-    coverage_end = int(chain.pending_timestamp) + 30 * DAY
-    guard.addToWhitelist([trader], [ref], 10_000 * USDT, coverage_end, sender=registrar)
-    say(f"Trader {trader.address[:10]} covered; on chain only the account hash 0x{ref.hex()[:16]}…")
-
-    step(5, "The trader is liquidated on OKX and files a claim for 1,200 USDT.")
-    receipt = guard.submitClaim(OKX, "612345678901234567", "BTC-USDT-SWAP", 1_200 * USDT, sender=trader)
-    claim_id = int(receipt.return_value)
-    event = receipt.events[0]
+    step(5, f"The simulated exchange serves {SCENARIOS} generated trading histories (OKX and Binance APIs).")
+    scenarios = generate(SCENARIOS, SEED, anchor=int(chain.pending_timestamp) + DAY)
+    picked = pick_claims(scenarios, CLAIMS, first=EVERY_KIND)
+    accounts_file = DEMO_DIR / "exchange-accounts.json"
+    scenarios.write_keeper_accounts(accounts_file)
+    sim = SimExchange(scenarios).start()
+    kinds = Counter(e.scenario.split(":", 1)[1].replace("_", " ") for e in picked)
     say(
-        f"LiquidationClaimed: claim #{event.claimId}, order {event.orderId}, {event.instrument}, "
-        f"{usdt(event.claimedLoss)}"
+        f"Exchange at {sim.url}; {len(picked)} of its histories become claims: "
+        + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
     )
 
-    step(6, "The validator checks the exchange and approves 1,000 USDT (80% coverage ratio).")
-    evidence_hash = keccak(b'{"claim":1,"liquidation":"full","loss":"1250.00"}')
-    guard.postVerification(claim_id, True, 1_000 * USDT, evidence_hash, 0, sender=validator)
-    say(f"ClaimVerified with evidence hash 0x{evidence_hash.hex()[:16]}…; {pool_line(guard)}")
-    with expect_refusal() as refused:
-        guard.executePayout(claim_id, sender=keeper_bot)
-    say(f"Paying now is refused: {refusal(refused[0])}")
+    keeper: KeeperDaemon | None = None
+    try:
+        step(6, f"The registrar insures {len(picked)} traders (coverage limit and end per trader).")
+        seeder = ClaimSeeder(chain, guard, registrar, signers[0], test_accounts)
+        traders = seeder.whitelist(picked)
+        say(f"{len(traders)} traders whitelisted; on chain only salted hashes of their exchange accounts")
 
-    step(7, f"Time passes: the {CHALLENGE_PERIOD // 3600}-hour challenge window closes with no veto.")
-    chain.pending_timestamp += CHALLENGE_PERIOD
-    chain.mine()
+        step(
+            7,
+            "The keeper daemon starts: python -m keeper run --network ethereum:local:foundry "
+            f"--account {KEEPER_ALIAS}",
+        )
+        env = keeper_environment(deployment_file, accounts_file, sim.url, scenarios.policy, passphrase)
+        keeper = KeeperDaemon(env, DEMO_DIR / "keeper.log")
+        metrics_line = keeper.wait_for("metrics on", 90)
+        keeper.wait_for("keeper loop started", 30)
+        metrics_url = str(metrics_line["msg"]).split()[2].removesuffix(",")
+        say(f"pid {keeper.proc.pid}; {metrics_line['msg']}")
 
-    step(8, "Anyone may execute the payout; a keeper bot does.")
-    guard.executePayout(claim_id, sender=keeper_bot)
-    status = STATUS_NAMES[int(guard.getClaim(claim_id).status)]
-    say(f"Trader received {usdt(token.balanceOf(trader))}; claim status {status}; {pool_line(guard)}")
+        step(8, "Traders file their claims, each at its moment in the story; the keeper works in parallel.")
+        filed: list[FiledClaim] = []
+        with Progress(
+            TextColumn("   {task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            filed_task = progress.add_task("claims filed", total=len(picked))
+            decided_task = progress.add_task("verdicts posted by the keeper", total=len(picked))
+            paid_task = progress.add_task("approved claims paid", total=None)
+            for expected in picked:
+                filed.append(seeder.file(expected, traders[expected.claim["claim_id"]]))
+                progress.advance(filed_task)
+            follow_keeper(guard, filed, progress, decided_task, paid_task)
 
-    step(9, "A signer proposes withdrawing 30,000 USDT; the daily limit is 20,000 USDT.")
+        with urllib.request.urlopen(metrics_url.replace("/metrics", "/healthz"), timeout=5) as response:
+            health = json.loads(response.read())
+        say(f"/healthz: {'ok' if health['ok'] else health['problems']}")
+        code = keeper.stop()
+        say(f"SIGTERM: the keeper finished its step and exited with code {code}")
+    finally:
+        if keeper is not None and keeper.proc.poll() is None:
+            keeper.proc.kill()
+        sim.stop()
+
+    step(9, "Summary.")
+    console.print(summary_table(guard, filed))
+    matched = sum(
+        (int(guard.getClaim(f.claim_id).reasonCode), int(guard.getClaim(f.claim_id).payout))
+        == (f.expected.reason_code, f.expected.payout)
+        for f in filed
+    )
+    say(f"{matched} of {len(filed)} verdicts equal the generator's expected verdicts")
+    after, reserved = usdt(guard.totalAssets()), usdt(guard.reservedAmount())
+    say(f"pool before {usdt(pool_before)}, after {after}; reserved {reserved}")
+    store = SqliteStore(DEMO_DIR / "keeper.sqlite3")
+    transactions = store.transactions()
+    store.close()
+    kinds_sent = Counter(t.kind.value for t in transactions)
+    gas = sum(t.gas_used or 0 for t in transactions)
+    say(
+        f"keeper transactions: {kinds_sent['verify']} verdict and {kinds_sent['payout']} payout batches, "
+        f"{gas:,} gas ({gas // max(1, len(filed)):,} per claim)"
+    )
+    audit = verify_audit_log(DEMO_DIR / "audit.jsonl")
+    verdict = "intact" if audit.ok else f"BROKEN at line {audit.problem.line if audit.problem else '?'}"
+    counts = f"{audit.decisions} decisions, {audit.transactions} transactions"
+    say(f"audit log {DEMO_DIR / 'audit.jsonl'}: {counts}, {verdict}")
+    say(f"keeper database {DEMO_DIR / 'keeper.sqlite3'}; keeper log {DEMO_DIR / 'keeper.log'}")
+    say("check it yourself: .venv/bin/python -m keeper audit verify --log var/demo/audit.jsonl")
+
+    step(10, "A signer proposes withdrawing 30,000 USDT; the daily limit is 20,000 USDT.")
     proposal_id = int(
         guard.propose(
             guard, 0, guard.withdraw.encode_input(signers[0], 30_000 * USDT), sender=signers[0]
         ).return_value
     )
     guard.confirm(proposal_id, sender=signers[1])
-    say(f"Proposal #{proposal_id} has {guard.getProposal(proposal_id).confirmations} of 2 confirmations.")
     with expect_refusal() as refused:
         guard.execute(proposal_id, sender=signers[0])
-    say(f"Executing it is refused by the contract: {refusal(refused[0])}")
-    say(f"Nothing moved: {pool_line(guard)}; withdrawn today {usdt(guard.withdrawnToday())}")
+    say(f"Proposal #{proposal_id} (2 of 2 confirmations) is refused by the contract: {refusal(refused[0])}")
 
+    if matched != len(filed) or not audit.ok:
+        raise click.ClickException("the keeper's verdicts or its audit log are not what they should be")
     console.print("\n[bold green]Demo complete.[/] The local chain stops now.")
