@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from keeper.daemon import (
     EXIT_HEAD_STALLED,
     EXIT_OK,
+    EXIT_PASS_STUCK,
     AlreadyRunningError,
     Daemon,
     DaemonConfig,
@@ -133,6 +134,31 @@ def test_daemon__stop_set_before_start__no_pass_exit_ok() -> None:
 
     assert daemon.run() == EXIT_OK
     assert pipeline.calls == 0
+
+
+HANG_IN_A_PASS = """
+import threading, time
+from keeper.daemon import Daemon, DaemonConfig
+from keeper.metrics import HealthLimits, HealthState, KeeperMetrics
+
+class Chain:
+    def head(self): return 1
+
+class Hanging:
+    chain = Chain()
+    def run_once(self, should_stop=None):
+        time.sleep(60)  # an RPC or exchange call that never returns
+
+config = DaemonConfig(poll_interval_seconds=0.1, watchdog_seconds=60, max_pass_seconds=0.5)
+health = HealthState(HealthLimits(head_stall_seconds=60, max_pass_seconds=0.5))
+Daemon(Hanging(), KeeperMetrics(), health, config, threading.Event()).run()
+"""
+
+
+def test_daemon__pass_hangs__process_exits_pass_stuck() -> None:
+    hung = subprocess.run([sys.executable, "-c", HANG_IN_A_PASS], capture_output=True, timeout=30)
+    assert hung.returncode == EXIT_PASS_STUCK
+    assert b"a pass has been running for" in hung.stderr
 
 
 # ================================================================== lock
