@@ -1,0 +1,94 @@
+"""Signer-side flows over the in-contract multisig: preview a call, propose it, read the proposal queue.
+
+The queue is read from the chain itself (`proposalCount`, `getProposal`, `hasConfirmed`), never from an
+off-chain copy that could drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ape.exceptions import ApeException
+
+from ops.cli_output import console, fail, quiet_traces, table
+from ops.context import GuardContext
+from ops.decode import decode_call, describe_call, describe_error
+from ops.simulate import Simulation, SimulationRefusedError, simulate
+
+
+class ProposalState(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    EXECUTED = "executed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class ProposalInfo:
+    proposal_id: int
+    data: bytes
+    value: int
+    proposer: str
+    expires_at: int
+    confirmations: int
+    threshold: int
+    confirmed_by: list[str]
+    state: ProposalState
+
+
+def preview(ctx: GuardContext, data: bytes, heading: str) -> Simulation:
+    """Prints the decoded call and its simulated effect; raises a one-line failure if it would revert."""
+    console.print(f"[bold]{heading}[/]")
+    for line in describe_call(ctx, decode_call(ctx, data)):
+        console.print(f"  {line}")
+    try:
+        with quiet_traces():
+            simulation = simulate(ctx, data, decode_call(ctx, data))
+    except SimulationRefusedError as refused:
+        raise fail(f"refused, the call would revert: {refused.reason}") from None
+    if simulation.changes:
+        table("Effect if executed now", ("", "before", "after"), simulation.changes)
+    else:
+        console.print("  (no change to the pool, limits, pause flags, signers or roles read here)")
+    return simulation
+
+
+def send(ctx: GuardContext, method: Any, *args: Any, sender: Any) -> Any:
+    """Sends a transaction; a revert (caught at gas estimation, before anything is signed) is one line."""
+    try:
+        with quiet_traces():
+            return method(*args, sender=sender)
+    # Reverts, refused signatures, node errors: one line. A bug of ours stays a traceback.
+    except ApeException as error:
+        raise fail(describe_error(ctx, error)) from None
+
+
+def proposal_info(ctx: GuardContext, proposal_id: int, now: int) -> ProposalInfo:
+    guard = ctx.guard
+    view = guard.getProposal(proposal_id)
+    threshold = int(guard.threshold())
+    confirmed_by = [str(s) for s in guard.getSigners() if guard.hasConfirmed(proposal_id, s)]
+    if view.executed:
+        state = ProposalState.EXECUTED
+    elif view.cancelled:
+        state = ProposalState.CANCELLED
+    elif now >= int(view.expiresAt):
+        state = ProposalState.EXPIRED
+    elif int(view.confirmations) >= threshold:
+        state = ProposalState.READY
+    else:
+        state = ProposalState.PENDING
+    return ProposalInfo(
+        proposal_id=proposal_id,
+        data=bytes(view.data),
+        value=int(view.value),
+        proposer=str(view.proposer),
+        expires_at=int(view.expiresAt),
+        confirmations=int(view.confirmations),
+        threshold=threshold,
+        confirmed_by=confirmed_by,
+        state=state,
+    )

@@ -1,0 +1,86 @@
+"""`ape run claim`: a covered trader files a liquidation claim, or checks one.
+
+    ape run claim file --exchange okx --order-id 612345678901234567 --instrument BTC-USDT-SWAP \
+        --loss "1200 USDT" --account trader
+    ape run claim status 1
+
+A claim the contract would refuse (not whitelisted, outside coverage, over the remaining coverage, duplicate
+order, claims paused) is refused before signing, with the decoded custom error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option
+
+from ops.cli_options import guard_options, open_guard
+from ops.cli_output import console, fail, table
+from ops.governance import send
+from ops.labels import CLAIM_STATUSES, EXCHANGES, exchange_name, reason_name
+from ops.units import format_timestamp
+
+
+@click.group(short_help="File a liquidation claim, or show one")
+def cli() -> None:
+    """Liquidation claims of covered traders."""
+
+
+@cli.command("file", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.option("--exchange", type=click.Choice(sorted(EXCHANGES), case_sensitive=False), required=True)
+@click.option("--order-id", required=True, help="The exchange's id of the liquidated order.")
+@click.option("--instrument", required=True, help="e.g. BTC-USDT-SWAP (OKX) or BTCUSDT (Binance).")
+@click.option("--loss", required=True, help='The loss claimed, e.g. "1200 USDT".')
+def file_claim(
+    network: Any,
+    account: Any,
+    guard_address: str | None,
+    deployments_dir: Path,
+    exchange: str,
+    order_id: str,
+    instrument: str,
+    loss: str,
+) -> None:
+    """File a claim for a liquidated order."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    amount = ctx.amount(loss)
+    exchange_id = EXCHANGES[exchange.lower()]
+    receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
+    event = receipt.decode_logs(ctx.guard.LiquidationClaimed)[0]
+    console.print(
+        f"Claim #{event.claimId} filed: {exchange} order {order_id} ({instrument}), loss {ctx.fmt(amount)}. "
+        f"Tx {receipt.txn_hash}"
+    )
+
+
+@cli.command("status", cls=ConnectedProviderCommand)
+@guard_options
+@click.argument("claim_id", type=click.IntRange(min=1))
+def status(network: Any, guard_address: str | None, deployments_dir: Path, claim_id: int) -> None:
+    """A claim's status, payout and reason."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    if claim_id > int(ctx.guard.claimCount()):
+        raise fail(f"no claim #{claim_id} (there are {ctx.guard.claimCount()})")
+    claim = ctx.guard.getClaim(claim_id)
+    state = CLAIM_STATUSES[int(claim.status)]
+    decided = int(claim.decidedAt)
+    exchange = exchange_name(int(claim.exchange))
+    rows = [
+        ["trader", str(claim.user)],
+        ["exchange", exchange],
+        ["status", state],
+        ["claimed loss", ctx.fmt(int(claim.claimedLoss))],
+        ["payout", ctx.fmt(int(claim.payout))],
+        ["submitted", format_timestamp(int(claim.submittedAt))],
+        ["decided", format_timestamp(decided) if decided else "-"],
+        ["reason", reason_name(int(claim.reasonCode)) if decided else "-"],
+    ]
+    if state == "Approved":
+        ends = decided + int(ctx.guard.challengePeriod())
+        rows.append(["payable from", format_timestamp(ends)])
+    table(f"Claim #{claim_id}", ("", ""), rows)

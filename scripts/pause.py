@@ -1,0 +1,37 @@
+"""`ape run pause FLAGS`: the guardian's fast path, no proposal (unpausing is a proposal: `propose unpause`).
+
+    ape run pause claims,payouts --account guardian
+    ape run pause all --account guardian
+
+FLAGS: the contract's PAUSE_* names (claims, verifications, payouts, withdrawals, deposits, all) or a number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option
+
+from ops.cli_options import guard_options, open_guard
+from ops.cli_output import console
+from ops.governance import send
+from ops.units import format_flags, parse_flags
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Pause operations now (guardian)")
+@account_option()
+@guard_options
+@click.argument("flags")
+def cli(network: Any, account: Any, guard_address: str | None, deployments_dir: Path, flags: str) -> None:
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    mask = parse_flags(flags, ctx.flags)
+    before = int(ctx.guard.pausedFlags())
+    receipt = send(ctx, ctx.guard.pause, mask, sender=account)
+    after = int(ctx.guard.pausedFlags())
+    console.print(
+        f"Paused {format_flags(mask, ctx.flags)}: paused flags {format_flags(before, ctx.flags)} -> "
+        f"{format_flags(after, ctx.flags)}. Tx {receipt.txn_hash}"
+    )

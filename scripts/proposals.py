@@ -1,0 +1,180 @@
+"""`ape run proposals`: the multisig's queue, read from the chain, and the signer actions on it.
+
+    ape run proposals [list] [--all]     id, decoded action, confirmations x/threshold and who, expiry, state
+    ape run proposals show ID                   the decoded call and its simulated effect if executed now
+    ape run proposals confirm|revoke|execute|cancel ID --account signer2
+
+`confirm` and `execute` print what is being approved first and re-simulate it: a proposal that would revert
+now is refused before anything is signed, with the decoded custom error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from ape import chain, project
+from ape.cli import ConnectedProviderCommand, account_option
+
+from ops.cli_options import guard_options, open_guard
+from ops.cli_output import CommandFailed, console, fail, table
+from ops.context import GuardContext
+from ops.decode import decode_call, describe_call
+from ops.governance import ProposalInfo, ProposalState, preview, proposal_info, send
+from ops.units import format_timestamp
+
+OPEN_STATES = {ProposalState.PENDING, ProposalState.READY}
+
+
+class ListByDefault(click.Group):
+    """`ape run proposals [--network …]` alone lists the open proposals."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] != "--help"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=ListByDefault, short_help="List, show, confirm, revoke, execute or cancel proposals")
+def cli() -> None:
+    """The LeverageGuard multisig proposals, as the chain has them."""
+
+
+def _info(ctx: GuardContext, proposal_id: int) -> ProposalInfo:
+    count = int(ctx.guard.proposalCount())
+    if not 1 <= proposal_id <= count:
+        raise fail(f"UnknownProposal(proposalId={proposal_id}): there are {count} proposals")
+    return proposal_info(ctx, proposal_id, int(chain.pending_timestamp))
+
+
+def _row(ctx: GuardContext, info: ProposalInfo) -> list[str]:
+    who = ", ".join(a[:10] + "…" for a in info.confirmed_by)
+    return [
+        str(info.proposal_id),
+        "\n".join(describe_call(ctx, decode_call(ctx, info.data))),
+        f"{info.confirmations}/{info.threshold} ({who})" if who else f"0/{info.threshold}",
+        format_timestamp(info.expires_at),
+        info.state.value,
+    ]
+
+
+@cli.command("list", cls=ConnectedProviderCommand)
+@guard_options
+@click.option("--all", "show_all", is_flag=True, help="Also executed, cancelled and expired proposals.")
+@click.option("--last", type=click.IntRange(min=1), default=50, show_default=True, help="Proposals scanned.")
+def list_proposals(
+    network: Any, guard_address: str | None, deployments_dir: Path, show_all: bool, last: int
+) -> None:
+    """Open proposals (all with --all) among the last --last, newest last."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    count = int(ctx.guard.proposalCount())
+    # Each proposal costs a few calls (view + one hasConfirmed per signer): bound the scan.
+    infos = [_info(ctx, pid) for pid in range(max(1, count - last + 1), count + 1)]
+    rows = [_row(ctx, i) for i in infos if show_all or i.state in OPEN_STATES]
+    table(f"Proposals of {ctx.guard.address}", ("id", "action", "confirmations", "expires", "state"), rows)
+    if not rows:
+        console.print("No open proposals." if not show_all else "No proposals.")
+
+
+@cli.command("show", cls=ConnectedProviderCommand)
+@guard_options
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def show(network: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int) -> None:
+    """One proposal in full, with its effect if executed now."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    info = _info(ctx, proposal_id)
+    table(
+        f"Proposal #{proposal_id}", ("id", "action", "confirmations", "expires", "state"), [_row(ctx, info)]
+    )
+    console.print(f"proposer {info.proposer}; confirmed by {', '.join(info.confirmed_by) or 'nobody'}")
+    if info.state in OPEN_STATES:
+        preview(ctx, info.data, "Calls:")
+
+
+def _require_open(info: ProposalInfo) -> None:
+    if info.state == ProposalState.EXECUTED:
+        raise fail(f"ProposalAlreadyExecuted(proposalId={info.proposal_id})")
+    if info.state == ProposalState.CANCELLED:
+        raise fail(f"ProposalAlreadyCancelled(proposalId={info.proposal_id})")
+    if info.state == ProposalState.EXPIRED:
+        expired = format_timestamp(info.expires_at)
+        raise fail(
+            f"ProposalExpired(proposalId={info.proposal_id}, expiresAt={info.expires_at}) at {expired}"
+        )
+
+
+@cli.command("confirm", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.option(
+    "--anyway", is_flag=True, help="Confirm even if executing it now would revert (e.g. to run later)."
+)
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def confirm(
+    network: Any,
+    account: Any,
+    guard_address: str | None,
+    deployments_dir: Path,
+    anyway: bool,
+    proposal_id: int,
+) -> None:
+    """Confirm a proposal after seeing what it does."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    info = _info(ctx, proposal_id)
+    _require_open(info)
+    try:
+        preview(ctx, info.data, f"You are confirming proposal #{proposal_id}:")
+    except CommandFailed as refused:
+        # A withdrawal over today's limit may be fine tomorrow: confirming it is a choice, never a default.
+        if not anyway:
+            raise fail(f"{refused.message} (pass --anyway to confirm it for a later execution)") from None
+        console.print(f"[yellow]Warning:[/] {refused.message}; confirming anyway.")
+    send(ctx, ctx.guard.confirm, proposal_id, sender=account)
+    after = _info(ctx, proposal_id)
+    console.print(
+        f"Confirmed #{proposal_id}: {after.confirmations}/{after.threshold} confirmations ({after.state})."
+    )
+
+
+@cli.command("revoke", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def revoke(
+    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
+) -> None:
+    """Withdraw your confirmation."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    send(ctx, ctx.guard.revokeConfirmation, proposal_id, sender=account)
+    after = _info(ctx, proposal_id)
+    console.print(f"Revoked on #{proposal_id}: {after.confirmations}/{after.threshold} confirmations.")
+
+
+@cli.command("execute", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def execute(
+    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
+) -> None:
+    """Execute a proposal with enough confirmations."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    info = _info(ctx, proposal_id)
+    _require_open(info)
+    preview(ctx, info.data, f"Executing proposal #{proposal_id}:")
+    receipt = send(ctx, ctx.guard.execute, proposal_id, sender=account)
+    console.print(f"Executed #{proposal_id}. Tx {receipt.txn_hash}")
+
+
+@cli.command("cancel", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def cancel(
+    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
+) -> None:
+    """Cancel your own open proposal."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    send(ctx, ctx.guard.cancel, proposal_id, sender=account)
+    console.print(f"Cancelled #{proposal_id}.")

@@ -1,0 +1,27 @@
+"""Fixtures for the operator-script tests (helpers live in cli_testkit.py, never `from conftest import`).
+
+Not `tests/ops/`: a folder named `ops` on pytest's sys.path would shadow the real `ops` package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cli_testkit import RunCli, invoke
+
+
+@pytest.fixture
+def run_cli(guard: Any, accounts: Any) -> RunCli:
+    """run_cli("propose", "withdraw", to, "2500 USDT", account=signers[0]) -> click Result."""
+
+    def _run(script: str, *args: str, account: Any = None, guard_flag: bool = True) -> Any:
+        argv = list(args)
+        if guard_flag:
+            argv += ["--guard", str(guard.address)]
+        if account is not None:
+            index = [a.address for a in accounts].index(account.address)
+            argv += ["--account", f"TEST::{index}"]
+        return invoke(script, argv)
+
+    return _run
