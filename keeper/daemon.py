@@ -23,6 +23,7 @@ from typing import IO
 
 from keeper.metrics import HealthState, KeeperMetrics
 from keeper.pipeline import Pipeline, RunReport
+from keeper.store import ClaimState
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,11 @@ class Daemon:
             free, reserved = chain.pool_balances()
             head = chain.head()
             self.health.saw_head(head)
-            self.metrics.observe_chain(head, self.pipeline.store.cursor(), free - reserved, reserved)
+            store = self.pipeline.store
+            self.metrics.observe_chain(head, store.cursor(), free - reserved, reserved)
+            self.metrics.observe_states(
+                {state.value: len(store.claims_in_state(state)) for state in ClaimState}
+            )
             if report.recorded or report.decided or report.transactions or report.deferred or report.held:
                 log.info("pass done", extra={"pass": summary(report)})
         except Exception as exc:  # the loop must outlive a flaky RPC node; the health endpoint shows it

@@ -84,6 +84,12 @@ class KeeperMetrics:
             "keeper_pool_free_balance", "Pool balance not reserved (token units).", registry=r
         )
         self.pool_reserved = Gauge("keeper_pool_reserved", "Pool balance reserved for approvals.", registry=r)
+        self.claims_by_state = Gauge(
+            "keeper_claims_in_state",
+            "Claims in the store by state (deferred ones wait for a retry).",
+            ["state"],
+            registry=r,
+        )
         self.last_pass = Gauge(
             "keeper_last_pass_timestamp_seconds", "Unix time of the last pass.", registry=r
         )
@@ -112,6 +118,10 @@ class KeeperMetrics:
                 self.gas_used.labels(kind).inc(gas)
         for kind in report.reverted_dry_runs:
             self.tx_failed.labels(kind).inc()
+
+    def observe_states(self, counts: dict[str, int]) -> None:
+        for state, count in counts.items():
+            self.claims_by_state.labels(state).set(count)
 
     def observe_chain(self, head: int, cursor: int | None, free: int, reserved: int) -> None:
         self.head_block.set(head)

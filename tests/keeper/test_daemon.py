@@ -30,6 +30,7 @@ from keeper.logs import JsonFormatter, configure_logging
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import RunReport
 from keeper.settings import DeploymentFileError, KeeperSettings
+from keeper.store import ClaimState
 
 
 class FakeClock:
@@ -59,6 +60,9 @@ class ScriptedChain:
 class ScriptedStore:
     def cursor(self) -> int | None:
         return 7
+
+    def claims_in_state(self, state: ClaimState) -> list[int]:
+        return [1, 2] if state is ClaimState.DEFERRED else []
 
 
 class ScriptedPipeline:
@@ -115,6 +119,9 @@ def test_daemon__rpc_errors__counted_and_loop_goes_on_until_stopped() -> None:
     assert sample(metrics, "keeper_claims_decided_total", outcome="approved") == 2
     assert sample(metrics, "keeper_pool_free_balance") == 700
     assert sample(metrics, "keeper_pool_reserved") == 300
+    assert sample(metrics, "keeper_claims_in_state", state="deferred") == 2
+    assert sample(metrics, "keeper_claims_in_state", state="posted") == 0
+    assert sample(metrics, "keeper_cursor_lag_blocks") == sample(metrics, "keeper_head_block") - 7 > 0
 
 
 def test_daemon__head_never_moves__exits_head_stalled() -> None:
