@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from keeper_world import CHALLENGE_PERIOD, KeeperProcess, KeeperWorld, wait_until
+from rpc_proxy import SwitchableProxy
 
 from keeper.audit_log import verify_audit_log
 from keeper.chain import OnChainStatus
@@ -201,3 +202,32 @@ def test_keeper_process__no_new_block__watchdog_exits_for_a_restart(
         r["level"] == "CRITICAL" and r["msg"].startswith("chain head has not moved")
         for r in keeper.log_records()
     )
+
+
+def test_keeper_process__rpc_node_down__passes_fail_loudly_then_resume(
+    keeper_world: Any, keystore_validator: Any, tmp_path: Any, chain: Any
+) -> None:
+    world: KeeperWorld = keeper_world(60)
+    picked = pick_claims(world.scenarios, 6, first=LIQUIDATIONS)
+    world.whitelist(picked)
+    for expected in picked[:3]:
+        world.file(expected)
+    alias, _ = keystore_validator()
+    proxy = SwitchableProxy(str(chain.provider.uri))
+    env = world.keeper_env(alias, "rpc") | {"APE_FOUNDRY_HOST": proxy.url}
+
+    try:
+        with KeeperProcess(env, alias, tmp_path / "rpc.log") as keeper:
+            wait_until(lambda: decided(world), 60, "the first claims decided")
+            proxy.cut()
+            for expected in picked[3:]:
+                world.file(expected)  # the test reaches the node directly; the keeper cannot
+            keeper.wait_for_log(lambda r: r.get("msg", "").startswith("pass failed"), 60)
+            assert [world.status(f) for f in world.filed[3:]] == [OnChainStatus.PENDING] * 3
+
+            proxy.restore()
+            wait_until(lambda: decided(world), 60, "the claims filed during the outage decided")
+            assert keeper.terminate() == EXIT_OK
+    finally:
+        proxy.close()
+    world.assert_verdicts_match_generator(paid=False)
