@@ -17,7 +17,7 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap compile test test-deep test-contract test-keeper lint demo clean analyze coverage
+.PHONY: help bootstrap compile test test-deep test-contract test-keeper lint demo clean analyze coverage bench
 
 help:
 	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint   - ruff and mypy over the Python code"
 	@echo "make analyze  - Slither gate over contracts/ (part of make test)"
 	@echo "make coverage - Solidity coverage of contracts/ by the contract tests"
+	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
 
 bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge
 
@@ -93,6 +94,12 @@ analyze: bootstrap
 coverage: bootstrap compile
 	forge build --build-info
 	PYTHONPATH=tools $(BIN)/ape test tests/contract -q -p sol_coverage $(PYTEST_ARGS)
+
+# Gas per operation against its floor, then keeper throughput against the exchanges' rate limits; tables on
+# stdout, figures in bench/results/. About 10 minutes; bench/README.md has the options (e.g. --scale-10k).
+bench: bootstrap compile
+	$(BIN)/python bench/gas.py
+	$(BIN)/python bench/keeper.py
 
 demo: bootstrap compile
 	$(BIN)/ape run demo --network ethereum:local:foundry

@@ -198,7 +198,7 @@ def follow_keeper(
 
 def summary_table(guard: Any, filed: list[FiledClaim]) -> Table:
     table = Table(title="Verdicts on chain", title_justify="left")
-    table.add_column("verdict")
+    table.add_column("verdict", no_wrap=True)
     table.add_column("claims", justify="right")
     table.add_column("claimed", justify="right")
     table.add_column("paid", justify="right")
