@@ -1,0 +1,144 @@
+"""Shared by the benchmarks: the local chain, the deployed pool, the floor contracts, memory readings.
+
+The benchmarks are plain Python programs (ape looks scripts up in `scripts/` only). Each one opens its own
+`ethereum:local:foundry` network, so ape starts a private anvil on a free port (`host: auto`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+FLOOR_DIR = BENCH_DIR / "contracts"
+FLOOR_CACHE = ROOT / ".build" / "bench-contracts.json"
+NETWORK = "ethereum:local:foundry"
+
+# tests/lg_testkit.py holds the deployment and governance helpers the contract tests use.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@contextmanager
+def local_chain() -> Iterator[Any]:
+    """Connects to a fresh local anvil; yields the ape module (accounts, chain, project...)."""
+    os.chdir(ROOT)
+    import ape
+
+    with ape.networks.parse_network_choice(NETWORK):
+        yield ape
+
+
+def _floor_digest() -> str:
+    digest = hashlib.sha256((ROOT / "ape-config.yaml").read_bytes())
+    for path in sorted(FLOOR_DIR.rglob("*.sol")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _compile_floors() -> dict[str, Any]:
+    """Standard-JSON compile with the project's settings (ape-config.yaml: solc 0.8.37, optimizer 200 runs,
+    via-IR, cancun), so a floor is optimised exactly as LeverageGuard is. The floors import nothing, so the
+    solc under `SOLCX_BINARY_PATH` (the solc-js shim) is called directly."""
+    import subprocess
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "ape-config.yaml").read_text())["solidity"]
+    solc = Path(os.environ.get("SOLCX_BINARY_PATH", ROOT / ".tools" / "solcx")) / f"solc-v{config['version']}"
+    sources = {p.name: {"content": p.read_text()} for p in sorted(FLOOR_DIR.glob("*.sol"))}
+    standard_input = {
+        "language": "Solidity",
+        "sources": sources,
+        "settings": {
+            "optimizer": {"enabled": bool(config["optimize"]), "runs": int(config["optimization_runs"])},
+            "viaIR": bool(config["via_ir"]),
+            "evmVersion": config["evm_version"],
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+        },
+    }
+    done = subprocess.run(
+        [str(solc), "--standard-json"],
+        input=json.dumps(standard_input),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    output = json.loads(done.stdout)
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise RuntimeError(
+            "floor contracts do not compile: " + "; ".join(e["formattedMessage"] for e in errors)
+        )
+    types = {}
+    for contracts in output["contracts"].values():
+        for name, out in contracts.items():
+            types[name] = {
+                "contractName": name,
+                "abi": out["abi"],
+                "deploymentBytecode": {"bytecode": "0x" + out["evm"]["bytecode"]["object"]},
+                "runtimeBytecode": {"bytecode": "0x" + out["evm"]["deployedBytecode"]["object"]},
+            }
+    return types
+
+
+def floor_contracts(project: Any) -> dict[str, Any]:
+    """The floor contracts of `bench/contracts/` as ContractContainers, compiled once and cached in
+    `.build/bench-contracts.json` (keyed by the sources and ape-config.yaml)."""
+    from ape.contracts import ContractContainer
+    from ethpm_types import ContractType
+
+    digest = _floor_digest()
+    raw: dict[str, Any] | None = None
+    if FLOOR_CACHE.is_file():
+        try:
+            cached = json.loads(FLOOR_CACHE.read_text())
+            if cached.get("digest") == digest:
+                raw = cached["contractTypes"]
+        except (ValueError, KeyError):
+            raw = None
+    if raw is None:
+        raw = _compile_floors()
+        FLOOR_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        tmp = FLOOR_CACHE.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"digest": digest, "contractTypes": raw}))
+        tmp.replace(FLOOR_CACHE)
+    return {name: ContractContainer(ContractType.model_validate(ct)) for name, ct in raw.items()}
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process (VmRSS)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / name
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
