@@ -89,6 +89,9 @@ class Pipeline:
         self.verifier = verifier
         self.policy = policy
         self.config = config
+        # decidedAt of approvals still in their challenge window (None: not payable, e.g. vetoed), so a pass
+        # reads only the claims that can be paid now instead of every approval in its window.
+        self._decided_at: dict[int, int | None] = {}
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
@@ -223,9 +226,13 @@ class Pipeline:
         if sent is not None:
             self._record_tx(TxKind.VERIFY, sent, report)
             report.posted.extend(sent.claim_ids)
-        # Re-read rather than trust the receipt: a claim counts as posted once it is decided on chain,
-        # whether by this transaction or earlier; one still Pending is retried next pass.
-        settled = [cid for cid in ids if self.chain.claim(cid).status is not OnChainStatus.PENDING]
+        # A claim counts as posted once it is decided on chain, by this transaction or earlier. A confirmed
+        # batch decided or skipped (already decided) every item, and the items left out were not Pending; only
+        # after a failed receipt is the chain asked again, and a claim still Pending is retried next pass.
+        if sent is None or sent.status == "confirmed":
+            settled = ids
+        else:
+            settled = [cid for cid in ids if self.chain.claim(cid).status is not OnChainStatus.PENDING]
         self.store.set_state(settled, ClaimState.POSTED)
 
     def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
@@ -241,17 +248,24 @@ class Pipeline:
     # --- step 4: pay approved claims past their challenge window
     def _pay(self, report: RunReport) -> None:
         now = self.chain.now()
-        period = self.chain.challenge_period()
+        period = self.chain.challenge_period()  # read each pass: governance may change it
         payable: list[int] = []
-        for claim in self.store.claims_in_state(ClaimState.POSTED):
-            stored = self.store.decision(claim.claim_id)
-            if stored is not None and not stored.decision.approved:
-                continue  # a posted rejection needs nothing more
-            view = self.chain.claim(claim.claim_id)
+        for claim in self.store.awaiting_payout():
+            claim_id = claim.claim_id
+            if claim_id in self._decided_at:
+                decided_at = self._decided_at[claim_id]
+                if decided_at is None or decided_at + period > now:
+                    continue
+            view = self.chain.claim(claim_id)
             if view.status is OnChainStatus.PAID:
-                self.store.set_state([claim.claim_id], ClaimState.PAID)
-            elif view.status is OnChainStatus.APPROVED and view.decided_at + period <= now:
-                payable.append(claim.claim_id)
+                self.store.set_state([claim_id], ClaimState.PAID)
+                self._decided_at.pop(claim_id, None)
+            elif view.status is not OnChainStatus.APPROVED:
+                self._decided_at[claim_id] = None  # vetoed or rejected elsewhere: nothing to pay
+            elif view.decided_at + period <= now:
+                payable.append(claim_id)
+            else:
+                self._decided_at[claim_id] = view.decided_at
         for batch in _batches(payable, self.config.payout_batch_size):
             try:
                 sent = self.chain.execute_payouts(batch)
@@ -265,6 +279,8 @@ class Pipeline:
             paid = [cid for cid in batch if self.chain.claim(cid).status is OnChainStatus.PAID]
             self.store.set_state(paid, ClaimState.PAID)
             report.paid.extend(paid)
+            for claim_id in paid:
+                self._decided_at.pop(claim_id, None)
 
     def _record_tx(self, kind: TxKind, sent: SentTransaction, report: RunReport) -> None:
         self.store.record_transaction(

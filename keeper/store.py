@@ -93,6 +93,7 @@ class Store(Protocol):
     def claim(self, claim_id: int) -> ClaimRecord: ...
     def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
     def due_for_verification(self, now: int) -> list[ClaimRecord]: ...
+    def awaiting_payout(self) -> list[ClaimRecord]: ...
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None: ...
     def save_decision(
         self,
@@ -256,6 +257,15 @@ class SqliteStore:
         marks = ",".join("?" for _ in states)
         rows = self._conn.execute(
             f"SELECT * FROM claims WHERE state IN ({marks}) ORDER BY claim_id", [s.value for s in states]
+        ).fetchall()
+        return [_claim_from_row(row) for row in rows]
+
+    def awaiting_payout(self) -> list[ClaimRecord]:
+        """Posted claims that may still be paid: our verdict approved them, or another keeper decided them."""
+        rows = self._conn.execute(
+            "SELECT c.* FROM claims c LEFT JOIN decisions d ON d.claim_id = c.claim_id"
+            " WHERE c.state = ? AND (d.approved IS NULL OR d.approved = 1) ORDER BY c.claim_id",
+            (ClaimState.POSTED.value,),
         ).fetchall()
         return [_claim_from_row(row) for row in rows]
 

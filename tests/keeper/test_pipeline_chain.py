@@ -163,3 +163,31 @@ def test_run_once__two_shards__each_decides_its_own_then_takes_over_a_stale_one(
     assert even.run_once().decided == [5]
     assert str(verdict_events(guard)[-1].validator) == str(validator)
     world.assert_verdicts_match_generator(paid=False)
+
+
+def test_run_once__approvals_in_their_window__read_once_then_only_when_due(
+    keeper_world: Any, validator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world: KeeperWorld = keeper_world(60)
+    approvals = [e for e in pick_claims(world.scenarios, 60) if e.reason_code == 0][:3]
+    world.whitelist(approvals)
+    for expected in approvals:
+        world.file(expected)
+    keeper = world.pipeline(validator)
+    keeper.run_once()  # decides and posts; the pay step reads each approval once
+    reads: list[int] = []
+    read_claim = keeper.chain.claim
+    monkeypatch.setattr(
+        keeper.chain, "claim", lambda claim_id: reads.append(claim_id) or read_claim(claim_id)
+    )
+
+    keeper.run_once()
+    keeper.run_once()
+    assert reads == []  # nothing is due: no claim is read again
+
+    world.advance(CHALLENGE_PERIOD)
+    paying = keeper.run_once()
+    ids = [f.claim_id for f in world.filed]
+    assert sorted(paying.paid) == ids
+    world.assert_verdicts_match_generator(paid=True)
+    assert keeper.run_once().paid == []

@@ -101,6 +101,19 @@ def test_save_decision__stores_verdict_and_marks_decided(store: SqliteStore) -> 
     assert store.due_for_verification(now=10**9) == []
 
 
+def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: SqliteStore) -> None:
+    store.record_claims([claim(i) for i in range(1, 6)], cursor=10)
+    approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+    reject = Decision(approved=False, payout=0, reason_code=ReasonCode.NO_LOSS, evidence_hash=HASH)
+    store.save_decision(1, approve, {}, evidence=None)
+    store.save_decision(2, reject, {}, evidence=None)
+    store.save_decision(3, approve, {}, evidence=None)
+    store.set_state([1, 2, 4], ClaimState.POSTED)  # 4: decided on chain by another keeper, no local verdict
+    store.set_state([5], ClaimState.PAID)
+
+    assert [c.claim_id for c in store.awaiting_payout()] == [1, 4]  # 3 is decided but not yet posted
+
+
 def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
     first = StoredTransaction(
         tx_hash="0x01", kind=TxKind.VERIFY, claim_ids=[1, 2], status="confirmed", gas_used=7
