@@ -3,9 +3,10 @@
 ``Pipeline.run_once`` is safe to repeat and to interrupt: the cursor moves only in the same transaction that
 records the claims it covers, every decision is stored and audited before it is posted, and the chain client
 re-reads each claim's on-chain status before posting or paying, so a restart never posts a verdict twice.
-A batch of verdicts whose dry-run reverts is split in halves until the verdict that reverts alone is found;
-that claim is deferred (and logged as an ALERT), the others go out. The loop around ``run_once`` is
-``keeper/daemon.py``.
+Verification streams: each full batch of verdicts is posted while the exchanges are still being asked
+about the rest. A batch of verdicts whose dry-run reverts is split in halves until the verdict that reverts
+alone is found; that claim is deferred (and logged as an ALERT), the others go out. The loop around
+``run_once`` is ``keeper/daemon.py``.
 """
 
 from __future__ import annotations
@@ -126,29 +127,48 @@ class Pipeline:
         if not inputs:
             return
         policy = self._effective_policy()
-        outcomes = self.verifier.verify_many([VerificationRequest.for_claim(c) for c in inputs])
-        for claim, outcome in zip(inputs, outcomes, strict=True):
-            decision = decision_for(claim, policy, outcome)
-            if decision is None:
-                self._defer(claim.claim_id, outcome, now)
-                report.deferred.append(claim.claim_id)
+        requests = [VerificationRequest.for_claim(c) for c in inputs]
+        decided_since_post = 0
+        for index, outcome in self.verifier.verify_stream(requests):
+            if not self._conclude(inputs[index], outcome, policy, now, report):
                 continue
-            record = canonical_record(
-                claim,
-                outcome.evidence,
-                decision.approved,
-                decision.payout,
-                decision.reason_code,
-                policy.policy_version,
-            )
-            if hash_record(record) != decision.evidence_hash:  # the audit must re-derive what we post
-                raise AssertionError(f"claim {claim.claim_id}: canonical record does not hash to its verdict")
-            # Audit before store: a crash in between re-decides the claim and audits it again, never the
-            # reverse (a posted verdict with no audit record).
-            self.audit.record_decision(claim.claim_id, decision, record, timestamp=now)
-            self.store.save_decision(claim.claim_id, decision, record, outcome.evidence)
-            report.decided.append(claim.claim_id)
-            report.verdict_reasons.append(int(decision.reason_code))
+            decided_since_post += 1
+            if decided_since_post >= self.config.verify_batch_size:
+                # Post full batches while the exchanges are still being asked about the rest.
+                self._post(report, full_batches_only=True)
+                decided_since_post = 0
+
+    def _conclude(
+        self,
+        claim: ClaimInput,
+        outcome: VerificationOutcome,
+        policy: PolicyParams,
+        now: int,
+        report: RunReport,
+    ) -> bool:
+        """Decides, audits and stores one verified claim; defers it instead when there is no verdict yet."""
+        decision = decision_for(claim, policy, outcome)
+        if decision is None:
+            self._defer(claim.claim_id, outcome, now)
+            report.deferred.append(claim.claim_id)
+            return False
+        record = canonical_record(
+            claim,
+            outcome.evidence,
+            decision.approved,
+            decision.payout,
+            decision.reason_code,
+            policy.policy_version,
+        )
+        if hash_record(record) != decision.evidence_hash:  # the audit must re-derive what we post
+            raise AssertionError(f"claim {claim.claim_id}: canonical record does not hash to its verdict")
+        # Audit before store: a crash in between re-decides the claim and audits it again, never the
+        # reverse (a posted verdict with no audit record).
+        self.audit.record_decision(claim.claim_id, decision, record, timestamp=now)
+        self.store.save_decision(claim.claim_id, decision, record, outcome.evidence)
+        report.decided.append(claim.claim_id)
+        report.verdict_reasons.append(int(decision.reason_code))
+        return True
 
     def _settled_elsewhere(self, claim: ClaimRecord, view: ClaimView) -> bool:
         """A claim decided on chain without us (another keeper, a previous run that crashed after posting)."""
@@ -199,7 +219,7 @@ class Pipeline:
         return min(self.config.defer_base_seconds * (1 << attempts), self.config.defer_max_seconds)
 
     # --- step 3: post verdicts
-    def _post(self, report: RunReport) -> None:
+    def _post(self, report: RunReport, full_batches_only: bool = False) -> None:
         decided = self.store.claims_in_state(ClaimState.DECIDED)
         verdicts: list[tuple[int, Decision]] = []
         for claim in decided:
@@ -207,6 +227,8 @@ class Pipeline:
             if stored is not None:
                 verdicts.append((claim.claim_id, stored.decision))
         for batch in _batches(verdicts, self.config.verify_batch_size):
+            if full_batches_only and len(batch) < self.config.verify_batch_size:
+                break  # the rest waits for more verdicts (or the post step)
             self._post_batch(batch, report)
 
     def _post_batch(self, batch: list[tuple[int, Decision]], report: RunReport) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -101,9 +101,24 @@ class Verifier:
         return VerificationOutcome(request=request, status=OutcomeStatus.VERIFIED, evidence=evidence)
 
     def verify_many(self, requests: Sequence[VerificationRequest]) -> list[VerificationOutcome]:
-        """Verify in a bounded pool; the per-endpoint limiters, not a global lock, pace the calls."""
-        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="verify") as pool:
-            return list(pool.map(self._verify_guarded, requests))
+        """Verify in a bounded pool; the per-endpoint limiters, not a global lock, pace the calls. Outcomes
+        come back in request order."""
+        by_index = dict(self.verify_stream(requests))
+        return [by_index[i] for i in range(len(requests))]
+
+    def verify_stream(
+        self, requests: Sequence[VerificationRequest]
+    ) -> Iterator[tuple[int, VerificationOutcome]]:
+        """(index into ``requests``, outcome) in completion order. The pool keeps verifying while the caller
+        handles each outcome, so the caller's chain work overlaps the exchange calls."""
+        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="verify")
+        try:
+            futures = {pool.submit(self._verify_guarded, r): i for i, r in enumerate(requests)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            # A caller that stops early (an exception, SIGTERM between steps) does not wait for the rest.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _verify_guarded(self, request: VerificationRequest) -> VerificationOutcome:
         started = time.monotonic()
