@@ -96,7 +96,7 @@ coverage: bootstrap compile
 	PYTHONPATH=tools $(BIN)/ape test tests/contract -q -p sol_coverage $(PYTEST_ARGS)
 
 # Gas per operation against its floor, then keeper throughput against the exchanges' rate limits; tables on
-# stdout, figures in bench/results/. About 10 minutes; bench/README.md has the options (e.g. --scale-10k).
+# stdout, figures in bench/results/. About 9 minutes; bench/README.md has the options (e.g. --scale-10k).
 bench: bootstrap compile
 	$(BIN)/python bench/gas.py
 	$(BIN)/python bench/keeper.py
