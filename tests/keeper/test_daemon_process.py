@@ -231,3 +231,24 @@ def test_keeper_process__rpc_node_down__passes_fail_loudly_then_resume(
     finally:
         proxy.close()
     world.assert_verdicts_match_generator(paid=False)
+
+
+def test_keeper_process__once__one_pass_json_summary_and_exit_zero(
+    keeper_world: Any, keystore_validator: Any, tmp_path: Any
+) -> None:
+    world: KeeperWorld = keeper_world(60)
+    seed_claims(world, 4)
+    alias, _ = keystore_validator()
+    env = world.keeper_env(alias, "once")
+
+    keeper = KeeperProcess(env, alias, tmp_path / "once.log", once=True).start()
+
+    assert keeper.wait(timeout=60) == EXIT_OK
+    summary = next(r for r in keeper.log_records() if "decided" in r and "msg" not in r)
+    ids = sorted(f.claim_id for f in world.filed)
+    assert (sorted(summary["recorded"]), sorted(summary["decided"]), sorted(summary["posted"])) == (
+        ids,
+        ids,
+        ids,
+    )
+    world.assert_verdicts_match_generator(paid=False)
