@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -35,9 +36,16 @@ def run_deploy(deployments_dir: Path, *extra: str) -> subprocess.CompletedProces
     ]
     for signer in SIGNERS:
         args += ["--signer", signer]
-    return subprocess.run(
-        [*args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=180, env=os.environ.copy()
-    )
+    # Its own anvil on a port of its own: with `host: auto` ape-foundry tries 8545 first, where the test
+    # session's anvil may already listen.
+    env = os.environ | {"APE_FOUNDRY_HOST": f"http://127.0.0.1:{free_port()}"}
+    return subprocess.run([*args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
