@@ -102,14 +102,7 @@ def generate_workload(
                     kinds = BINANCE_KINDS if binance else OKX_KINDS
                     weights = [4 if k in APPROVING else 1 for k in kinds]
                     self._scenario(exchange, self.rng.choices(kinds, weights=weights)[0])
-                return generator.ScenarioFile(
-                    seed=self.seed,
-                    policy=self.policy,
-                    accounts=[*self.accounts["okx"], *self.accounts["binance"]],
-                    okx=self.okx,
-                    binance=self.binance,
-                    expected=self.expected,
-                )
+                return self.scenario_file()
 
         return BenchGenerator(seed).generate(count)
 
@@ -321,12 +314,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         database_path=tmp / "keeper.sqlite3",
         audit_log_path=tmp / "audit.jsonl",
         malformed_dump_dir=tmp / "malformed",
-        coverage_ratio=policy["coverage_ratio"],
-        claim_window_seconds=policy["claim_window_seconds"],
-        cover_adl=policy["cover_adl"],
-        max_payout_per_claim=policy["max_payout_per_claim"],
-        token_decimals=policy["token_decimals"],
-        policy_version=policy["policy_version"],
+        **policy,  # the generator's policy keys are the settings' names
     )
     pipeline = build_pipeline(settings, guard, validator, chain)
     bench_chain = _instrumented_chain(ChainClient)(guard, validator, chain)

@@ -23,7 +23,6 @@ from typing import IO
 
 from keeper.metrics import HealthState, KeeperMetrics
 from keeper.pipeline import Pipeline, RunReport
-from keeper.store import ClaimState
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +147,7 @@ class Daemon:
             self.health.saw_head(head)
             store = self.pipeline.store
             self.metrics.observe_chain(head, store.cursor(), free - reserved, reserved)
-            self.metrics.observe_states(
-                {state.value: len(store.claims_in_state(state)) for state in ClaimState}
-            )
+            self.metrics.observe_states({state.value: n for state, n in store.count_by_state().items()})
             if report.recorded or report.decided or report.transactions or report.deferred or report.held:
                 log.info("pass done", extra={"pass": summary(report)})
         except Exception as exc:  # the loop must outlive a flaky RPC node; the health endpoint shows it

@@ -94,6 +94,7 @@ class Store(Protocol):
     def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
     def due_for_verification(self, now: int) -> list[ClaimRecord]: ...
     def awaiting_payout(self) -> list[ClaimRecord]: ...
+    def count_by_state(self) -> dict[ClaimState, int]: ...
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None: ...
     def save_decision(
         self,
@@ -259,6 +260,13 @@ class SqliteStore:
             f"SELECT * FROM claims WHERE state IN ({marks}) ORDER BY claim_id", [s.value for s in states]
         ).fetchall()
         return [_claim_from_row(row) for row in rows]
+
+    def count_by_state(self) -> dict[ClaimState, int]:
+        """Claims per state, every state present (0 when none)."""
+        rows = self._conn.execute("SELECT state, COUNT(*) FROM claims GROUP BY state").fetchall()
+        counts = {state: 0 for state in ClaimState}
+        counts.update({ClaimState(state): int(count) for state, count in rows})
+        return counts
 
     def awaiting_payout(self) -> list[ClaimRecord]:
         """Posted claims that may still be paid: our verdict approved them, or another keeper decided them."""

@@ -15,8 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -44,7 +42,8 @@ from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
 from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
-from ops.keystore import LIGHT_SCRYPT_N, write_keystore
+from ops.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
+from ops.local_account import LIGHT_SCRYPT_N, write_keystore
 from ops.multisig import encode_multicall
 
 USDT = 10**6
@@ -113,44 +112,10 @@ def pool_line(guard: Any) -> str:
     )
 
 
-class KeeperDaemon:
-    """`python -m keeper run` in the background, its JSON log in a file."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        command = [sys.executable, "-m", "keeper", "run", "--network", "ethereum:local:foundry"]
-        with log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [*command, "--account", KEEPER_ALIAS], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def records(self) -> list[dict[str, Any]]:
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{") and line.endswith("}")]
-
-    def wait_for(self, prefix: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in self.records():
-                if str(record.get("msg", "")).startswith(prefix):
-                    return record
-            if self.proc.poll() is not None:
-                raise click.ClickException(f"the keeper exited ({self.proc.returncode}); see {self.log_path}")
-            time.sleep(0.2)
-        raise click.ClickException(
-            f"the keeper did not log {prefix!r} in {timeout:.0f}s; see {self.log_path}"
-        )
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
-
-
-def keeper_environment(
-    deployment_file: Path, accounts_file: Path, sim_url: str, policy: dict[str, Any], passphrase: str
-) -> dict[str, str]:
-    settings: dict[str, Any] = {
+def keeper_settings(
+    deployment_file: Path, accounts_file: Path, sim_url: str, policy: dict[str, Any]
+) -> dict[str, Any]:
+    return {
         "DEPLOYMENT_FILE": deployment_file,
         "DATABASE_PATH": DEMO_DIR / "keeper.sqlite3",
         "AUDIT_LOG_PATH": DEMO_DIR / "audit.jsonl",
@@ -162,13 +127,8 @@ def keeper_environment(
         "POLL_INTERVAL_SECONDS": 0.5,
         "METRICS_PORT": 0,
         "LOG_FORMAT": "json",
-        **{key.upper(): value for key, value in policy.items()},
+        **policy,
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LG_")}
-    env.update({f"LG_{key}": str(value) for key, value in settings.items()})
-    env["APE_FOUNDRY_HOST"] = str(chain.provider.uri)
-    env[f"APE_ACCOUNTS_{KEEPER_ALIAS}_PASSPHRASE"] = passphrase
-    return env
 
 
 def status_of(guard: Any, filed: FiledClaim) -> OnChainStatus:
@@ -289,7 +249,7 @@ def cli() -> None:
         + ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
     )
 
-    keeper: KeeperDaemon | None = None
+    keeper: KeeperProcess | None = None
     try:
         step(6, f"The registrar insures {len(picked)} traders (coverage limit and end per trader).")
         seeder = ClaimSeeder(chain, guard, registrar, signers[0], test_accounts)
@@ -301,12 +261,16 @@ def cli() -> None:
             "The keeper daemon starts: python -m keeper run --network ethereum:local:foundry "
             f"--account {KEEPER_ALIAS}",
         )
-        env = keeper_environment(deployment_file, accounts_file, sim.url, scenarios.policy, passphrase)
-        keeper = KeeperDaemon(env, DEMO_DIR / "keeper.log")
-        metrics_line = keeper.wait_for("metrics on", 90)
-        keeper.wait_for("keeper loop started", 30)
+        settings = keeper_settings(deployment_file, accounts_file, sim.url, scenarios.policy)
+        env = keeper_environment(settings, str(chain.provider.uri), KEEPER_ALIAS, passphrase)
+        keeper = KeeperProcess(env, KEEPER_ALIAS, DEMO_DIR / "keeper.log").start()
+        try:
+            metrics_line = keeper.wait_for_message("metrics on", 90)
+            keeper.wait_for_message("keeper loop started", 30)
+        except KeeperProcessError as exc:
+            raise click.ClickException(str(exc)) from None
         metrics_url = str(metrics_line["msg"]).split()[2].removesuffix(",")
-        say(f"pid {keeper.proc.pid}; {metrics_line['msg']}")
+        say(f"{metrics_line['msg']}")
 
         step(8, "Traders file their claims, each at its moment in the story; the keeper works in parallel.")
         filed: list[FiledClaim] = []
@@ -328,11 +292,11 @@ def cli() -> None:
         with urllib.request.urlopen(metrics_url.replace("/metrics", "/healthz"), timeout=5) as response:
             health = json.loads(response.read())
         say(f"/healthz: {'ok' if health['ok'] else health['problems']}")
-        code = keeper.stop()
+        code = keeper.terminate()
         say(f"SIGTERM: the keeper finished its step and exited with code {code}")
     finally:
-        if keeper is not None and keeper.proc.poll() is None:
-            keeper.proc.kill()
+        if keeper is not None and keeper.running:
+            keeper.kill()
         sim.stop()
 
     step(9, "Summary.")

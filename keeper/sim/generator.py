@@ -141,6 +141,10 @@ class ScenarioGenerator:
                 weights = [4 if KINDS[k][1] == 0 else 1 for k in kinds]
                 kind = self.rng.choices(kinds, weights=weights)[0]
             self._scenario(exchange, kind)
+        return self.scenario_file()
+
+    def scenario_file(self) -> ScenarioFile:
+        """Everything generated so far (subclasses with their own mix of scenarios end with this)."""
         return ScenarioFile(
             seed=self.seed,
             policy=self.policy,

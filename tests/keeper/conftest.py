@@ -22,7 +22,7 @@ from keeper.sim.generator import generate
 from keeper.sim.onchain import ClaimSeeder
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
-from ops.keystore import LIGHT_SCRYPT_N, write_keystore
+from ops.local_account import LIGHT_SCRYPT_N, write_keystore
 
 settings.register_profile("keeper-default", max_examples=60, deadline=None)
 settings.register_profile(

@@ -4,11 +4,6 @@ pipelines or real `python -m keeper run` processes) wired to it."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +22,7 @@ from keeper.sim.onchain import ClaimSeeder, FiledClaim
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
+from ops.keeper_process import keeper_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 86_400
@@ -95,102 +91,24 @@ class KeeperWorld:
     def keeper_env(self, alias: str, name: str, **settings: Any) -> dict[str, str]:
         """Environment of a `python -m keeper run` process on this world (fast polls, test keystore)."""
         values: dict[str, Any] = {
-            "LG_CONTRACT_ADDRESS": str(self.guard.address),
-            "LG_DATABASE_PATH": self.tmp_path / f"{name}.sqlite3",
-            "LG_AUDIT_LOG_PATH": self.tmp_path / f"{name}.audit.jsonl",
-            "LG_OKX_BASE_URL": self.sim.url,
-            "LG_BINANCE_BASE_URL": self.sim.url,
-            "LG_ACCOUNTS_FILE": self.accounts_file,
-            "LG_MALFORMED_DUMP_DIR": self.tmp_path / "malformed",
-            "LG_CONFIRMATIONS": 0,
-            "LG_POLL_INTERVAL_SECONDS": 0.2,
-            "LG_METRICS_PORT": 0,
-            "LG_LOG_FORMAT": "json",
-            "LG_HTTP_RETRIES": 1,
-            "LG_HTTP_BACKOFF_FACTOR": 0.01,
-            "LG_DEFER_BASE_SECONDS": 60,
-            **{f"LG_{key.upper()}": value for key, value in self.scenarios.policy.items()},
-            **{f"LG_{key.upper()}": value for key, value in settings.items()},
+            "CONTRACT_ADDRESS": self.guard.address,
+            "DATABASE_PATH": self.tmp_path / f"{name}.sqlite3",
+            "AUDIT_LOG_PATH": self.tmp_path / f"{name}.audit.jsonl",
+            "OKX_BASE_URL": self.sim.url,
+            "BINANCE_BASE_URL": self.sim.url,
+            "ACCOUNTS_FILE": self.accounts_file,
+            "MALFORMED_DUMP_DIR": self.tmp_path / "malformed",
+            "CONFIRMATIONS": 0,
+            "POLL_INTERVAL_SECONDS": 0.2,
+            "METRICS_PORT": 0,
+            "LOG_FORMAT": "json",
+            "HTTP_RETRIES": 1,
+            "HTTP_BACKOFF_FACTOR": 0.01,
+            "DEFER_BASE_SECONDS": 60,
+            **self.scenarios.policy,
+            **settings,
         }
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LG_")}
-        env.update({key: str(value) for key, value in values.items()})
-        env["APE_FOUNDRY_HOST"] = str(self.chain.provider.uri)
-        env[f"APE_ACCOUNTS_{alias}_PASSPHRASE"] = PASSPHRASE
-        return env
-
-
-class KeeperProcess:
-    """`python -m keeper run` as a child process, its output in a file."""
-
-    def __init__(self, env: dict[str, str], alias: str, log_path: Path, once: bool = False) -> None:
-        self.env = env
-        self.alias = alias
-        self.log_path = log_path
-        self.once = once
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> KeeperProcess:
-        args = [
-            sys.executable,
-            "-m",
-            "keeper",
-            "run",
-            "--network",
-            "ethereum:local:foundry",
-            "--account",
-            self.alias,
-        ]
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*args, "--once"] if self.once else args, cwd=ROOT, env=self.env, stdout=out, stderr=out
-            )
-        return self
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def terminate(self, timeout: float = 60) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def wait(self, timeout: float) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
-
-    def log_records(self) -> list[dict[str, Any]]:
-        """The JSON log lines (ape's own plain-text lines are skipped)."""
-        records = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue  # a line cut by SIGKILL
-        return records
-
-    def wait_for_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in self.log_records():
-                if predicate(record):
-                    return record
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"keeper exited {self.proc.returncode}: {self.log_path.read_text()[-3000:]}"
-                )
-            time.sleep(0.1)
-        raise AssertionError(f"no matching log line in {timeout}s: {self.log_path.read_text()[-3000:]}")
-
-    def __enter__(self) -> KeeperProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
+        return keeper_environment(values, str(self.chain.provider.uri), alias, PASSPHRASE)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

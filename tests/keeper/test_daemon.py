@@ -61,8 +61,8 @@ class ScriptedStore:
     def cursor(self) -> int | None:
         return 7
 
-    def claims_in_state(self, state: ClaimState) -> list[int]:
-        return [1, 2] if state is ClaimState.DEFERRED else []
+    def count_by_state(self) -> dict[ClaimState, int]:
+        return {state: 2 if state is ClaimState.DEFERRED else 0 for state in ClaimState}
 
 
 class ScriptedPipeline:

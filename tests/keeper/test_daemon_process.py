@@ -14,7 +14,7 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
-from keeper_world import CHALLENGE_PERIOD, KeeperProcess, KeeperWorld, wait_until
+from keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
 from rpc_proxy import SwitchableProxy
 
 from keeper.audit_log import verify_audit_log
@@ -23,6 +23,7 @@ from keeper.daemon import EXIT_HEAD_STALLED, EXIT_LOCKED, EXIT_OK
 from keeper.sim.faults import FaultConfig
 from keeper.sim.onchain import pick_claims
 from keeper.store import SqliteStore, TxKind
+from ops.keeper_process import KeeperProcess
 
 KILLS = 20
 KILL_SEED = 20_261_124

@@ -112,6 +112,13 @@ def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: Sqli
     store.set_state([5], ClaimState.PAID)
 
     assert [c.claim_id for c in store.awaiting_payout()] == [1, 4]  # 3 is decided but not yet posted
+    assert store.count_by_state() == {
+        ClaimState.RECORDED: 0,
+        ClaimState.DEFERRED: 0,
+        ClaimState.DECIDED: 1,
+        ClaimState.POSTED: 3,
+        ClaimState.PAID: 1,
+    }
 
 
 def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
