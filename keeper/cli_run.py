@@ -5,7 +5,8 @@ the environment variable ``APE_ACCOUNTS_<alias>_PASSPHRASE``; with neither that 
 the command refuses to start rather than hang on a prompt. The keeper never holds or logs the passphrase.
 
 Exit codes: 0 stopped cleanly (or ``--once`` done); 70 a pass got stuck; 73 another keeper holds the
-database; 75 the chain head stopped moving; 78 configuration error. A supervisor restarts on non-zero.
+database; 75 the chain head stopped moving; 78 configuration error (also: ``LG_CLAIM_WINDOW_SECONDS`` longer
+than the contract's ``claimGracePeriod()``). A supervisor restarts on non-zero.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
 from keeper.logs import configure_logging, quiet_ape_logging
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
-from keeper.pipeline import Pipeline, PipelineConfig, RunReport
+from keeper.pipeline import (
+    ClaimWindowTooLongError,
+    Pipeline,
+    PipelineConfig,
+    RunReport,
+    check_claim_window,
+)
 from keeper.settings import AccountsFileError, DeploymentFileError, KeeperSettings
 from keeper.store import SqliteStore
 
@@ -97,6 +104,8 @@ def report_json(report: RunReport) -> str:
             "held": report.held,
             "posted": report.posted,
             "paid": report.paid,
+            "payout_failed": report.payout_failed,
+            "appeals": report.appeals,
             "transactions": report.transactions,
         },
         sort_keys=True,
@@ -186,9 +195,15 @@ def _run_locked(
     with networks.parse_network_choice(network):
         sender = accounts.load(alias)
         sender.set_autosign(True)  # passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE
-        contract = project.LeverageGuard.at(contract_address)
+        contract = project.ILeverageGuard.at(contract_address)
         metrics = KeeperMetrics()
         pipeline = build_pipeline(settings, contract, sender, chain, metrics)
+        try:
+            check_claim_window(pipeline.policy, pipeline.chain)
+        except ClaimWindowTooLongError as exc:
+            log.error("configuration error: %s", exc)
+            click.echo(f"configuration error: {exc}", err=True)
+            return EXIT_CONFIG
         if once:
             click.echo(report_json(pipeline.run_once(should_stop=stop.is_set)))
             return EXIT_OK

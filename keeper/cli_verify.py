@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from keeper.evidence import ClaimInput, Exchange
+from keeper.evidence import ClaimInput
 from keeper.exchanges.errors import Disposition
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import (
@@ -27,6 +27,7 @@ from keeper.exchanges.service import (
     Verifier,
     decision_for,
 )
+from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 from keeper.settings import AccountsFileError, KeeperSettings
 

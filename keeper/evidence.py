@@ -5,29 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-
-class Exchange(IntEnum):
-    """Exchange ids, numbered as in the contract."""
-
-    OKX = 1
-    BINANCE = 2
-    BYBIT = 3
-
-    @property
-    def slug(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def from_slug(cls, slug: str) -> Exchange:
-        try:
-            return cls[slug.upper()]
-        except KeyError:
-            raise ValueError(f"unknown exchange {slug!r}; expected one of {[e.slug for e in cls]}") from None
+from keeper.interface import MAX_INSTRUMENT_LENGTH, MAX_ORDER_ID_LENGTH, Exchange
 
 
 class LiquidationKind(StrEnum):
@@ -75,8 +58,8 @@ class ClaimInput(BaseModel):
     user: Address
     exchange: Exchange
     account_ref: AccountRef
-    order_id: str = Field(min_length=1, max_length=64)
-    instrument: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(min_length=1, max_length=MAX_ORDER_ID_LENGTH)
+    instrument: str = Field(min_length=1, max_length=MAX_INSTRUMENT_LENGTH)
     claimed_loss: TokenUnits
     submitted_at: int = Field(ge=0)
     coverage_start: int = Field(ge=0)

@@ -47,6 +47,11 @@ class KeeperMetrics:
         )
         self.claims_deferred = Counter("keeper_claims_deferred", "Claims deferred for a retry.", registry=r)
         self.claims_paid = Counter("keeper_claims_paid", "Claims the keeper saw paid on chain.", registry=r)
+        self.payout_failures = Counter(
+            "keeper_payout_failures",
+            "Payouts the token refused (PayoutFailed): each is an alert, the claim is backed off.",
+            registry=r,
+        )
         self.exchange_latency = Histogram(
             "keeper_exchange_request_seconds",
             "Time to verify one claim's order on its exchange.",
@@ -106,6 +111,7 @@ class KeeperMetrics:
         self.claims_seen.inc(len(report.recorded))
         self.claims_deferred.inc(len(report.deferred))
         self.claims_paid.inc(len(report.paid))
+        self.payout_failures.inc(len(report.payout_failed))
         for reason in report.verdict_reasons:
             self.claims_decided.labels("approved" if reason == 0 else "rejected").inc()
             if reason != 0:

@@ -5,8 +5,11 @@ records the claims it covers, every decision is stored and audited before it is 
 re-reads each claim's on-chain status before posting or paying, so a restart never posts a verdict twice.
 Verification streams: each full batch of verdicts is posted while the exchanges are still being asked
 about the rest. A batch of verdicts whose dry-run reverts is split in halves until the verdict that reverts
-alone is found; that claim is deferred (and logged as an ALERT), the others go out. The loop around
-``run_once`` is ``keeper/daemon.py``.
+alone is found; that claim is deferred (and logged as an ALERT; until the next UTC day when the daily approval
+limit is spent), the others go out. A payout the token refuses (``PayoutFailed``) is an ALERT and that claim
+is backed off (``PipelineConfig.payout_retry_seconds``) while the rest of the batch is paid. Claims are judged
+against the policy term in force when they were filed, rebuilt from the chain's policy events. The loop
+around ``run_once`` is ``keeper/daemon.py``.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from keeper.chain import (
     ChainClient,
     ClaimedEvent,
     ClaimView,
+    FailedPayout,
     OnChainStatus,
+    PolicyChange,
     SentTransaction,
+    SkippedItem,
     WriteRevertedError,
+    term_at,
 )
-from keeper.evidence import ClaimInput, Exchange
+from keeper.evidence import ClaimInput
 from keeper.exchanges.errors import Disposition
 from keeper.exchanges.service import (
     VerificationOutcome,
@@ -33,11 +40,39 @@ from keeper.exchanges.service import (
     Verifier,
     decision_for,
 )
+from keeper.interface import Exchange, SkipReason
 from keeper.policy import Decision, PolicyParams, canonical_record, hash_record
-from keeper.store import ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
+from keeper.store import AppealKind, ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+DAY = 86_400
+"""The contract's day: its daily limits reset at each multiple of this (UTC midnight)."""
+APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
+
+
+def next_utc_day(now: int) -> int:
+    """The start of the UTC day after ``now``: when the contract's daily limits reset."""
+    return (now // DAY + 1) * DAY
+
+
+class ClaimWindowTooLongError(ValueError):
+    """The keeper would accept claims filed later than the contract lets a trader file after coverage ends."""
+
+    def __init__(self, claim_window_seconds: int, claim_grace_period: int) -> None:
+        super().__init__(
+            f"LG_CLAIM_WINDOW_SECONDS={claim_window_seconds} is longer than the contract's "
+            f"claimGracePeriod()={claim_grace_period}: lower the claim window to at most the grace period"
+        )
+        self.claim_window_seconds = claim_window_seconds
+        self.claim_grace_period = claim_grace_period
+
+
+def check_claim_window(policy: PolicyParams, chain: ChainClient) -> None:
+    """Refuses a claim window longer than the contract's claim grace period (read from the chain)."""
+    grace = chain.claim_grace_period()
+    if policy.claim_window_seconds > grace:
+        raise ClaimWindowTooLongError(policy.claim_window_seconds, grace)
 
 
 @dataclass(frozen=True)
@@ -51,6 +86,8 @@ class PipelineConfig:
     shard_count: int = 1
     shard_index: int = 0
     shard_takeover_seconds: int = 3600
+    payout_retry_seconds: tuple[int, ...] = (3_600, 6 * 3_600, 24 * 3_600)
+    """Back-off after the n-th refused payout of a claim (``PayoutFailed``); the last entry repeats."""
 
 
 @dataclass
@@ -72,6 +109,12 @@ class RunReport:
     """Kind of each write whose dry-run reverted (nothing was sent)."""
     held: list[int] = field(default_factory=list)
     """Claims whose verdict reverts on chain on its own: deferred, not posted."""
+    appeals: list[tuple[int, str]] = field(default_factory=list)
+    """(claim id, kind) of each ClaimReopened / ClaimCancelled / ClaimVetoed ingested."""
+    payout_failed: list[int] = field(default_factory=list)
+    """Claims whose payout the token refused (PayoutFailed): backed off, still Approved on chain."""
+    payout_skipped: list[tuple[int, int]] = field(default_factory=list)
+    """(claim id, SKIP_* reason) of each payout the contract skipped."""
 
 
 class Pipeline:
@@ -90,9 +133,9 @@ class Pipeline:
         self.verifier = verifier
         self.policy = policy
         self.config = config
-        # decidedAt of approvals still in their challenge window (None: not payable, e.g. vetoed), so a pass
+        # payableAt of approvals still in their challenge window (None: not payable, e.g. vetoed), so a pass
         # reads only the claims that can be paid now instead of every approval in its window.
-        self._decided_at: dict[int, int | None] = {}
+        self._payable_at: dict[int, int | None] = {}
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
@@ -111,19 +154,32 @@ class Pipeline:
         if safe_head < start:
             return
         events = self.chain.claimed_events(start, safe_head)
-        # One transaction: claims and cursor together, so a crash cannot skip a claim.
-        report.recorded = self.store.record_claims([_record(e) for e in events], cursor=safe_head)
+        appeals = self.chain.appeal_events(start, safe_head)
+        # One transaction: claims, appeals and cursor together, so a crash cannot skip either.
+        report.recorded = self.store.record_claims(
+            [_record(e) for e in events], cursor=safe_head, appeals=appeals
+        )
         report.scanned_to = safe_head
+        for appeal in appeals:
+            report.appeals.append((appeal.claim_id, appeal.kind.value))
+            self._payable_at.pop(appeal.claim_id, None)  # its next approval has its own payableAt
+            if appeal.kind is AppealKind.REOPENED:
+                log.warning("claim %d was reopened on chain; verifying it again", appeal.claim_id)
 
     # --- step 2: verify + decide + persist + audit
     def _decide(self, report: RunReport) -> None:
         now = self.chain.now()
-        inputs: list[ClaimInput] = []
+        dues: list[tuple[ClaimRecord, ClaimView]] = []
         for due in self.store.due_for_verification(now):
             view = self.chain.claim(due.claim_id)
             if self._settled_elsewhere(due, view) or not self._ours(due, view, now):
                 continue
-            inputs.append(self._claim_input(due, view))
+            dues.append((due, view))
+        if not dues:
+            return
+        # The policy logs up to the last claim's block, read once per pass for every claim of it.
+        changes = self.chain.policy_changes(self.config.start_block, max(d.block_number for d, _ in dues))
+        inputs = [self._claim_input(due, view, changes) for due, view in dues]
         if not inputs:
             return
         policy = self._effective_policy()
@@ -184,8 +240,25 @@ class Pipeline:
             return True
         return now - view.submitted_at >= self.config.shard_takeover_seconds
 
-    def _claim_input(self, claim: ClaimRecord, on_chain: ClaimView) -> ClaimInput:
-        policy = self.chain.policy(claim.user)
+    def _claim_input(
+        self, claim: ClaimRecord, on_chain: ClaimView, changes: Sequence[PolicyChange]
+    ) -> ClaimInput:
+        """The claim as judged: the coverage term in force when it was filed (rebuilt from the policy events
+        up to the claim's log, so a renewal after filing changes nothing), and what of that term's limit is
+        left today (never more than the contract's remaining coverage, which bounds the payout)."""
+        today = self.chain.policy(claim.user)
+        term = term_at(changes, claim.user, claim.block_number, claim.log_index)
+        if term is None:
+            log.warning(
+                "claim %d: no policy event of %s from block %d on; judged against today's getPolicy",
+                claim.claim_id,
+                claim.user,
+                self.config.start_block,
+            )
+            start, end, limit = today.coverage_start, today.coverage_end, today.coverage_limit
+        else:
+            start, end, limit = term.coverage_start, term.coverage_end, term.coverage_limit
+        remaining = min(today.remaining, max(limit - today.used, 0))
         return ClaimInput(
             claim_id=claim.claim_id,
             user=claim.user,
@@ -195,9 +268,9 @@ class Pipeline:
             instrument=claim.instrument,
             claimed_loss=claim.claimed_loss,
             submitted_at=on_chain.submitted_at,
-            coverage_start=policy.coverage_start,
-            coverage_end=policy.coverage_end,
-            remaining_coverage=self.chain.remaining_coverage(claim.user),
+            coverage_start=start,
+            coverage_end=end,
+            remaining_coverage=remaining,
         )
 
     def _effective_policy(self) -> PolicyParams:
@@ -258,9 +331,13 @@ class Pipeline:
         self.store.set_state(settled, ClaimState.POSTED)
 
     def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
-        """A verdict that reverts on its own: re-verified after the back-off, never dropped."""
+        """A verdict that reverts on its own: re-verified after the back-off, never dropped. Over the daily
+        approval limit, the back-off is the rest of the UTC day (the limit resets at midnight)."""
         now = self.chain.now()
-        delay = self._retry_delay(claim_id)
+        if exc.error_name == APPROVAL_LIMIT_ERROR:
+            delay = next_utc_day(now) - now
+        else:
+            delay = self._retry_delay(claim_id)
         log.error(
             "ALERT claim %d: its verdict reverts on chain (%s); retry in %ds", claim_id, exc.error, delay
         )
@@ -270,39 +347,82 @@ class Pipeline:
     # --- step 4: pay approved claims past their challenge window
     def _pay(self, report: RunReport) -> None:
         now = self.chain.now()
-        period = self.chain.challenge_period()  # read each pass: governance may change it
         payable: list[int] = []
         for claim in self.store.awaiting_payout():
             claim_id = claim.claim_id
-            if claim_id in self._decided_at:
-                decided_at = self._decided_at[claim_id]
-                if decided_at is None or decided_at + period > now:
+            if claim.payout_retry_at > now:
+                continue  # backed off after a refused payout
+            if claim_id in self._payable_at:
+                payable_at = self._payable_at[claim_id]
+                if payable_at is None or payable_at > now:
                     continue
             view = self.chain.claim(claim_id)
             if view.status is OnChainStatus.PAID:
                 self.store.set_state([claim_id], ClaimState.PAID)
-                self._decided_at.pop(claim_id, None)
+                self._payable_at.pop(claim_id, None)
             elif view.status is not OnChainStatus.APPROVED:
-                self._decided_at[claim_id] = None  # vetoed or rejected elsewhere: nothing to pay
-            elif view.decided_at + period <= now:
+                self._payable_at[claim_id] = None  # vetoed or rejected elsewhere: nothing to pay
+            elif view.payable_at <= now:
                 payable.append(claim_id)
             else:
-                self._decided_at[claim_id] = view.decided_at
+                self._payable_at[claim_id] = view.payable_at
         for batch in _batches(payable, self.config.payout_batch_size):
             try:
                 sent = self.chain.execute_payouts(batch)
             except WriteRevertedError as exc:
-                # The batch skips unpayable claims, so a revert is batch-wide (payouts paused): retry later.
+                # The batch skips unpayable claims and survives refused transfers, so a revert is batch-wide
+                # (payouts paused): retry later.
                 log.warning("payout batch %s reverts (%s); retrying next pass", batch, exc.error)
                 report.reverted_dry_runs.append(TxKind.PAYOUT.value)
                 continue
             if sent is not None:
                 self._record_tx(TxKind.PAYOUT, sent, report)
+                for failure in sent.failed_payouts:
+                    self._payout_failed(failure, now, report)
+                for item in sent.skipped:
+                    self._payout_skipped(item, now, report)
             paid = [cid for cid in batch if self.chain.claim(cid).status is OnChainStatus.PAID]
             self.store.set_state(paid, ClaimState.PAID)
             report.paid.extend(paid)
             for claim_id in paid:
-                self._decided_at.pop(claim_id, None)
+                self._payable_at.pop(claim_id, None)
+
+    def _payout_failed(self, failure: FailedPayout, now: int, report: RunReport) -> None:
+        """The token refused this claim's transfer (e.g. the issuer blocked the trader): alert, back off."""
+        failures = self.store.claim(failure.claim_id).payout_failures
+        delays = self.config.payout_retry_seconds
+        delay = delays[min(failures, len(delays) - 1)]
+        log.error(
+            "ALERT claim %d: the token refused its payout of %d to %s (PayoutFailed, failure %d);"
+            " retry in %ds",
+            failure.claim_id,
+            failure.amount,
+            failure.user,
+            failures + 1,
+            delay,
+        )
+        self.store.payout_failed(failure.claim_id, f"payout_failed: amount={failure.amount}", now + delay)
+        report.payout_failed.append(failure.claim_id)
+
+    def _payout_skipped(self, item: SkippedItem, now: int, report: RunReport) -> None:
+        """A payout the contract skipped: over the daily payout limit it waits for the next UTC day; a
+        blacklisted trader's is backed off like a refused transfer; any other reason is re-read next pass."""
+        report.payout_skipped.append((item.claim_id, int(item.reason)))
+        if item.reason is SkipReason.DAILY_PAYOUT_LIMIT:
+            retry_at = next_utc_day(now)
+            log.warning("claim %d: daily payout limit reached; payout retried at %d", item.claim_id, retry_at)
+            self.store.payout_failed(
+                item.claim_id, "payout_skipped: DAILY_PAYOUT_LIMIT", retry_at, count=False
+            )
+        elif item.reason is SkipReason.USER_BLACKLISTED:
+            delay = self.config.payout_retry_seconds[-1]
+            log.warning("claim %d: its trader is blacklisted; payout retried in %ds", item.claim_id, delay)
+            self.store.payout_failed(
+                item.claim_id, "payout_skipped: USER_BLACKLISTED", now + delay, count=False
+            )
+        else:
+            log.warning("claim %d: payout skipped (%s)", item.claim_id, item.reason.name)
+            self._payable_at.pop(item.claim_id, None)
 
     def _record_tx(self, kind: TxKind, sent: SentTransaction, report: RunReport) -> None:
         self.store.record_transaction(

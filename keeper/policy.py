@@ -15,7 +15,7 @@ from eth_hash.auto import keccak
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from keeper.evidence import EXACT, ClaimInput, LiquidationEvidence, LiquidationKind, TokenUnits
-from keeper.reasons import ReasonCode
+from keeper.interface import ReasonCode
 
 
 class PolicyParams(BaseModel):

@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from keeper.evidence import AccountRef, Exchange
+from keeper.evidence import AccountRef
+from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 
 

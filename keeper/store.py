@@ -32,6 +32,33 @@ class ClaimState(StrEnum):
     """The verdict is on chain; approved claims wait for their challenge window."""
     PAID = "paid"
     """Terminal: the payout was executed. (A posted rejection stays ``posted``: nothing is left to do.)"""
+    VETOED = "vetoed"
+    """A guardian or governance vetoed the approval on chain (``ClaimVetoed``); final unless reopened."""
+    CANCELLED = "cancelled"
+    """Governance cancelled the approval on chain (``ClaimCancelled``); final unless reopened."""
+
+
+class AppealKind(StrEnum):
+    """A claim-appeal event the keeper follows (``ClaimReopened``, ``ClaimCancelled``, ``ClaimVetoed``)."""
+
+    REOPENED = "reopened"
+    """Rejected -> Pending on chain: the claim is verified and decided again."""
+    CANCELLED = "cancelled"
+    VETOED = "vetoed"
+
+
+APPEAL_STATES = {AppealKind.CANCELLED: ClaimState.CANCELLED, AppealKind.VETOED: ClaimState.VETOED}
+
+
+class AppealRecord(BaseModel):
+    """An appeal event as ingested; applied in chain order in the transaction that records its block range."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_id: int = Field(ge=1)
+    kind: AppealKind
+    block_number: int = Field(ge=0)
+    log_index: int = Field(ge=0)
 
 
 class TxKind(StrEnum):
@@ -57,6 +84,10 @@ class ClaimRecord(BaseModel):
     attempts: int = 0
     next_attempt_at: int = 0
     last_error: str | None = None
+    payout_failures: int = 0
+    """Batch payouts the token refused (``PayoutFailed``) since the claim was last decided."""
+    payout_retry_at: int = 0
+    """Chain time before which the payout is not tried again (0: no back-off)."""
 
 
 class StoredDecision(BaseModel):
@@ -88,7 +119,9 @@ class UnknownClaimError(LookupError):
 
 
 class Store(Protocol):
-    def record_claims(self, claims: Sequence[ClaimRecord], cursor: int) -> list[int]: ...
+    def record_claims(
+        self, claims: Sequence[ClaimRecord], cursor: int, appeals: Sequence[AppealRecord] = ()
+    ) -> list[int]: ...
     def cursor(self) -> int | None: ...
     def claim(self, claim_id: int) -> ClaimRecord: ...
     def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
@@ -106,6 +139,7 @@ class Store(Protocol):
     def decision(self, claim_id: int) -> StoredDecision | None: ...
     def evidence(self, claim_id: int) -> LiquidationEvidence | None: ...
     def set_state(self, claim_ids: Sequence[int], state: ClaimState) -> None: ...
+    def payout_failed(self, claim_id: int, error: str, retry_at: int, count: bool = True) -> None: ...
     def record_transaction(self, tx: StoredTransaction) -> None: ...
     def transactions(self) -> list[StoredTransaction]: ...
 
@@ -153,6 +187,10 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         last_block INTEGER NOT NULL
     );
+    """,
+    """
+    ALTER TABLE claims ADD COLUMN payout_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE claims ADD COLUMN payout_retry_at INTEGER NOT NULL DEFAULT 0
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -208,8 +246,13 @@ class SqliteStore:
             raise
         self._conn.execute("COMMIT")
 
-    def record_claims(self, claims: Sequence[ClaimRecord], cursor: int) -> list[int]:
-        """Inserts the new claims and moves the cursor in one transaction; returns the ids that were new."""
+    def record_claims(
+        self, claims: Sequence[ClaimRecord], cursor: int, appeals: Sequence[AppealRecord] = ()
+    ) -> list[int]:
+        """Inserts the new claims, applies the appeals (in chain order) and moves the cursor in one
+        transaction; returns the ids that were new. A reopened claim goes back to ``recorded`` (verified
+        again, attempts and payout back-off reset); a cancelled or vetoed one takes its final state. An
+        appeal for a claim not in the store (filed before the start block) changes nothing."""
         with self._tx() as conn:
             inserted: list[int] = []
             for claim in claims:
@@ -237,6 +280,18 @@ class SqliteStore:
                 )
                 if result.rowcount:
                     inserted.append(claim.claim_id)
+            for appeal in sorted(appeals, key=lambda a: (a.block_number, a.log_index)):
+                if appeal.kind is AppealKind.REOPENED:
+                    conn.execute(
+                        "UPDATE claims SET state = ?, attempts = 0, next_attempt_at = 0, last_error = ?,"
+                        " payout_failures = 0, payout_retry_at = 0 WHERE claim_id = ?",
+                        (ClaimState.RECORDED.value, "reopened on chain", appeal.claim_id),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE claims SET state = ? WHERE claim_id = ?",
+                        (APPEAL_STATES[appeal.kind].value, appeal.claim_id),
+                    )
             conn.execute(
                 "INSERT INTO cursor (id, last_block) VALUES (1, ?)"
                 " ON CONFLICT (id) DO UPDATE SET last_block = max(last_block, excluded.last_block)",
@@ -354,6 +409,16 @@ class SqliteStore:
                 "UPDATE claims SET state = ? WHERE claim_id = ?", [(state.value, cid) for cid in claim_ids]
             )
 
+    def payout_failed(self, claim_id: int, error: str, retry_at: int, count: bool = True) -> None:
+        """The claim's payout did not happen: not tried again before ``retry_at``; ``count`` adds one to
+        ``payout_failures`` (a refused transfer; not for a skip that only waits, e.g. the daily limit)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE claims SET payout_failures = payout_failures + ?, payout_retry_at = ?, last_error = ?"
+                " WHERE claim_id = ?",
+                (int(count), retry_at, error, claim_id),
+            )
+
     def record_transaction(self, tx: StoredTransaction) -> None:
         with self._tx() as conn:
             conn.execute(
@@ -391,4 +456,6 @@ def _claim_from_row(row: sqlite3.Row) -> ClaimRecord:
         attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
         last_error=row["last_error"],
+        payout_failures=row["payout_failures"],
+        payout_retry_at=row["payout_retry_at"],
     )

@@ -47,7 +47,7 @@ def resolve_guard_address(network_name: str, guard: str | None, deployments_dir:
 
 
 def load_context(project: Any, address: str) -> GuardContext:
-    guard = project.LeverageGuard.at(address)
+    guard = project.ILeverageGuard.at(address)
     token = project.TestUSDT.at(guard.asset())  # any ERC-20: only decimals/symbol/balanceOf are used
     try:
         symbol = str(token.symbol())

@@ -16,6 +16,7 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from ops.context import GuardContext
+from ops.labels import CLAIM_STATUSES, reason_name
 from ops.units import format_duration, format_flags, role_name
 
 AMOUNT_ARGS = frozenset(
@@ -32,9 +33,17 @@ AMOUNT_ARGS = frozenset(
         "free",
         "expected",
         "received",
+        "maxLimit",
+        "used",
+        "maxPayoutPerClaim",
+        "dailyPayoutLimit",
     }
 )
-DURATION_ARGS = frozenset({"period", "lifetime"})
+DURATION_ARGS = frozenset({"period", "lifetime", "delay"})
+# Bounds named only `min` / `max` (InvalidChallengePeriod, CoverageLimitAboveMax, InvalidExecutionDelay,
+# …) are in the unit of the value they bound: the call's or error's first argument.
+BOUND_ARGS = frozenset({"min", "max"})
+REASON_ARGS = frozenset({"reasonCode"})
 _CUSTOM_ERROR_PREFIX = re.compile(r"custom error 0x([0-9a-fA-F]{8}):? ?")
 
 
@@ -123,6 +132,10 @@ def format_value(ctx: GuardContext, name: str, value: Any) -> str:
         return ctx.fmt(value)
     if isinstance(value, int) and name in DURATION_ARGS:
         return format_duration(value)
+    if isinstance(value, int) and name == "status" and 0 <= value < len(CLAIM_STATUSES):
+        return CLAIM_STATUSES[value]
+    if isinstance(value, int) and name in REASON_ARGS:
+        return f"{value} ({reason_name(value)})"
     if isinstance(value, int) and name in {"flags", "flag"}:
         return format_flags(value, ctx.flags)
     if isinstance(value, str) and is_address(value):
@@ -137,7 +150,11 @@ def format_value(ctx: GuardContext, name: str, value: Any) -> str:
 
 
 def format_decoded(ctx: GuardContext, item: DecodedCall | DecodedError) -> str:
-    args = ", ".join(f"{name}={format_value(ctx, name, value)}" for name, value in item.args.items())
+    lead = next(iter(item.args), "")
+    args = ", ".join(
+        f"{name}={format_value(ctx, lead if name in BOUND_ARGS else name, value)}"
+        for name, value in item.args.items()
+    )
     return f"{item.name}({args})"
 
 

@@ -21,10 +21,12 @@ class DeploymentExistsError(FileExistsError):
 
 @dataclass(frozen=True)
 class Deployment:
-    """A deployed LeverageGuard: `guard` is the LeverageGuard interface at the proxy address."""
+    """A deployed LeverageGuard: `guard` is the whole interface (`ILeverageGuard`) at the proxy address;
+    `implementation` the UUPS implementation and `admin` the LeverageGuardAdmin its fallback delegates to."""
 
     guard: Any
     implementation: Any
+    admin: Any
     block_number: int
 
     def record(self, network: str, asset: str, abi_hash: str) -> dict[str, Any]:
@@ -32,21 +34,36 @@ class Deployment:
             "network": network,
             "proxy": str(self.guard.address),
             "implementation": str(self.implementation.address),
+            "admin": str(self.admin.address),
             "asset": asset,
             "block": self.block_number,
             "abi_sha256": abi_hash,
         }
 
 
+def deploy_implementation(project: Any, deployer: Any) -> tuple[Any, Any]:
+    """A LeverageGuardAdmin and the LeverageGuard implementation that delegates to it: what a proxy is
+    created with, or upgraded to."""
+    admin = deployer.deploy(project.LeverageGuardAdmin)
+    implementation = deployer.deploy(project.LeverageGuard, admin)
+    return implementation, admin
+
+
+def guard_at(project: Any, address: Any) -> Any:
+    """The whole LeverageGuard interface at a proxy address."""
+    return project.ILeverageGuard.at(address)
+
+
 def deploy_leverage_guard(
     project: Any, deployer: Any, asset: Any, signers: list[Any], threshold: int
 ) -> Deployment:
-    """Deploys the implementation and a proxy initialised with `initialize(asset, signers, threshold)`."""
-    implementation = deployer.deploy(project.LeverageGuard)
-    init_data = implementation.initialize.encode_input(asset, signers, threshold)
+    """Deploys the implementation pair and a proxy initialised with
+    `initialize(asset, signers, threshold)`."""
+    implementation, admin = deploy_implementation(project, deployer)
+    init_data = admin.initialize.encode_input(asset, signers, threshold)
     proxy = deployer.deploy(project.LeverageGuardProxy, implementation, init_data)
     block_number = int(proxy.receipt.block_number) if getattr(proxy, "receipt", None) else 0
-    return Deployment(project.LeverageGuard.at(proxy.address), implementation, block_number)
+    return Deployment(guard_at(project, proxy.address), implementation, admin, block_number)
 
 
 def abi_sha256(contract_type: Any) -> str:

@@ -16,14 +16,26 @@ from ops.cli_output import console, fail, quiet_traces, table
 from ops.context import GuardContext
 from ops.decode import decode_call, describe_call, describe_error
 from ops.simulate import Simulation, SimulationRefusedError, simulate
+from ops.units import format_countdown, format_timestamp
 
 
 class ProposalState(StrEnum):
     PENDING = "pending"
+    """Fewer than `threshold` current signers confirmed."""
+    UNSCHEDULED = "unscheduled"
+    """Threshold met but never scheduled (e.g. the threshold was lowered): `proposals schedule ID`."""
+    SCHEDULED = "scheduled"
+    """Waiting out the execution delay until `readyAt`; a guardian may cancel it meanwhile."""
     READY = "ready"
+    """Executable now."""
     EXECUTED = "executed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+OPEN_STATES = frozenset(
+    {ProposalState.PENDING, ProposalState.UNSCHEDULED, ProposalState.SCHEDULED, ProposalState.READY}
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,21 @@ class ProposalInfo:
     threshold: int
     confirmed_by: list[str]
     state: ProposalState
+    ready_at: int
+    """0 until the proposal first reached its threshold, then when it becomes executable."""
+    now: int
+    """The chain time the state was judged at (the pending block's timestamp)."""
+
+    @property
+    def countdown(self) -> str:
+        return format_countdown(self.ready_at, self.now)
+
+    @property
+    def ready_text(self) -> str:
+        """`2026-11-26 12:00:00 UTC (ready in 47h 59m)`, or `not scheduled`."""
+        if self.ready_at == 0:
+            return self.countdown
+        return f"{format_timestamp(self.ready_at)} ({self.countdown})"
 
 
 def preview(ctx: GuardContext, data: bytes, heading: str) -> Simulation:
@@ -71,16 +98,22 @@ def proposal_info(ctx: GuardContext, proposal_id: int, now: int) -> ProposalInfo
     view = guard.getProposal(proposal_id)
     threshold = int(guard.threshold())
     confirmed_by = [str(s) for s in guard.getSigners() if guard.hasConfirmed(proposal_id, s)]
+    ready_at = int(view.readyAt)
+    # The contract's order in `execute`: open, then threshold (re-checked), then readyAt.
     if view.executed:
         state = ProposalState.EXECUTED
     elif view.cancelled:
         state = ProposalState.CANCELLED
     elif now >= int(view.expiresAt):
         state = ProposalState.EXPIRED
-    elif int(view.confirmations) >= threshold:
-        state = ProposalState.READY
-    else:
+    elif int(view.confirmations) < threshold:
         state = ProposalState.PENDING
+    elif ready_at == 0:
+        state = ProposalState.UNSCHEDULED
+    elif now < ready_at:
+        state = ProposalState.SCHEDULED
+    else:
+        state = ProposalState.READY
     return ProposalInfo(
         proposal_id=proposal_id,
         data=bytes(view.data),
@@ -91,4 +124,6 @@ def proposal_info(ctx: GuardContext, proposal_id: int, now: int) -> ProposalInfo
         threshold=threshold,
         confirmed_by=confirmed_by,
         state=state,
+        ready_at=ready_at,
+        now=now,
     )

@@ -1,17 +1,23 @@
-"""Names for the contract's small integers: claim statuses, exchange ids, reason codes."""
+"""Names for the contract's small integers: claim statuses, exchange ids, reason codes.
+
+The numbers themselves live in ``keeper.interface`` (the one Python copy of the chain's numbers).
+"""
 
 from __future__ import annotations
 
-from keeper.reasons import ReasonCode
+from keeper.interface import ClaimStatus, Exchange, ReasonCode
 
-# ILeverageGuard.ClaimStatus, in enum order.
-CLAIM_STATUSES = ("None", "Pending", "Approved", "Rejected", "Paid")
-# LeverageGuard.EXCHANGE_* constants.
-EXCHANGES = {"okx": 1, "binance": 2, "bybit": 3}
+# ILeverageGuardTypes.ClaimStatus names, indexed by the on-chain value.
+CLAIM_STATUSES = tuple(status.label for status in ClaimStatus)
+# Lower-case exchange name -> the contract's EXCHANGE_* id.
+EXCHANGES = {exchange.slug: int(exchange) for exchange in Exchange}
 
 
 def exchange_name(number: int) -> str:
-    return next((name for name, value in EXCHANGES.items() if value == number), f"exchange-{number}")
+    try:
+        return Exchange(number).slug
+    except ValueError:
+        return f"exchange-{number}"
 
 
 def reason_name(code: int) -> str:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from eth_utils.address import is_address, to_checksum_address
@@ -24,6 +25,7 @@ from ops.units import parse_amount, parse_timestamp
 SALT_ENV = "LG_ACCOUNT_REF_SALT"
 MIN_SALT_BYTES = 16
 WHITELIST_COLUMNS = ("address", "exchange", "exchange_account_id", "coverage_limit", "coverage_end")
+EXTEND_COLUMNS = ("address", "coverage_limit", "coverage_end")
 
 
 def _checksum(value: str) -> str:
@@ -54,6 +56,19 @@ class WhitelistRow(BaseModel):
         return value.lower()
 
 
+class ExtendRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    address: str
+    coverage_limit: str = Field(min_length=1)
+    coverage_end: str = Field(min_length=1)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _checksum(value)
+
+
 class AddressRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
@@ -72,6 +87,16 @@ class Policy:
     line: int
     address: str
     account_ref: bytes
+    coverage_limit: int
+    coverage_end: int
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One renewal in place (`extendCoverage`): a new limit and a later end for a policy in force."""
+
+    line: int
+    address: str
     coverage_limit: int
     coverage_end: int
 
@@ -128,6 +153,20 @@ def read_whitelist(path: Path, salt: bytes, decimals: int, symbol: str) -> list[
     return policies
 
 
+def read_extensions(path: Path, decimals: int, symbol: str) -> list[Extension]:
+    extensions = []
+    for line, row in _rows(path, ExtendRow, EXTEND_COLUMNS):
+        assert isinstance(row, ExtendRow)
+        try:
+            limit = parse_amount(row.coverage_limit, decimals, symbol)
+            end = parse_timestamp(row.coverage_end)
+        except click.BadParameter as error:
+            raise click.BadParameter(f"{path} line {line}: {error.message}") from None
+        extensions.append(Extension(line, row.address, limit, end))
+    _no_duplicates([(e.line, e.address) for e in extensions], path)
+    return extensions
+
+
 def read_addresses(path: Path) -> list[str]:
     rows = []
     for line, row in _rows(path, AddressRow, ("address",)):
@@ -137,9 +176,13 @@ def read_addresses(path: Path) -> list[str]:
     return [address for _, address in rows]
 
 
-def whitelist_batches(policies: Sequence[Policy], size: int) -> list[list[Policy]]:
-    """`addToWhitelist` takes one coverage limit and end per call: group by them, then cut into batches."""
-    groups: dict[tuple[int, int], list[Policy]] = {}
+P = TypeVar("P", Policy, Extension)
+
+
+def whitelist_batches(policies: Sequence[P], size: int) -> list[list[P]]:
+    """`addToWhitelist` and `extendCoverage` take one coverage limit and end per call: group by them, then cut
+    into batches."""
+    groups: dict[tuple[int, int], list[P]] = {}
     for policy in policies:
         groups.setdefault((policy.coverage_limit, policy.coverage_end), []).append(policy)
     return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]

@@ -15,7 +15,7 @@ from typing import Any
 
 from ops.labels import CLAIM_STATUSES, exchange_name, reason_name
 
-POOL_EVENTS = ("Deposited", "Withdrawn", "ClaimVerified", "ClaimVetoed", "PayoutExecuted")
+POOL_EVENTS = ("Deposited", "Withdrawn", "ClaimVerified", "ClaimVetoed", "ClaimCancelled", "PayoutExecuted")
 
 
 @dataclass
@@ -39,7 +39,28 @@ class ClaimRecord:
     vetoed_by: str | None
     claim_tx: str
     payout_tx: str | None
+    payout_failures: int = 0
+    """PayoutFailed events: batch payouts the token refused (the claim stayed Approved and reserved)."""
+    cancelled: bool = False
+    """Governance cancelled the approval (ClaimCancelled)."""
+    reopened: int = 0
+    """Times governance reopened the claim after a rejection (ClaimReopened)."""
     keeper: dict[str, Any] | None = None
+
+
+@dataclass
+class PolicyRecord:
+    """A trader's policy now (getPolicy): `used` is paid out plus reserved, over all terms."""
+
+    user: str
+    account_ref: str
+    coverage_limit: int
+    coverage_start: int
+    coverage_end: int
+    used: int
+    remaining: int
+    whitelisted: bool
+    blacklisted: bool
 
 
 @dataclass
@@ -67,9 +88,11 @@ class Report:
     until: int | None
     claims: list[ClaimRecord] = field(default_factory=list)
     pool: list[PoolPoint] = field(default_factory=list)
+    policies: list[PolicyRecord] = field(default_factory=list)
     deposited: int = 0
     withdrawn: int = 0
     paid_out: int = 0
+    payout_failures: int = 0
     current: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +179,15 @@ def build_report(
     verdicts = {int(log.claimId): log for log in _logs(guard, "ClaimVerified", from_block, head)}
     vetoes = {int(log.claimId): log for log in _logs(guard, "ClaimVetoed", from_block, head)}
     payouts = {int(log.claimId): log for log in _logs(guard, "PayoutExecuted", from_block, head)}
+    failures: dict[int, int] = {}
+    for log in _logs(guard, "PayoutFailed", from_block, head):
+        if _in_window(blocks.timestamp(int(log.block_number)), since, until):
+            report.payout_failures += 1
+        failures[int(log.claimId)] = failures.get(int(log.claimId), 0) + 1
+    cancelled = {int(log.claimId) for log in _logs(guard, "ClaimCancelled", from_block, head)}
+    reopened: dict[int, int] = {}
+    for log in _logs(guard, "ClaimReopened", from_block, head):
+        reopened[int(log.claimId)] = reopened.get(int(log.claimId), 0) + 1
 
     for log in _logs(guard, "LiquidationClaimed", from_block, head):
         claim_id = int(log.claimId)
@@ -187,6 +219,9 @@ def build_report(
                 vetoed_by=str(veto.by) if veto else None,
                 claim_tx=str(log.transaction_hash),
                 payout_tx=str(paid.transaction_hash) if paid else None,
+                payout_failures=failures.get(claim_id, 0),
+                cancelled=claim_id in cancelled,
+                reopened=reopened.get(claim_id, 0),
                 keeper=keeper.get(claim_id),
             )
         )
@@ -212,6 +247,23 @@ def build_report(
                 events=sorted(set(events_at[block])),
                 total_assets=int(guard.totalAssets(block_id=block)),
                 reserved=int(guard.reservedAmount(block_id=block)),
+            )
+        )
+    holders = dict.fromkeys(str(log.user) for log in _logs(guard, "Whitelisted", from_block, head))
+    for user in holders:
+        policy = guard.getPolicy(user)
+        limit, used = int(policy.coverageLimit), int(policy.used)
+        report.policies.append(
+            PolicyRecord(
+                user=user,
+                account_ref="0x" + bytes(policy.accountRef).hex(),
+                coverage_limit=limit,
+                coverage_start=int(policy.coverageStart),
+                coverage_end=int(policy.coverageEnd),
+                used=used,
+                remaining=max(limit - used, 0),
+                whitelisted=bool(policy.whitelisted),
+                blacklisted=bool(policy.blacklisted),
             )
         )
     report.current = {

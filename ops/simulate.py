@@ -18,7 +18,8 @@ from web3.exceptions import ContractLogicError
 
 from ops.context import GuardContext
 from ops.decode import DecodedCall, decode_revert, format_decoded
-from ops.units import format_duration, format_flags
+from ops.labels import CLAIM_STATUSES
+from ops.units import format_duration, format_flags, format_timestamp
 
 _AMOUNT_VIEWS = (
     "totalAssets",
@@ -26,10 +27,16 @@ _AMOUNT_VIEWS = (
     "freeBalance",
     "withdrawnToday",
     "paidOutToday",
+    "approvedToday",
     "dailyWithdrawalLimit",
     "dailyPayoutLimit",
+    "dailyApprovalLimit",
     "maxPayoutPerClaim",
+    "maxCoverageLimit",
 )
+_DURATION_VIEWS = ("challengePeriod", "claimGracePeriod", "executionDelay", "proposalLifetime")
+# Calls that change one claim: its status and payout are probed (getClaim's ClaimView).
+_CLAIM_CALLS = frozenset({"cancelApprovedClaim", "reopenClaim", "vetoClaim"})
 
 
 class SimulationRefusedError(Exception):
@@ -64,12 +71,11 @@ def _yes_no(value: Any) -> str:
 
 def _probes(ctx: GuardContext, calls: list[DecodedCall]) -> list[Probe]:
     probes = [Probe(name, name, (), ctx.fmt) for name in _AMOUNT_VIEWS]
+    probes += [Probe(name, name, (), lambda v: format_duration(int(v))) for name in _DURATION_VIEWS]
     probes += [
-        Probe("challengePeriod", "challengePeriod", (), lambda v: format_duration(int(v))),
         Probe("pausedFlags", "pausedFlags", (), lambda v: format_flags(int(v), ctx.flags)),
         Probe("threshold", "threshold", (), str),
         Probe("signers", "getSigners", (), lambda v: ", ".join(sorted(str(a) for a in v))),
-        Probe("proposalLifetime", "proposalLifetime", (), lambda v: format_duration(int(v))),
         Probe("version", "version", (), str),
     ]
     for call in calls:
@@ -80,7 +86,25 @@ def _probes(ctx: GuardContext, calls: list[DecodedCall]) -> list[Probe]:
         elif call.name in {"addSigner", "removeSigner"}:
             signer = to_checksum_address(call.args["signer"])
             probes.append(Probe(f"isSigner {signer}", "isSigner", (signer,), _yes_no))
+        elif call.name in _CLAIM_CALLS:
+            claim_id = int(call.args["claimId"])
+            probes.append(Probe(f"claim #{claim_id}", "getClaim", (claim_id,), lambda v: _claim(ctx, v)))
+        elif call.name in {"extendCoverage", "removeFromWhitelist"}:
+            for user in call.args["users"]:
+                user = to_checksum_address(user)
+                probes.append(Probe(f"policy of {user}", "getPolicy", (user,), lambda v: _policy(ctx, v)))
     return probes
+
+
+def _claim(ctx: GuardContext, view: Any) -> str:
+    """A ClaimView tuple (user, exchange, status, claimedLoss, payout, …) as `Approved, payout 800 USDT`."""
+    return f"{CLAIM_STATUSES[int(view[2])]}, payout {ctx.fmt(int(view[4]))}"
+
+
+def _policy(ctx: GuardContext, view: Any) -> str:
+    """A PolicyView tuple (accountRef, coverageLimit, coverageStart, coverageEnd, used, …)."""
+    limit, used, end = ctx.fmt(int(view[1])), ctx.fmt(int(view[4])), format_timestamp(int(view[3]))
+    return f"limit {limit}, used {used}, ends {end}"
 
 
 def _flatten(call: DecodedCall) -> list[DecodedCall]:

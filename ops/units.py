@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 import click
 
+from keeper.interface import ReasonCode
+
 # The symbol needs a space before it, so "1e6" is refused instead of read as 1 of a token called "e6".
 _AMOUNT = re.compile(
     r"^\s*(?P<number>[0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)(?:\s+(?P<symbol>[A-Za-z][A-Za-z0-9.]*))?\s*$"
@@ -68,6 +70,20 @@ def format_duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def format_countdown(ready_at: int, now: int) -> str:
+    """A proposal's readiness: 'not scheduled' (readyAt 0), 'ready', or 'ready in 47h 59m' (whole hours and
+    minutes left; the seconds alone under a minute)."""
+    if ready_at == 0:
+        return "not scheduled"
+    left = ready_at - now
+    if left <= 0:
+        return "ready"
+    if left < 60:
+        return f"ready in {left}s"
+    hours, rest = divmod(left, 3_600)
+    return f"ready in {hours}h {rest // 60}m"
+
+
 def parse_timestamp(text: str) -> int:
     """A unix time, or an ISO date/datetime (UTC unless it says otherwise) -> unix seconds."""
     stripped = text.strip()
@@ -117,6 +133,23 @@ def parse_role(text: str, roles: Mapping[str, bytes]) -> bytes:
     if name not in roles:
         raise click.BadParameter(f"{text!r} is not a role (known: {', '.join(sorted(roles))})")
     return roles[name]
+
+
+def parse_reason(text: str, codes: Mapping[str, int] | None = None) -> int:
+    """'100', 'guardian_veto' or 'GUARDIAN-VETO' -> a uint16 reason code; names are keeper.interface's
+    ReasonCode unless `codes` (lower-case name -> code) is given."""
+    if codes is None:
+        codes = {code.name.lower(): int(code) for code in ReasonCode}
+    stripped = text.strip()
+    if stripped.isdigit():
+        code = int(stripped)
+        if code > 0xFFFF:
+            raise click.BadParameter(f"{text!r} is not a reason code (0..65535)")
+        return code
+    name = stripped.lower().replace("-", "_")
+    if name not in codes:
+        raise click.BadParameter(f"{text!r} is not a reason code (known: {', '.join(sorted(codes))})")
+    return codes[name]
 
 
 def role_name(role: bytes, roles: Mapping[str, bytes]) -> str:

@@ -4,8 +4,9 @@
         --loss "1200 USDT" --account trader
     ape run claim status 1
 
-A claim the contract would refuse (not whitelisted, outside coverage, over the remaining coverage, duplicate
-order, claims paused) is refused before signing, with the decoded custom error.
+A claim the contract would refuse (no policy, outside coverage plus its grace period, over the remaining
+coverage, an order of this exchange account already claimed, an order id outside [A-Za-z0-9-_] or an
+instrument not upper-case [A-Z0-9-_], claims paused) is refused before signing, with the decoded custom error.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ape import project
 from ape.cli import ConnectedProviderCommand, account_option
 
 from ops.cli_options import guard_options, open_guard
-from ops.cli_output import console, fail, table
+from ops.cli_output import CommandFailed, console, fail, table
 from ops.governance import send
 from ops.labels import CLAIM_STATUSES, EXCHANGES, exchange_name, reason_name
 from ops.units import format_timestamp
@@ -50,7 +51,13 @@ def file_claim(
     ctx = open_guard(project, network, guard_address, deployments_dir)
     amount = ctx.amount(loss)
     exchange_id = EXCHANGES[exchange.lower()]
-    receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
+    try:
+        receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
+    except CommandFailed as refused:
+        if refused.message.startswith("InvalidInstrument") and instrument.upper() != instrument:
+            hint = f"instruments are upper-case, e.g. {instrument.upper()!r}"
+            raise fail(f"{refused.message}: {hint}") from None
+        raise
     event = receipt.decode_logs(ctx.guard.LiquidationClaimed)[0]
     console.print(
         f"Claim #{event.claimId} filed: {exchange} order {order_id} ({instrument}), loss {ctx.fmt(amount)}. "
@@ -80,7 +87,8 @@ def status(network: Any, guard_address: str | None, deployments_dir: Path, claim
         ["decided", format_timestamp(decided) if decided else "-"],
         ["reason", reason_name(int(claim.reasonCode)) if decided else "-"],
     ]
-    if state == "Approved":
-        ends = decided + int(ctx.guard.challengePeriod())
-        rows.append(["payable from", format_timestamp(ends)])
+    payable_at = int(claim.payableAt)
+    if payable_at:
+        # Stamped at approval: the veto window closes and payment opens then.
+        rows.append(["payable from", format_timestamp(payable_at)])
     table(f"Claim #{claim_id}", ("", ""), rows)

@@ -4,8 +4,10 @@ Three signers (threshold 2) set the pool up by proposal; a sponsor funds it; the
 generated trading histories (liquidations, normal closes, ADL, orders of other accounts, ...); the registrar
 insures one trader per history; the traders file ~50 claims while the keeper daemon (`python -m keeper run`,
 a separate process signing with an encrypted keystore) verifies them on the exchange, posts verdicts and pays
-approved claims after the challenge window. A summary table, the audit-log check and the refusal of an
-over-limit withdrawal close the story.
+approved claims after the challenge window. The last configuration proposal sets a 48 h execution delay. A
+summary table and the audit-log check follow; then a withdrawal proposal waits out its delay (execute before
+`readyAt` is refused with ProposalNotReady, the chain's clock moves on, it executes) and an over-limit
+withdrawal is refused by the contract.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from rich.table import Table
 
 from keeper.audit_log import verify_audit_log
 from keeper.chain import OnChainStatus
-from keeper.reasons import ReasonCode
+from keeper.interface import ReasonCode
 from keeper.sim.generator import BINANCE_KINDS, KINDS, generate
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
@@ -45,10 +47,14 @@ from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
 from ops.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
 from ops.local_account import LIGHT_SCRYPT_N, write_keystore
 from ops.multisig import encode_multicall
+from ops.units import format_countdown, format_timestamp
 
 USDT = 10**6
 DAY = 86_400
 CHALLENGE_PERIOD = 6 * 3_600
+EXECUTION_DELAY = 48 * 3_600
+DAILY_APPROVAL_LIMIT = 80_000 * USDT
+MAX_COVERAGE_LIMIT = 100_000 * USDT
 CLAIMS = 50
 SCENARIOS = 200
 SEED = 20_261_124
@@ -192,7 +198,7 @@ def cli() -> None:
     deployment = deploy_leverage_guard(project, signers[0], token, signers, 2)
     guard = deployment.guard
     deployment_file = DEMO_DIR / "deployment.json"
-    record = deployment.record("local", str(token.address), abi_sha256(project.LeverageGuard.contract_type))
+    record = deployment.record("local", str(token.address), abi_sha256(project.ILeverageGuard.contract_type))
     write_deployment(record, deployment_file, force=True)
     say(f"LeverageGuard proxy at {guard.address}; the keeper finds it in {deployment_file}")
 
@@ -214,8 +220,11 @@ def cli() -> None:
             (guard.grantRole, (guard.VALIDATOR_ROLE(), keeper_key.address)),
             (guard.grantRole, (guard.REGISTRAR_ROLE(), registrar)),
             (guard.setDailyWithdrawalLimit, (20_000 * USDT,)),
+            # the payout limit first: the max payout per claim may never exceed it
             (guard.setDailyPayoutLimit, (50_000 * USDT,)),
             (guard.setMaxPayoutPerClaim, (5_000 * USDT,)),
+            (guard.setDailyApprovalLimit, (DAILY_APPROVAL_LIMIT,)),
+            (guard.setMaxCoverageLimit, (MAX_COVERAGE_LIMIT,)),
             (guard.setChallengePeriod, (CHALLENGE_PERIOD,)),
         ],
     )
@@ -227,7 +236,23 @@ def cli() -> None:
     guard.execute(proposal_id, sender=signers[0])
     say(
         f"Executed with 2 of 3: the keeper is validator; payouts {usdt(guard.dailyPayoutLimit())} a day, "
-        f"max {usdt(guard.maxPayoutPerClaim())} per claim, challenge window {CHALLENGE_PERIOD // 3600} h"
+        f"max {usdt(guard.maxPayoutPerClaim())} per claim, "
+        f"approvals {usdt(guard.dailyApprovalLimit())} a day, "
+        f"coverage at most {usdt(guard.maxCoverageLimit())} per policy, challenge window "
+        f"{CHALLENGE_PERIOD // 3600} h"
+    )
+    # The last configuration proposal: from now on every proposal waits out the delay after its threshold.
+    delay_id = int(
+        guard.propose(
+            guard, 0, guard.setExecutionDelay.encode_input(EXECUTION_DELAY), sender=signers[0]
+        ).return_value
+    )
+    guard.confirm(delay_id, sender=signers[1])
+    guard.execute(delay_id, sender=signers[0])
+    say(
+        f"Proposal #{delay_id}, the last of the configuration, sets an execution delay of "
+        f"{guard.executionDelay() // 3600} h: a proposal reaching its threshold is executable only after it, "
+        "and a guardian may cancel it meanwhile"
     )
 
     step(4, "A sponsor deposits 100,000 test USDT.")
@@ -325,16 +350,47 @@ def cli() -> None:
     say(f"keeper database {DEMO_DIR / 'keeper.sqlite3'}; keeper log {DEMO_DIR / 'keeper.log'}")
     say("check it yourself: .venv/bin/python -m keeper audit verify --log var/demo/audit.jsonl")
 
-    step(10, "A signer proposes withdrawing 30,000 USDT; the daily limit is 20,000 USDT.")
+    step(
+        10, f"A signer proposes withdrawing 15,000 USDT; it waits out the {EXECUTION_DELAY // 3600} h delay."
+    )
+    treasury = test_accounts[6]
+    proposal_id = int(
+        guard.propose(
+            guard, 0, guard.withdraw.encode_input(treasury, 15_000 * USDT), sender=signers[0]
+        ).return_value
+    )
+    receipt = guard.confirm(proposal_id, sender=signers[1])
+    ready_at = int(receipt.decode_logs(guard.ProposalScheduled)[0].readyAt)
+    say(
+        f"Signer 2's confirmation reaches the threshold and schedules proposal #{proposal_id}: readyAt "
+        f"{ready_at} = {format_timestamp(ready_at)} "
+        f"({format_countdown(ready_at, int(chain.pending_timestamp))})"
+    )
+    with expect_refusal() as refused:
+        guard.execute(proposal_id, sender=signers[0])
+    say(f"Executing it now is refused: {refusal(refused[0])}")
+    chain.mine(timestamp=ready_at)
+    before = int(token.balanceOf(treasury))
+    guard.execute(proposal_id, sender=signers[0])
+    say(
+        f"The chain's clock reaches {format_timestamp(ready_at)}: executed, the treasury received "
+        f"{usdt(int(token.balanceOf(treasury)) - before)}; {pool_line(guard)}"
+    )
+
+    step(11, "A signer proposes withdrawing 30,000 USDT; the daily limit is 20,000 USDT.")
     proposal_id = int(
         guard.propose(
             guard, 0, guard.withdraw.encode_input(signers[0], 30_000 * USDT), sender=signers[0]
         ).return_value
     )
     guard.confirm(proposal_id, sender=signers[1])
+    chain.mine(timestamp=int(guard.getProposal(proposal_id).readyAt))
     with expect_refusal() as refused:
         guard.execute(proposal_id, sender=signers[0])
-    say(f"Proposal #{proposal_id} (2 of 2 confirmations) is refused by the contract: {refusal(refused[0])}")
+    say(
+        f"Proposal #{proposal_id} (2 of 2 confirmations, delay over) is refused by the contract: "
+        f"{refusal(refused[0])}"
+    )
 
     if matched != len(filed) or not audit.ok:
         raise click.ClickException("the keeper's verdicts or its audit log are not what they should be")

@@ -1,11 +1,15 @@
 """`ape run proposals`: the multisig's queue, read from the chain, and the signer actions on it.
 
-    ape run proposals [list] [--all]     id, decoded action, confirmations x/threshold and who, expiry, state
+    ape run proposals [list] [--all]     id, decoded action, confirmations x/threshold and who, readyAt
+                                with a countdown ("ready in 47h 59m", "ready", "not scheduled"), expiry, state
     ape run proposals show ID                   the decoded call and its simulated effect if executed now
-    ape run proposals confirm|revoke|execute|cancel ID --account signer2
+    ape run proposals confirm|revoke|schedule|execute|cancel ID --account signer2
 
-`confirm` and `execute` print what is being approved first and re-simulate it: a proposal that would revert
-now is refused before anything is signed, with the decoded custom error.
+A proposal becomes executable `executionDelay` after it first reaches its threshold (the confirmation that
+reaches it schedules it; `schedule` does it for one that reached it otherwise, e.g. after the threshold was
+lowered). `confirm` and `execute` print what is being approved first and re-simulate it: a proposal that would
+revert now is refused before anything is signed, with the decoded custom error; `execute` before `readyAt` is
+refused with `ProposalNotReady` and nothing is sent. During the delay a guardian may `cancel` it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from ops.cli_options import guard_options, open_guard
 from ops.cli_output import CommandFailed, console, fail, table
 from ops.context import GuardContext
 from ops.decode import decode_call, describe_call
-from ops.governance import ProposalInfo, ProposalState, preview, proposal_info, send
-from ops.units import format_timestamp
+from ops.governance import OPEN_STATES, ProposalInfo, ProposalState, preview, proposal_info, send
+from ops.units import format_duration, format_timestamp
 
-OPEN_STATES = {ProposalState.PENDING, ProposalState.READY}
+COLUMNS = ("id", "action", "confirmations", "ready at", "expires", "state")
 
 
 class ListByDefault(click.Group):
@@ -36,7 +40,9 @@ class ListByDefault(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=ListByDefault, short_help="List, show, confirm, revoke, execute or cancel proposals")
+@click.group(
+    cls=ListByDefault, short_help="List, show, confirm, revoke, schedule, execute or cancel proposals"
+)
 def cli() -> None:
     """The LeverageGuard multisig proposals, as the chain has them."""
 
@@ -54,9 +60,14 @@ def _row(ctx: GuardContext, info: ProposalInfo) -> list[str]:
         str(info.proposal_id),
         "\n".join(describe_call(ctx, decode_call(ctx, info.data))),
         f"{info.confirmations}/{info.threshold} ({who})" if who else f"0/{info.threshold}",
+        info.ready_text if info.state in OPEN_STATES else _closed_ready(info),
         format_timestamp(info.expires_at),
         info.state.value,
     ]
+
+
+def _closed_ready(info: ProposalInfo) -> str:
+    return format_timestamp(info.ready_at) if info.ready_at else "-"
 
 
 @cli.command("list", cls=ConnectedProviderCommand)
@@ -72,9 +83,10 @@ def list_proposals(
     # Each proposal costs a few calls (view + one hasConfirmed per signer): bound the scan.
     infos = [_info(ctx, pid) for pid in range(max(1, count - last + 1), count + 1)]
     rows = [_row(ctx, i) for i in infos if show_all or i.state in OPEN_STATES]
-    table(f"Proposals of {ctx.guard.address}", ("id", "action", "confirmations", "expires", "state"), rows)
+    table(f"Proposals of {ctx.guard.address}", COLUMNS, rows)
     if not rows:
         console.print("No open proposals." if not show_all else "No proposals.")
+    console.print(f"execution delay {format_duration(int(ctx.guard.executionDelay()))}")
 
 
 @cli.command("show", cls=ConnectedProviderCommand)
@@ -84,10 +96,9 @@ def show(network: Any, guard_address: str | None, deployments_dir: Path, proposa
     """One proposal in full, with its effect if executed now."""
     ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
-    table(
-        f"Proposal #{proposal_id}", ("id", "action", "confirmations", "expires", "state"), [_row(ctx, info)]
-    )
+    table(f"Proposal #{proposal_id}", COLUMNS, [_row(ctx, info)])
     console.print(f"proposer {info.proposer}; confirmed by {', '.join(info.confirmed_by) or 'nobody'}")
+    console.print(f"readyAt {info.ready_at}: {info.ready_text}")
     if info.state in OPEN_STATES:
         preview(ctx, info.data, "Calls:")
 
@@ -102,6 +113,28 @@ def _require_open(info: ProposalInfo) -> None:
         raise fail(
             f"ProposalExpired(proposalId={info.proposal_id}, expiresAt={info.expires_at}) at {expired}"
         )
+
+
+def _threshold_met(info: ProposalInfo) -> None:
+    if info.confirmations < info.threshold:
+        have, need = info.confirmations, info.threshold
+        raise fail(f"ThresholdNotMet(proposalId={info.proposal_id}, have={have}, need={need})")
+
+
+def _require_ready(info: ProposalInfo) -> None:
+    """What `execute` would revert with, checked in the contract's order, before anything is signed."""
+    _require_open(info)
+    _threshold_met(info)
+    if info.state is ProposalState.READY:
+        return
+    error = f"ProposalNotReady(proposalId={info.proposal_id}, readyAt={info.ready_at})"
+    if info.ready_at == 0:
+        raise fail(f"{error}: not scheduled; run `ape run proposals schedule {info.proposal_id}` first")
+    raise fail(f"{error}: {info.ready_text}")
+
+
+def _schedule_line(info: ProposalInfo) -> str:
+    return f"ready at {info.ready_text}" if info.ready_at else "not scheduled"
 
 
 @cli.command("confirm", cls=ConnectedProviderCommand)
@@ -133,7 +166,8 @@ def confirm(
     send(ctx, ctx.guard.confirm, proposal_id, sender=account)
     after = _info(ctx, proposal_id)
     console.print(
-        f"Confirmed #{proposal_id}: {after.confirmations}/{after.threshold} confirmations ({after.state})."
+        f"Confirmed #{proposal_id}: {after.confirmations}/{after.threshold} confirmations ({after.state}); "
+        f"{_schedule_line(after)}."
     )
 
 
@@ -151,6 +185,27 @@ def revoke(
     console.print(f"Revoked on #{proposal_id}: {after.confirmations}/{after.threshold} confirmations.")
 
 
+@cli.command("schedule", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@click.argument("proposal_id", type=click.IntRange(min=1))
+def schedule(
+    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
+) -> None:
+    """Start the execution delay of a proposal that met its threshold without being scheduled."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    info = _info(ctx, proposal_id)
+    _require_open(info)
+    if info.ready_at:
+        raise fail(
+            f"ProposalAlreadyScheduled(proposalId={proposal_id}, readyAt={info.ready_at}): {info.ready_text}"
+        )
+    _threshold_met(info)
+    receipt = send(ctx, ctx.guard.schedule, proposal_id, sender=account)
+    after = _info(ctx, proposal_id)
+    console.print(f"Scheduled #{proposal_id}: {_schedule_line(after)}. Tx {receipt.txn_hash}")
+
+
 @cli.command("execute", cls=ConnectedProviderCommand)
 @account_option()
 @guard_options
@@ -158,10 +213,10 @@ def revoke(
 def execute(
     network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
 ) -> None:
-    """Execute a proposal with enough confirmations."""
+    """Execute a proposal with enough confirmations whose execution delay is over."""
     ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
-    _require_open(info)
+    _require_ready(info)
     preview(ctx, info.data, f"Executing proposal #{proposal_id}:")
     receipt = send(ctx, ctx.guard.execute, proposal_id, sender=account)
     console.print(f"Executed #{proposal_id}. Tx {receipt.txn_hash}")
@@ -174,7 +229,9 @@ def execute(
 def cancel(
     network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
 ) -> None:
-    """Cancel your own open proposal."""
+    """Cancel your own open proposal (as a signer), or, as a guardian, a scheduled one during its delay."""
     ctx = open_guard(project, network, guard_address, deployments_dir)
-    send(ctx, ctx.guard.cancel, proposal_id, sender=account)
-    console.print(f"Cancelled #{proposal_id}.")
+    info = _info(ctx, proposal_id)
+    console.print(f"Cancelling #{proposal_id}: " + "; ".join(describe_call(ctx, decode_call(ctx, info.data))))
+    receipt = send(ctx, ctx.guard.cancel, proposal_id, sender=account)
+    console.print(f"Cancelled #{proposal_id}. Tx {receipt.txn_hash}")

@@ -3,6 +3,8 @@
     ape run propose withdraw 0xRecipient "2500 USDT" --account signer1
     ape run propose grant-role validator 0xKeeper --account signer1
     ape run propose unpause claims,payouts --account signer1 --dry-run
+    ape run propose set-execution-delay 48h --account signer1
+    ape run propose cancel-claim 17 --reason guardian_veto --account signer1
 
 Before anything is signed the action is simulated as if its proposal were executed now (an eth_call from the
 guard itself, see ops/simulate.py): the decoded call and its effect (balances, limits, roles, signers: before
@@ -24,7 +26,7 @@ from ops.cli_options import ADDRESS, guard_options, open_guard
 from ops.cli_output import console, fail
 from ops.context import GuardContext
 from ops.governance import preview, send
-from ops.units import format_timestamp, parse_amount, parse_duration, parse_flags, parse_role
+from ops.units import format_timestamp, parse_amount, parse_duration, parse_flags, parse_reason, parse_role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,9 +44,12 @@ def propose(ctx: GuardContext, account: Any, data: bytes, *, dry_run: bool) -> N
         return
     receipt = send(ctx, guard.propose, guard.address, 0, data, sender=account)
     created = receipt.decode_logs(guard.ProposalCreated)[0]
+    scheduled = receipt.decode_logs(guard.ProposalScheduled)
+    # With threshold 1 the proposal itself reaches the threshold and is scheduled at once.
+    ready = f"ready at {format_timestamp(int(scheduled[0].readyAt))}" if scheduled else "not scheduled yet"
     console.print(
         f"Proposal #{created.proposalId} created by {account.address}: 1/{guard.threshold()} confirmations, "
-        f"expires {format_timestamp(int(created.expiresAt))}. Tx {receipt.txn_hash}"
+        f"{ready}, expires {format_timestamp(int(created.expiresAt))}. Tx {receipt.txn_hash}"
     )
 
 
@@ -141,6 +146,64 @@ _amount_command(
 )
 _amount_command("set-daily-payout-limit", "setDailyPayoutLimit", "The daily payout circuit breaker.")
 _amount_command("set-max-payout", "setMaxPayoutPerClaim", "Largest payout one claim may be approved for.")
+_amount_command(
+    "set-daily-approval-limit", "setDailyApprovalLimit", "The daily approval circuit breaker (the validator)."
+)
+_amount_command("set-max-coverage", "setMaxCoverageLimit", "Largest coverage limit a policy may be given.")
+
+
+def _duration_command(name: str, method: str, help_text: str) -> None:
+    @command(name, f"{help_text} DURATION like 3600, 90m, 6h, 2d.")
+    @click.argument("duration")
+    def run(
+        network: Any,
+        account: Any,
+        guard_address: str | None,
+        deployments_dir: Path,
+        dry_run: bool,
+        duration: str,
+    ) -> None:
+        ctx = open_guard(project, network, guard_address, deployments_dir)
+        data = bytes(getattr(ctx.guard, method).encode_input(parse_duration(duration)))
+        propose(ctx, account, data, dry_run=dry_run)
+
+
+_duration_command(
+    "set-execution-delay",
+    "setExecutionDelay",
+    "Delay between a proposal reaching its threshold and becoming executable (this change waits out the "
+    "current delay).",
+)
+_duration_command(
+    "set-claim-grace-period", "setClaimGracePeriod", "How long after coverage ends claims may still be filed."
+)
+_duration_command("set-proposal-lifetime", "setProposalLifetime", "How long new proposals stay executable.")
+
+
+@command("cancel-claim", "Cancel an approved claim that cannot or should not be paid (releases its reserve).")
+@click.argument("claim_id", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Reason code: a number or a name such as guardian_veto.")
+def cancel_claim(
+    network: Any,
+    account: Any,
+    guard_address: str | None,
+    deployments_dir: Path,
+    dry_run: bool,
+    claim_id: int,
+    reason: str,
+) -> None:
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    data = bytes(ctx.guard.cancelApprovedClaim.encode_input(claim_id, parse_reason(reason)))
+    propose(ctx, account, data, dry_run=dry_run)
+
+
+@command("reopen-claim", "Reopen a rejected claim for a new verdict (the appeal path): Rejected -> Pending.")
+@click.argument("claim_id", type=click.IntRange(min=1))
+def reopen_claim(
+    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, dry_run: bool, claim_id: int
+) -> None:
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    propose(ctx, account, bytes(ctx.guard.reopenClaim.encode_input(claim_id)), dry_run=dry_run)
 
 
 @command("set-threshold", "Confirmations needed to execute a proposal.")

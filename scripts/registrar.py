@@ -1,13 +1,17 @@
-"""`ape run registrar`: whitelist or blacklist traders from a CSV file, in batches, with a progress bar.
+"""`ape run registrar`: whitelist, renew or blacklist traders from a CSV file, in batches.
 
     export LG_ACCOUNT_REF_SALT=…            # or --salt-file; at least 16 bytes, never printed
     ape run registrar whitelist traders.csv --account registrar [--batch-size 100]
+    ape run registrar extend renewals.csv --account registrar
     ape run registrar blacklist banned.csv --account registrar
 
 whitelist CSV columns: address,exchange,exchange_account_id,coverage_limit,coverage_end (limit like "10000
-USDT", end an ISO date or unix time). blacklist CSV: an address column. Each row's accountRef is the salted
-hash of exchange and account id (ops/registrar.py); the raw id never goes on chain. Traders already
-whitelisted (or blacklisted) are skipped, so a run stopped half way can simply be run again.
+USDT", at most the pool's maxCoverageLimit; end an ISO date or unix time). Each row's accountRef is the salted
+hash of exchange and account id (ops/registrar.py); the raw id never goes on chain, and an accountRef is bound
+to one trader at a time (AccountRefInUse otherwise). Traders with coverage in force (or already blacklisted)
+are skipped, so a run stopped half way can simply be run again; one whose coverage ended starts a new term.
+extend CSV columns: address,coverage_limit,coverage_end: renews policies in force in place (`extendCoverage`:
+the end only moves later, the limit stays at least what the trader has used). blacklist CSV: address.
 """
 
 from __future__ import annotations
@@ -17,21 +21,32 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape import project
+from ape import chain, project
 from ape.cli import ConnectedProviderCommand, account_option
 from rich.progress import Progress
 
+from keeper.interface import MAX_BATCH_SIZE
 from ops.cli_options import guard_options, open_guard
 from ops.cli_output import CommandFailed, console, fail
 from ops.context import GuardContext
 from ops.governance import send
-from ops.registrar import chunks, load_salt, read_addresses, read_whitelist, whitelist_batches
+from ops.registrar import (
+    chunks,
+    load_salt,
+    read_addresses,
+    read_extensions,
+    read_whitelist,
+    whitelist_batches,
+)
 
 CSV_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 
 def batch_size_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--batch-size", type=click.IntRange(1, 200), default=100, show_default=True)(function)
+    option = click.option(
+        "--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=100, show_default=True
+    )
+    return option(function)
 
 
 @click.group(short_help="Whitelist / blacklist traders from a CSV file")
@@ -74,9 +89,10 @@ def whitelist(
     """Insure the traders in CSV_FILE."""
     ctx = open_guard(project, network, guard_address, deployments_dir)
     policies = read_whitelist(csv_file, load_salt(salt_file), ctx.decimals, ctx.symbol)
-    todo = [p for p in policies if not ctx.guard.isWhitelisted(p.address)]
+    now = int(chain.pending_timestamp)
+    todo = [p for p in policies if not _in_force(ctx, p.address, now)]
     if skipped := len(policies) - len(todo):
-        console.print(f"{skipped} trader(s) already whitelisted: skipped")
+        console.print(f"{skipped} trader(s) already whitelisted with coverage in force: skipped")
 
     def submit(batch: Any) -> None:
         users = [p.address for p in batch]
@@ -93,6 +109,38 @@ def whitelist(
 
     done = _run_batches(ctx, "whitelisting", whitelist_batches(todo, batch_size), submit)
     console.print(f"Whitelisted {done} trader(s).")
+
+
+def _in_force(ctx: GuardContext, user: str, now: int) -> bool:
+    """What `addToWhitelist` refuses as AlreadyWhitelisted: a term not removed whose end is not past."""
+    policy = ctx.guard.getPolicy(user)
+    return bool(policy.whitelisted) and int(policy.coverageEnd) >= now
+
+
+@cli.command("extend", cls=ConnectedProviderCommand)
+@account_option()
+@guard_options
+@batch_size_option
+@click.argument("csv_file", type=CSV_FILE)
+def extend(
+    network: Any,
+    account: Any,
+    guard_address: str | None,
+    deployments_dir: Path,
+    batch_size: int,
+    csv_file: Path,
+) -> None:
+    """Renew the policies in CSV_FILE in place (new limit, later end)."""
+    ctx = open_guard(project, network, guard_address, deployments_dir)
+    extensions = read_extensions(csv_file, ctx.decimals, ctx.symbol)
+
+    def submit(batch: Any) -> None:
+        users = [e.address for e in batch]
+        limit, end = batch[0].coverage_limit, batch[0].coverage_end
+        send(ctx, ctx.guard.extendCoverage, users, limit, end, sender=account)
+
+    done = _run_batches(ctx, "extending", whitelist_batches(extensions, batch_size), submit)
+    console.print(f"Extended {done} polic{'y' if done == 1 else 'ies'}.")
 
 
 @cli.command("blacklist", cls=ConnectedProviderCommand)

@@ -2,9 +2,11 @@
 
     ape run report --out reports/ [--keeper-db keeper.sqlite] [--since 2026-11-01] [--until 2026-12-01]
 
-Writes report.json (every claim with its history, pool points; amounts in base units), summary.csv (claims
-and amounts by status, exchange and reason, in token units) and three PNG charts: verdicts by reason, payouts
-over time, pool free vs reserved. --since/--until take an ISO date/datetime (UTC) or a unix time.
+Writes report.json (every claim with its history, PayoutFailed count, cancellation and reopenings; every
+policy with its limit, `used` = paid out + reserved, and remaining; pool points; amounts in base units),
+summary.csv (claims and amounts by status, exchange and reason, in token units) and three PNG charts: verdicts
+by reason, payouts over time, pool free vs reserved. --since/--until take an ISO date/datetime (UTC) or a unix
+time.
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def cli(
         f"pool now {ctx.fmt(report.current['total_assets'])}, "
         f"reserved {ctx.fmt(report.current['reserved'])}, "
         f"free {ctx.fmt(report.current['free'])}"
+    )
+    used = sum(p.used for p in report.policies)
+    console.print(
+        f"{len(report.policies)} policies, {ctx.fmt(used)} used (paid out + reserved); "
+        f"{report.payout_failures} payout(s) refused by the token (PayoutFailed)"
     )
     console.print(
         f"Wrote {out_dir / 'report.json'}, {out_dir / 'summary.csv'}, {', '.join(str(p) for p in charts)}"

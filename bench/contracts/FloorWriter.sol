@@ -36,8 +36,8 @@ contract FloorWriter {
         bool whitelisted;
         bool blacklisted;
         // slot 2
-        uint96 paidOut;
-        uint96 reserved;
+        uint96 used;
+        uint96 legacyReserved;
     }
 
     struct Claim {
@@ -51,6 +51,7 @@ contract FloorWriter {
         uint96 claimedLoss;
         uint96 payout;
         uint16 reasonCode;
+        uint40 payableAt;
     }
 
     event Whitelisted(
@@ -74,18 +75,26 @@ contract FloorWriter {
         uint16 reasonCode
     );
 
+    event AccountRefBound(bytes32 indexed accountRef, address indexed user);
+
     uint256 public claimCount;
     uint96 public maxPayoutPerClaim;
     uint128 public reserved;
     mapping(address user => Policy) internal policies;
     mapping(uint256 claimId => Claim) internal claims;
     mapping(bytes32 orderKey => uint256 claimId) internal claimIdByOrderKey;
+    // The daily approval counter: one slot, written once per verdict transaction.
+    uint96 internal dailyApprovalLimit = 1;
+    uint32 internal approvalDay;
+    uint96 internal approvedInDay;
+    mapping(bytes32 accountRef => address user) internal accountRefHolder;
 
     constructor() {
         maxPayoutPerClaim = 5_000e6;
     }
 
-    /// @notice Writes a policy's three slots and emits Whitelisted, per trader.
+    /// @notice Writes a policy's slots 0 and 1 and the account hash's holder; emits AccountRefBound and
+    /// Whitelisted, per trader.
     function addToWhitelist(
         address[] calldata users,
         bytes32[] calldata accountRefs,
@@ -99,7 +108,8 @@ contract FloorWriter {
             policy.coverageStart = uint40(block.timestamp);
             policy.coverageEnd = uint40(coverageEnd);
             policy.whitelisted = true;
-            policy.paidOut = 0;
+            accountRefHolder[accountRefs[i]] = users[i];
+            emit AccountRefBound(accountRefs[i], users[i]);
             emit Whitelisted(users[i], accountRefs[i], coverageLimit, block.timestamp, coverageEnd);
         }
     }
@@ -110,19 +120,19 @@ contract FloorWriter {
         returns (uint256 claimId)
     {
         claimId = ++claimCount;
-        claimIdByOrderKey[keccak256(abi.encodePacked(exchange, orderId))] = claimId;
+        bytes32 accountRef = policies[msg.sender].accountRef;
+        claimIdByOrderKey[keccak256(abi.encode(exchange, accountRef, instrument, orderId))] = claimId;
         Claim storage claim = claims[claimId];
         claim.user = msg.sender;
         claim.exchange = exchange;
         claim.status = ClaimStatus.Pending;
         claim.submittedAt = uint40(block.timestamp);
         claim.claimedLoss = uint96(claimedLoss);
-        emit LiquidationClaimed(
-            claimId, msg.sender, exchange, policies[msg.sender].accountRef, orderId, instrument, claimedLoss
-        );
+        emit LiquidationClaimed(claimId, msg.sender, exchange, accountRef, orderId, instrument, claimedLoss);
     }
 
-    /// @notice One verdict: the claim's two slots, the policy's reservation slot and the pool total.
+    /// @notice One verdict: the claim's two slots, the policy's `used` slot, the pool total and the daily
+    /// approval counter.
     function postVerification(
         uint256 claimId,
         bool approved,
@@ -130,10 +140,12 @@ contract FloorWriter {
         bytes32 evidenceHash,
         uint16 reasonCode
     ) external {
-        reserved += uint128(_write(claimId, approved, payout, evidenceHash, reasonCode));
+        uint256 total = _write(claimId, approved, payout, evidenceHash, reasonCode);
+        reserved += uint128(total);
+        _countApprovals(total);
     }
 
-    /// @notice Many verdicts; the pool total is written once.
+    /// @notice Many verdicts; the pool total and the approval counter are written once.
     function postVerifications(Verification[] calldata items) external {
         uint256 total = 0;
         for (uint256 i = 0; i < items.length; ++i) {
@@ -141,6 +153,12 @@ contract FloorWriter {
             total += _write(item.claimId, item.approved, item.payout, item.evidenceHash, item.reasonCode);
         }
         reserved += uint128(total);
+        _countApprovals(total);
+    }
+
+    function _countApprovals(uint256 total) private {
+        approvalDay = uint32(block.timestamp / 1 days);
+        approvedInDay += uint96(total);
     }
 
     function _write(uint256 claimId, bool approved, uint256 payout, bytes32 evidenceHash, uint16 reasonCode)
@@ -152,7 +170,8 @@ contract FloorWriter {
         if (approved) {
             claim.status = ClaimStatus.Approved;
             claim.payout = uint96(payout);
-            policies[user].reserved += uint96(payout);
+            claim.payableAt = uint40(block.timestamp + 1 hours);
+            policies[user].used += uint96(payout);
         } else {
             claim.status = ClaimStatus.Rejected;
         }

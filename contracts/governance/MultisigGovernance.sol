@@ -2,21 +2,25 @@
 pragma solidity 0.8.37;
 
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {IMultisigGovernance} from "../interfaces/ILeverageGuard.sol";
+import {SelfGoverned} from "./SelfGoverned.sol";
 
 /// @title MultisigGovernance
 /// @notice An in-contract M-of-N multisig. Executed proposals call their target with `msg.sender ==
 /// address(this)`; that sender is "governance", the only holder of administrative powers.
+/// A proposal becomes executable `executionDelay` seconds after it first reaches its threshold (it is then
+/// "scheduled"); the threshold is checked again at execution.
 /// @dev Confirmations are stamped with the confirming signer's epoch (a number given each time an address
 /// becomes a signer), so a removed signer's confirmations stop counting at once and do not come back if the
 /// address is added again later. State lives in ERC-7201 namespaced storage.
-abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
+abstract contract MultisigGovernance is SelfGoverned, Initializable {
     /// @notice The largest number of signers; bounds every loop over signers.
     uint256 public constant MAX_SIGNERS = 20;
     /// @notice Proposal lifetime given at initialisation.
     uint256 public constant DEFAULT_PROPOSAL_LIFETIME = 7 days;
     uint256 public constant MIN_PROPOSAL_LIFETIME = 1 hours;
     uint256 public constant MAX_PROPOSAL_LIFETIME = 30 days;
+    /// @notice Longest execution delay governance may set.
+    uint256 public constant MAX_EXECUTION_DELAY = 30 days;
 
     struct Proposal {
         // slot 0
@@ -28,8 +32,10 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         // slot 1
         address proposer;
         uint96 value;
-        // slot 2..
+        // slot 2
         bytes data;
+        // slot 3 (1.1)
+        uint40 readyAt;
     }
 
     /// @custom:storage-location erc7201:leverageguard.storage.MultisigGovernance
@@ -39,6 +45,7 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         uint64 lastEpoch;
         uint8 threshold;
         uint32 proposalLifetime;
+        uint32 executionDelay; // 1.1
         uint256 proposalCount;
         mapping(uint256 proposalId => Proposal) proposals;
         mapping(uint256 proposalId => mapping(address signer => uint64 epoch)) confirmationEpoch;
@@ -52,11 +59,6 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         assembly {
             $.slot := MULTISIG_STORAGE_LOCATION
         }
-    }
-
-    modifier onlyGovernance() {
-        _checkGovernance();
-        _;
     }
 
     modifier onlySigner() {
@@ -106,18 +108,33 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         $.confirmationEpoch[proposalId][msg.sender] = $.signerEpoch[msg.sender];
         emit ProposalCreated(proposalId, msg.sender, target, value, data, expiresAt);
         emit ProposalConfirmed(proposalId, msg.sender);
+        _scheduleIfThresholdMet(proposalId, proposal);
     }
 
-    /// @notice Confirms an open proposal.
+    /// @notice Confirms an open proposal; the confirmation that reaches the threshold schedules it.
     /// @param proposalId The proposal to confirm.
-    /// @dev Emits ProposalConfirmed.
+    /// @dev Emits ProposalConfirmed, and ProposalScheduled when the threshold is reached the first time.
     function confirm(uint256 proposalId) external onlySigner {
         MultisigStorage storage $ = _multisigStorage();
-        _requireOpen(proposalId);
+        Proposal storage proposal = _requireOpen(proposalId);
         uint64 epoch = $.signerEpoch[msg.sender];
         if ($.confirmationEpoch[proposalId][msg.sender] == epoch) revert AlreadyConfirmed(proposalId, msg.sender);
         $.confirmationEpoch[proposalId][msg.sender] = epoch;
         emit ProposalConfirmed(proposalId, msg.sender);
+        _scheduleIfThresholdMet(proposalId, proposal);
+    }
+
+    /// @notice Schedules an open proposal that has reached its threshold without being scheduled (e.g.
+    /// after the threshold was lowered). Any signer.
+    /// @param proposalId The proposal.
+    /// @dev Emits ProposalScheduled.
+    function schedule(uint256 proposalId) external onlySigner {
+        Proposal storage proposal = _requireOpen(proposalId);
+        if (proposal.readyAt != 0) revert ProposalAlreadyScheduled(proposalId, proposal.readyAt);
+        uint256 have = _confirmationCount(proposalId);
+        uint256 need = _multisigStorage().threshold;
+        if (have < need) revert ThresholdNotMet(proposalId, have, need);
+        _schedule(proposalId, proposal);
     }
 
     /// @notice Withdraws the caller's confirmation of an open proposal.
@@ -133,7 +150,8 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         emit ConfirmationRevoked(proposalId, msg.sender);
     }
 
-    /// @notice Executes a proposal confirmed by at least `threshold` current signers, once, before expiry.
+    /// @notice Executes a scheduled proposal confirmed by at least `threshold` current signers, once, from
+    /// its `readyAt` until its expiry.
     /// @param proposalId The proposal.
     /// @return result What the call returned.
     /// @dev Emits ProposalExecuted. The proposal is marked executed before the call, so the call can neither
@@ -145,6 +163,8 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         uint256 have = _confirmationCount(proposalId);
         uint256 need = $.threshold;
         if (have < need) revert ThresholdNotMet(proposalId, have, need);
+        uint256 readyAt = proposal.readyAt;
+        if (readyAt == 0 || block.timestamp < readyAt) revert ProposalNotReady(proposalId, readyAt);
         proposal.executed = true;
         emit ProposalExecuted(proposalId, msg.sender);
         bool success;
@@ -156,16 +176,16 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         }
     }
 
-    /// @notice Cancels an open proposal; by its proposer, or by governance.
+    /// @notice Cancels a proposal not yet executed: by its proposer while a signer, by governance, or by a
+    /// guardian during the delay (see `_authorizeCancel`).
     /// @param proposalId The proposal.
     /// @dev Emits ProposalCancelled.
     function cancel(uint256 proposalId) external {
         Proposal storage proposal = _requireExisting(proposalId);
-        if (msg.sender != proposal.proposer && msg.sender != address(this)) {
-            revert NotProposer(proposalId, msg.sender);
-        }
         if (proposal.executed) revert ProposalAlreadyExecuted(proposalId);
         if (proposal.cancelled) revert ProposalAlreadyCancelled(proposalId);
+        bool byProposer = msg.sender == proposal.proposer && isSigner(msg.sender);
+        if (!byProposer && msg.sender != address(this)) _authorizeCancel(proposalId, proposal);
         proposal.cancelled = true;
         emit ProposalCancelled(proposalId, msg.sender);
     }
@@ -208,10 +228,25 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
     }
 
     /// @notice Sets how long new proposals stay executable. Governance only.
-    /// @param lifetime Seconds, between MIN_PROPOSAL_LIFETIME and MAX_PROPOSAL_LIFETIME.
+    /// @param lifetime Seconds, between MIN_PROPOSAL_LIFETIME (plus the execution delay) and
+    /// MAX_PROPOSAL_LIFETIME.
     /// @dev Emits ProposalLifetimeChanged.
     function setProposalLifetime(uint256 lifetime) external onlyGovernance {
         _setProposalLifetime(lifetime);
+    }
+
+    /// @notice Sets the delay between a proposal reaching its threshold and becoming executable; applies to
+    /// proposals scheduled from now on. Governance only (so lowering it waits out the current delay).
+    /// @param delay Seconds, at most MAX_EXECUTION_DELAY and at most the proposal lifetime minus
+    /// MIN_PROPOSAL_LIFETIME.
+    /// @dev Emits ExecutionDelayChanged.
+    function setExecutionDelay(uint256 delay) external onlyGovernance {
+        MultisigStorage storage $ = _multisigStorage();
+        uint256 max = _maxExecutionDelay($.proposalLifetime);
+        if (delay > max) revert InvalidExecutionDelay(delay, max);
+        uint256 previous = $.executionDelay;
+        $.executionDelay = uint32(delay);
+        emit ExecutionDelayChanged(previous, delay);
     }
 
     // ------------------------------------------------------------------ views
@@ -236,6 +271,11 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
         return _multisigStorage().proposalLifetime;
     }
 
+    /// @notice Seconds between a proposal reaching its threshold and becoming executable.
+    function executionDelay() external view returns (uint256) {
+        return _multisigStorage().executionDelay;
+    }
+
     /// @notice Number of proposals ever created (the last id).
     function proposalCount() external view returns (uint256) {
         return _multisigStorage().proposalCount;
@@ -254,7 +294,8 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
             expiresAt: proposal.expiresAt,
             confirmations: _confirmationCount(proposalId),
             executed: proposal.executed,
-            cancelled: proposal.cancelled
+            cancelled: proposal.cancelled,
+            readyAt: proposal.readyAt
         });
     }
 
@@ -267,8 +308,25 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
 
     // ------------------------------------------------------------------ internals
 
-    function _checkGovernance() internal view {
-        if (msg.sender != address(this)) revert OnlyGovernance(msg.sender);
+    /// @dev Who else than the proposer (while a signer) and governance may cancel; reverts if `msg.sender`
+    /// may not. The pool lets a guardian cancel during the delay.
+    function _authorizeCancel(uint256 proposalId, Proposal storage proposal) internal view virtual;
+
+    function _scheduleIfThresholdMet(uint256 proposalId, Proposal storage proposal) private {
+        if (proposal.readyAt == 0 && _confirmationCount(proposalId) >= _multisigStorage().threshold) {
+            _schedule(proposalId, proposal);
+        }
+    }
+
+    function _schedule(uint256 proposalId, Proposal storage proposal) private {
+        uint256 readyAt = block.timestamp + _multisigStorage().executionDelay;
+        proposal.readyAt = uint40(readyAt);
+        emit ProposalScheduled(proposalId, readyAt);
+    }
+
+    function _maxExecutionDelay(uint256 lifetime) private pure returns (uint256) {
+        uint256 byLifetime = lifetime - MIN_PROPOSAL_LIFETIME;
+        return byLifetime < MAX_EXECUTION_DELAY ? byLifetime : MAX_EXECUTION_DELAY;
     }
 
     function _confirmationCount(uint256 proposalId) private view returns (uint256 count) {
@@ -294,6 +352,7 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
     function _addSigner(address signer) private {
         MultisigStorage storage $ = _multisigStorage();
         if (signer == address(0)) revert ZeroAddress();
+        if (signer == address(this)) revert InvalidSigner(signer);
         if ($.signerEpoch[signer] != 0) revert AlreadySigner(signer);
         $.signerEpoch[signer] = ++$.lastEpoch;
         $.signers.push(signer);
@@ -311,10 +370,11 @@ abstract contract MultisigGovernance is Initializable, IMultisigGovernance {
     }
 
     function _setProposalLifetime(uint256 lifetime) private {
-        if (lifetime < MIN_PROPOSAL_LIFETIME || lifetime > MAX_PROPOSAL_LIFETIME) {
-            revert InvalidProposalLifetime(lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME);
-        }
         MultisigStorage storage $ = _multisigStorage();
+        uint256 min = MIN_PROPOSAL_LIFETIME + $.executionDelay;
+        if (lifetime < min || lifetime > MAX_PROPOSAL_LIFETIME) {
+            revert InvalidProposalLifetime(lifetime, min, MAX_PROPOSAL_LIFETIME);
+        }
         uint256 previous = $.proposalLifetime;
         $.proposalLifetime = uint32(lifetime);
         emit ProposalLifetimeChanged(previous, lifetime);

@@ -12,8 +12,9 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from keeper.evidence import Exchange, LiquidationEvidence
+from keeper.evidence import LiquidationEvidence
 from keeper.exchanges.errors import MalformedResponseError
+from keeper.interface import Exchange
 from keeper.settings import AccountCredentials
 from keeper.transport import HttpTransport, RawResponse
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict
 
-from keeper.evidence import Exchange, LiquidationEvidence, LiquidationKind, exact_sum, loss_from
+from keeper.evidence import LiquidationEvidence, LiquidationKind, exact_sum, loss_from
 from keeper.exchanges.base import ExchangeAdapter, WireDecimal, WireModel, parse_json, parse_model
 from keeper.exchanges.errors import (
     AuthenticationError,
@@ -22,6 +22,7 @@ from keeper.exchanges.errors import (
     RateLimitedError,
     TransientError,
 )
+from keeper.interface import Exchange
 from keeper.limits import EndpointRate, LimiterTimeoutError, UsedWeightGate
 from keeper.settings import AccountCredentials
 from keeper.transport import HttpTransport, RawResponse

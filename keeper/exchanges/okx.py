@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from keeper.evidence import Exchange, LiquidationEvidence, LiquidationKind, exact_sum, loss_from
+from keeper.evidence import LiquidationEvidence, LiquidationKind, exact_sum, loss_from
 from keeper.exchanges.base import (
     ExchangeAdapter,
     WireDecimal,
@@ -29,6 +29,7 @@ from keeper.exchanges.errors import (
     RateLimitedError,
     TransientError,
 )
+from keeper.interface import Exchange
 from keeper.limits import EndpointRate
 from keeper.transport import RawResponse
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keeper.evidence import Exchange
 from keeper.exchanges import binance, okx
 from keeper.exchanges.base import ExchangeAdapter
+from keeper.interface import Exchange
 from keeper.limits import EndpointLimiter, UsedWeightGate
 from keeper.settings import AccountCredentials, KeeperSettings
 from keeper.transport import HttpTransport, TransportConfig

@@ -14,11 +14,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from keeper.evidence import AccountRef, ClaimInput, Exchange, LiquidationEvidence
+from keeper.evidence import AccountRef, ClaimInput, LiquidationEvidence
 from keeper.exchanges.errors import Disposition, ExchangeError, MalformedResponseError
 from keeper.exchanges.registry import AdapterRegistry, UnsupportedExchangeError
+from keeper.interface import Exchange, ReasonCode
 from keeper.policy import Decision, PolicyParams, decide, reject_without_evidence
-from keeper.reasons import ReasonCode
 from keeper.settings import AccountRegistry, UnknownAccountError
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from keeper.interface import Exchange, ReasonCode
 from keeper.sim.scenarios import (
     BinanceBook,
     ExpectedVerdict,
@@ -32,23 +33,25 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 OKX_INSTRUMENTS = ("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP")
 BINANCE_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-EXCHANGE_IDS = {"okx": 1, "binance": 2}
-
 # Scenario kind -> (liquidation kind put on the wire, expected reason code).
-KINDS: dict[str, tuple[str, int]] = {
-    "full_liquidation": ("full", 0),
-    "partial_liquidation": ("partial", 0),
-    "adl": ("adl", 2),
-    "normal_close": ("none", 1),
-    "liquidation_without_loss": ("full", 9),
-    "order_of_other_account": ("full", 3),
-    "unknown_order": ("full", 3),
-    "unknown_account": ("full", 4),
-    "exchange_mismatch": ("full", 5),
-    "outside_coverage": ("full", 7),
-    "claim_window_expired": ("full", 8),
-    "no_remaining_coverage": ("full", 10),
+KINDS: dict[str, tuple[str, ReasonCode]] = {
+    "full_liquidation": ("full", ReasonCode.APPROVED),
+    "partial_liquidation": ("partial", ReasonCode.APPROVED),
+    "adl": ("adl", ReasonCode.ADL_NOT_COVERED),
+    "normal_close": ("none", ReasonCode.NOT_LIQUIDATED),
+    "liquidation_without_loss": ("full", ReasonCode.NO_LOSS),
+    "order_of_other_account": ("full", ReasonCode.ORDER_NOT_FOUND),
+    "unknown_order": ("full", ReasonCode.ORDER_NOT_FOUND),
+    "unknown_account": ("full", ReasonCode.UNKNOWN_ACCOUNT),
+    "exchange_mismatch": ("full", ReasonCode.ACCOUNT_MISMATCH),
+    "outside_coverage": ("full", ReasonCode.OUTSIDE_COVERAGE),
+    "claim_window_expired": ("full", ReasonCode.CLAIM_WINDOW_EXPIRED),
+    "no_remaining_coverage": ("full", ReasonCode.ZERO_PAYOUT),
 }
+# Reasons decided before any evidence is fetched (the order or the account cannot be looked up).
+WITHOUT_EVIDENCE = frozenset(
+    {ReasonCode.ORDER_NOT_FOUND, ReasonCode.UNKNOWN_ACCOUNT, ReasonCode.ACCOUNT_MISMATCH}
+)
 # Binance REST cannot tell a partial liquidation from a full one.
 BINANCE_KINDS = tuple(k for k in KINDS if k != "partial_liquidation")
 
@@ -138,7 +141,7 @@ class ScenarioGenerator:
             if index < 2 * len(kinds):
                 kind = kinds[(index // 2) % len(kinds)]  # every kind at least once per exchange
             else:
-                weights = [4 if KINDS[k][1] == 0 else 1 for k in kinds]
+                weights = [4 if KINDS[k][1] is ReasonCode.APPROVED else 1 for k in kinds]
                 kind = self.rng.choices(kinds, weights=weights)[0]
             self._scenario(exchange, kind)
         return self.scenario_file()
@@ -192,7 +195,7 @@ class ScenarioGenerator:
         claim = {
             "claim_id": len(self.expected) + 1,
             "user": "0x" + self._hex(20),
-            "exchange": EXCHANGE_IDS[claim_exchange],
+            "exchange": int(Exchange.from_slug(claim_exchange)),
             "account_ref": account_ref,
             "order_id": order_id,
             "instrument": order.instrument,
@@ -203,19 +206,19 @@ class ScenarioGenerator:
             "remaining_coverage": remaining,
         }
         payout = 0
-        if reason == 0:
+        if reason is ReasonCode.APPROVED:
             ratio = Decimal(str(self.policy["coverage_ratio"]))
             covered = int((order.loss * ratio * scale).to_integral_value(rounding=ROUND_DOWN))
             payout = min(covered, claimed, remaining, int(self.policy["max_payout_per_claim"]))
             if payout == 0:
-                reason = 10
-        evidence_expected = reason not in (3, 4, 5)
+                reason = ReasonCode.ZERO_PAYOUT
+        evidence_expected = reason not in WITHOUT_EVIDENCE
         assert liquidated_s >= coverage_start
         self.expected.append(
             ExpectedVerdict(
                 scenario=f"{exchange}:{scenario}",
                 claim=claim,
-                reason_code=reason,
+                reason_code=int(reason),
                 payout=payout,
                 liquidation=wire_kind if evidence_expected else None,
                 loss=_wire(order.loss) if evidence_expected else None,

@@ -9,6 +9,7 @@ import pytest
 from cli_testkit import RunCli
 from lg_testkit import USDT, Governance
 
+from ops.deployment import deploy_implementation
 from ops.multisig import encode_multicall
 
 
@@ -169,7 +170,7 @@ def test_propose_upgrade__not_uups__refused_with_decoded_error(
 def test_propose_upgrade__new_implementation__simulated(
     run_cli: RunCli, guard: Any, project: Any, deployer: Any, signers: list[Any]
 ) -> None:
-    implementation = deployer.deploy(project.LeverageGuard)
+    implementation, _ = deploy_implementation(project, deployer)
     result = run_cli("propose", "upgrade", implementation.address, "--dry-run", account=signers[0])
     assert result.exit_code == 0, result.output
     assert f"upgradeToAndCall(newImplementation={implementation.address}, data=0x)" in result.output
@@ -220,7 +221,12 @@ def test_proposals_confirm__would_revert_now__needs_anyway(
         (("revoke-role", "registrar", "{registrar}"), "revokeRole(role=REGISTRAR, account={registrar})"),
         (("remove-signer", "{signer2}"), "removeSigner(signer={signer2})"),
         (("set-daily-withdrawal-limit", "1.5 USDT"), "setDailyWithdrawalLimit(limit=1.5 USDT)"),
-        (("set-daily-payout-limit", "0"), "setDailyPayoutLimit(limit=0 USDT)"),
+        (("set-daily-payout-limit", "60,000"), "setDailyPayoutLimit(limit=60,000 USDT)"),
+        (("set-daily-approval-limit", "70000 USDT"), "setDailyApprovalLimit(limit=70,000 USDT)"),
+        (("set-max-coverage", "40000"), "setMaxCoverageLimit(maxLimit=40,000 USDT)"),
+        (("set-execution-delay", "48h"), "setExecutionDelay(delay=2d (172800 s))"),
+        (("set-claim-grace-period", "14d"), "setClaimGracePeriod(period=14d (1209600 s))"),
+        (("set-proposal-lifetime", "10d"), "setProposalLifetime(lifetime=10d (864000 s))"),
         (("set-max-payout", "7,000"), "setMaxPayoutPerClaim(maxPayout=7,000 USDT)"),
         (("set-challenge-period", "2d"), "setChallengePeriod(period=2d (172800 s))"),
         (("unpause", "all"), "unpause(flags=claims|verifications|payouts|withdrawals|deposits)"),

@@ -101,6 +101,16 @@ def test_report__json_and_csv__equal_chain(
         1_000 * USDT,
         800 * USDT,
     )
+    policies = {p["user"]: p for p in report["policies"]}
+    for user, policy in policies.items():
+        view = guard.getPolicy(user)
+        assert (policy["coverage_limit"], policy["used"]) == (view.coverageLimit, view.used)
+        assert policy["remaining"] == view.coverageLimit - view.used
+    assert sum(p["used"] for p in policies.values()) == 800 * USDT  # the paid claim; the vetoed one released
+    assert report["payout_failures"] == 0
+    assert (
+        "2 policies, 800 USDT used (paid out + reserved); 0 payout(s) refused by the token" in result.output
+    )
     last = report["pool"][-1]
     assert (last["total_assets"], last["reserved"]) == (guard.totalAssets(), guard.reservedAmount())
 

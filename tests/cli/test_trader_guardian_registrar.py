@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from cli_testkit import RunCli
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from lg_testkit import PAUSE_CLAIMS, PAUSE_PAYOUTS, USDT
+from lg_testkit import DAY, MAX_COVERAGE_LIMIT, PAUSE_CLAIMS, PAUSE_PAYOUTS, USDT
+
+from ops.units import format_timestamp
 
 SALT = "registrar-test-salt-0123456789"
 
@@ -110,7 +113,7 @@ def test_registrar_whitelist__csv_in_batches__salted_refs(
 
     again = run_cli("registrar", "whitelist", str(csv_file), account=registrar)
     assert again.exit_code == 0, again.output
-    assert "3 trader(s) already whitelisted: skipped" in again.output
+    assert "3 trader(s) already whitelisted with coverage in force: skipped" in again.output
 
 
 def test_registrar_whitelist__malformed_row__names_line_not_id(
@@ -176,3 +179,116 @@ def test_registrar_whitelist__blacklisted_trader__refused_with_error(
         in result.output
     )
     assert guard.isWhitelisted(TRADERS[0]) and not guard.isWhitelisted(TRADERS[2])
+
+
+def test_claim_status__approved__payable_at_shown(run_cli: RunCli, guard: Any, approved_claim: int) -> None:
+    payable_at = int(guard.getClaim(approved_claim).payableAt)
+
+    result = run_cli("claim", "status", str(approved_claim))
+
+    assert result.exit_code == 0, result.output
+    assert "Approved" in result.output and "800 USDT" in result.output
+    assert f"payable from │ {format_timestamp(payable_at)}" in result.output
+
+
+def test_claim_file__lower_case_instrument__refused_with_hint(
+    run_cli: RunCli, insured: Any, trader: Any
+) -> None:
+    args = ("--exchange", "okx", "--order-id", "o-1", "--instrument", "btc-usdt-swap", "--loss", "10")
+    result = run_cli("claim", "file", *args, account=trader)
+
+    assert result.exit_code == 1
+    assert (
+        "InvalidInstrument(instrument=btc-usdt-swap): instruments are upper-case, e.g. 'BTC-USDT-SWAP'"
+        in (result.output)
+    )
+    assert insured.claimCount() == 0
+
+
+def test_registrar_whitelist__account_ref_in_use__decoded(
+    run_cli: RunCli,
+    guard: Any,
+    registrar: Any,
+    coverage_end: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_ACCOUNT_REF_SALT", SALT)
+    rows = [(TRADERS[0], "okx", "uid-1")]
+    assert (
+        run_cli(
+            "registrar",
+            "whitelist",
+            str(_whitelist_csv(tmp_path / "a.csv", coverage_end, rows)),
+            account=registrar,
+        ).exit_code
+        == 0
+    )
+    squatter = [(TRADERS[1], "okx", "uid-1")]  # the same exchange account for another address
+
+    result = run_cli(
+        "registrar",
+        "whitelist",
+        str(_whitelist_csv(tmp_path / "b.csv", coverage_end, squatter)),
+        account=registrar,
+    )
+
+    ref = "0x" + keccak(SALT.encode() + b"\x00okx\x00uid-1").hex()
+    assert result.exit_code == 1
+    assert f"AccountRefInUse(accountRef={ref}, holder={guard.accountRefHolder(ref)})" in result.output
+    assert guard.accountRefHolder(ref) == to_checksum_address(TRADERS[0])
+    assert not guard.isWhitelisted(TRADERS[1])
+
+
+def test_registrar_whitelist__over_max_coverage__decoded(
+    run_cli: RunCli,
+    guard: Any,
+    registrar: Any,
+    coverage_end: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_ACCOUNT_REF_SALT", SALT)
+    csv_file = tmp_path / "big.csv"
+    csv_file.write_text(
+        "address,exchange,exchange_account_id,coverage_limit,coverage_end\n"
+        f"{TRADERS[0]},okx,uid-1,60000 USDT,{coverage_end}\n"
+    )
+
+    result = run_cli("registrar", "whitelist", str(csv_file), account=registrar)
+
+    assert result.exit_code == 1
+    assert f"CoverageLimitAboveMax(coverageLimit=60,000 USDT, max={MAX_COVERAGE_LIMIT // USDT:,} USDT)" in (
+        result.output
+    )
+    assert not guard.isWhitelisted(TRADERS[0])
+
+
+def test_registrar_extend__csv__renewed_in_place(
+    run_cli: RunCli,
+    insured: Any,
+    registrar: Any,
+    trader: Any,
+    other_trader: Any,
+    coverage_end: int,
+    tmp_path: Path,
+) -> None:
+    start = int(insured.getPolicy(trader).coverageStart)
+    later = coverage_end + 30 * DAY
+    csv_file = tmp_path / "renew.csv"
+    csv_file.write_text(
+        f"address,coverage_limit,coverage_end\n{trader.address},12000 USDT,{later}\n"
+        f"{other_trader.address},12000,{later}\n"
+    )
+
+    result = run_cli("registrar", "extend", str(csv_file), account=registrar)
+
+    assert result.exit_code == 0, result.output
+    assert "Extended 2 policies." in result.output
+    policy = insured.getPolicy(trader)
+    assert (policy.coverageLimit, policy.coverageEnd, policy.coverageStart) == (12_000 * USDT, later, start)
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text(f"address,coverage_limit,coverage_end\n{trader.address},12000,{coverage_end}\n")
+    refused = run_cli("registrar", "extend", str(earlier), account=registrar)
+    assert refused.exit_code == 1
+    assert f"CoverageEndNotLater(coverageEnd={coverage_end}, currentEnd={later})" in refused.output

@@ -1,16 +1,20 @@
-"""A pure-Python mirror of LeverageGuard (pool, policies, claims, pause, roles, multisig) for test_stateful.
+"""A pure-Python mirror of LeverageGuard 1.1 (pool, policies, claims, appeals, pause, roles, multisig with its
+execution delay) for test_stateful.
 
 `GuardModel` re-implements every external function the state machine drives, with the contract's checks in the
-contract's order. An operation either succeeds (and changes the model) or raises `ModelRevertError` with the
-exact custom error name and arguments; `GuardModel.attempt` rolls the model back on a revert, as the EVM does,
-so a governance proposal whose inner call fails leaves no trace. The model never touches the chain: the
-machine compares it with the chain after every step. Addresses are checksummed strings, bytes32 values are
-`bytes`.
+contract's order (contracts/LeverageGuard.sol, LeverageGuardAdmin.sol, LeverageGuardBase.sol,
+governance/MultisigGovernance.sol). An operation either succeeds (and changes the model) or raises
+`ModelRevertError` with the exact custom error name and arguments; `GuardModel.attempt` rolls the model back
+on a revert, as the EVM does, so a governance proposal whose inner call fails leaves no trace. Batch functions
+record the items they skip, with the contract's reason, in `skips` (the machine compares them with the
+`*Skipped` events). The model never touches the chain: the machine compares it with the chain after every
+step. Addresses are checksummed strings, bytes32 values are `bytes`.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,18 +22,29 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 DAY = 86_400
+HOUR = 3_600
 UINT96_MAX = 2**96 - 1
 UINT40_MAX = 2**40 - 1
 MAX_BATCH_SIZE = 200
 MAX_ORDER_ID_LENGTH = 64
 MAX_INSTRUMENT_LENGTH = 32
+MIN_CHALLENGE_PERIOD = HOUR
 MAX_CHALLENGE_PERIOD = 30 * DAY
+DEFAULT_CLAIM_GRACE_PERIOD = 7 * DAY
+MAX_CLAIM_GRACE_PERIOD = 90 * DAY
 MAX_SIGNERS = 20
-MIN_PROPOSAL_LIFETIME = 3_600
+MIN_PROPOSAL_LIFETIME = HOUR
 MAX_PROPOSAL_LIFETIME = 30 * DAY
+MAX_EXECUTION_DELAY = 30 * DAY
 PAUSE_CLAIMS, PAUSE_VERIFICATIONS, PAUSE_PAYOUTS, PAUSE_WITHDRAWALS, PAUSE_DEPOSITS = 1, 2, 4, 8, 16
 PAUSE_ALL = 31
 NONE, PENDING, APPROVED, REJECTED, PAID = 0, 1, 2, 3, 4
+# The `reason` of VerificationSkipped, PayoutSkipped and VetoSkipped (LeverageGuardBase.SKIP_*).
+SKIP_WRONG_STATUS = 1
+SKIP_CHALLENGE_WINDOW_OPEN = 2
+SKIP_CHALLENGE_WINDOW_OVER = 3
+SKIP_USER_BLACKLISTED = 4
+SKIP_DAILY_PAYOUT_LIMIT = 5
 
 DEFAULT_ADMIN_ROLE = bytes(32)
 VALIDATOR_ROLE = keccak(text="VALIDATOR_ROLE")
@@ -37,12 +52,13 @@ GUARDIAN_ROLE = keccak(text="GUARDIAN_ROLE")
 REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
 ROLES = (DEFAULT_ADMIN_ROLE, VALIDATOR_ROLE, GUARDIAN_ROLE, REGISTRAR_ROLE)
 
-# Each claim status may only move to these (CLAIM-1): Rejected and Paid are final.
+# Each claim status may only move to these (CLAIM-1): Paid is final; Rejected -> Pending is `reopenClaim`, the
+# only backward step.
 NEXT_STATUSES: dict[int, frozenset[int]] = {
     NONE: frozenset({PENDING}),
     PENDING: frozenset({APPROVED, REJECTED}),
     APPROVED: frozenset({REJECTED, PAID}),
-    REJECTED: frozenset(),
+    REJECTED: frozenset({PENDING}),
     PAID: frozenset(),
 }
 
@@ -60,7 +76,34 @@ def _reachable(status: int) -> frozenset[int]:
 REACHABLE_STATUSES: dict[int, frozenset[int]] = {status: _reachable(status) for status in NEXT_STATUSES}
 
 # A governance action: the contract function's name and its arguments, as the proposal's calldata holds them.
+# `("multicall", (actions,))` holds a tuple of actions.
 Action = tuple[str, tuple[Any, ...]]
+# A claim's key: (exchange, accountRef, instrument, orderId).
+OrderKey = tuple[int, bytes, str, str]
+
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_ANY_CASE = _UPPER | frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
+def is_token(value: str, max_length: int, *, lower_case: bool) -> bool:
+    """LeverageGuard._isToken: 1 to `max_length` bytes of `[A-Z0-9-_]`, plus `[a-z]` if `lower_case`."""
+    raw = value.encode()
+    if not 1 <= len(raw) <= max_length:
+        return False
+    allowed = _ANY_CASE if lower_case else _UPPER
+    return all(chr(byte) in allowed for byte in raw)
+
+
+def only_revokes_guardians(action: Action) -> bool:
+    """LeverageGuardAdmin._onlyRevokesGuardians on the action's calldata: revokeRole(GUARDIAN_ROLE, x), or a
+    non-empty multicall of nothing else."""
+    name, args = action
+    if name == "revokeRole":
+        return bool(args[0] == GUARDIAN_ROLE)
+    if name == "multicall":
+        actions = args[0]
+        return bool(actions) and all(a[0] == "revokeRole" and a[1][0] == GUARDIAN_ROLE for a in actions)
+    return False
 
 
 class ModelRevertError(Exception):
@@ -84,12 +127,10 @@ class ModelPolicy:
     coverage_limit: int = 0
     coverage_start: int = 0
     coverage_end: int = 0
+    # Paid out + reserved, over all terms.
+    used: int = 0
     whitelisted: bool = False
     blacklisted: bool = False
-    paid_out: int = 0
-    reserved: int = 0
-    # Ghost: reservations carried over from an earlier policy when (re)registered (POL-1's allowance).
-    carried_reserved: int = 0
 
 
 @dataclass
@@ -102,8 +143,10 @@ class ModelClaim:
     submitted_at: int
     decided_at: int = 0
     reason_code: int = 0
-    # Ghost: the cap in force when approved (CLAIM-3).
+    payable_at: int = 0
+    # Ghosts: the cap in force when approved (CLAIM-3); whether the claim was reopened since its last verdict.
     approval_cap: int = 0
+    reopened: bool = False
 
 
 @dataclass
@@ -117,6 +160,9 @@ class ModelProposal:
     confirmations: dict[str, int] = field(default_factory=dict)
     # Ghost: block time of the execution (MS-4).
     executed_at: int | None = None
+    ready_at: int = 0
+    # Ghost: scheduled under a non-zero execution delay.
+    delayed: bool = False
 
 
 @dataclass
@@ -133,21 +179,28 @@ class GuardModel:
     paused_flags: int = 0
     daily_withdrawal_limit: int = 0
     daily_payout_limit: int = 0
+    daily_approval_limit: int = 0
     max_payout_per_claim: int = 0
+    max_coverage_limit: int = 0
     challenge_period: int = 0
+    claim_grace_period: int = DEFAULT_CLAIM_GRACE_PERIOD
     withdrawal_day: int = 0
     withdrawn_in_day: int = 0
     payout_day: int = 0
     paid_in_day: int = 0
+    approval_day: int = 0
+    approved_in_day: int = 0
     policies: dict[str, ModelPolicy] = field(default_factory=dict)
     claims: list[ModelClaim] = field(default_factory=list)
-    claim_by_order: dict[tuple[int, str], int] = field(default_factory=dict)
+    claim_by_order: dict[OrderKey, int] = field(default_factory=dict)
+    account_ref_holder: dict[bytes, str] = field(default_factory=dict)
     role_members: dict[bytes, set[str]] = field(default_factory=dict)
     signers: list[str] = field(default_factory=list)
     signer_epoch: dict[str, int] = field(default_factory=dict)
     last_epoch: int = 0
     threshold: int = 0
     proposal_lifetime: int = 7 * DAY
+    execution_delay: int = 0
     proposals: list[ModelProposal] = field(default_factory=list)
     # Ghosts (yearn-style): what went in and out through the contract's own functions.
     total_deposited: int = 0
@@ -156,6 +209,11 @@ class GuardModel:
     paid_claim_ids: list[int] = field(default_factory=list)
     withdrawals: list[tuple[int, int, int]] = field(default_factory=list)  # (day, amount, limit in force)
     payouts: list[tuple[int, int, int]] = field(default_factory=list)  # (day, amount, limit in force)
+    approvals: list[tuple[int, int, int]] = field(default_factory=list)  # (day, amount, limit in force)
+    # (event name, claim id, reason) of every skipped batch item, in emission order.
+    skips: list[tuple[str, int, int]] = field(default_factory=list)
+    # Reachability notes of successful transactions ("model: ..."), drained by the machine.
+    notes: Counter[str] = field(default_factory=Counter)
 
     # ------------------------------------------------------------------ running operations
 
@@ -190,7 +248,10 @@ class GuardModel:
 
     def remaining_coverage(self, user: str) -> int:
         policy = self.policy(user)
-        return max(policy.coverage_limit - policy.paid_out - policy.reserved, 0)
+        return max(policy.coverage_limit - policy.used, 0)
+
+    def claim_deadline(self, user: str) -> int:
+        return self.policy(user).coverage_end + self.claim_grace_period
 
     def today(self) -> int:
         return self.now // DAY
@@ -200,6 +261,9 @@ class GuardModel:
 
     def paid_out_today(self, at: int) -> int:
         return self.paid_in_day if self.payout_day == at // DAY else 0
+
+    def approved_today(self, at: int) -> int:
+        return self.approved_in_day if self.approval_day == at // DAY else 0
 
     def has_role(self, role: bytes, account: str) -> bool:
         return account in self.role_members.get(role, set())
@@ -215,8 +279,8 @@ class GuardModel:
     def confirmation_count(self, proposal_id: int) -> int:
         return sum(1 for signer in self.signers if self.has_confirmed(proposal_id, signer))
 
-    def challenge_ends_at(self, claim: ModelClaim) -> int:
-        return claim.decided_at + self.challenge_period
+    def max_execution_delay(self) -> int:
+        return min(self.proposal_lifetime - MIN_PROPOSAL_LIFETIME, MAX_EXECUTION_DELAY)
 
     def version(self) -> str:
         return self.implementation_versions[self.implementation]
@@ -299,17 +363,37 @@ class GuardModel:
 
     def set_daily_payout_limit(self, sender: str, limit: int) -> None:
         self._only_governance(sender)
+        if self.max_payout_per_claim > limit:
+            raise ModelRevertError("MaxPayoutAboveDailyPayoutLimit", self.max_payout_per_claim, limit)
         self.daily_payout_limit = self._to_uint96(limit)
+
+    def set_daily_approval_limit(self, sender: str, limit: int) -> None:
+        self._only_governance(sender)
+        self.daily_approval_limit = self._to_uint96(limit)
 
     def set_max_payout_per_claim(self, sender: str, max_payout: int) -> None:
         self._only_governance(sender)
-        self.max_payout_per_claim = self._to_uint96(max_payout)
+        if max_payout > self.daily_payout_limit:
+            raise ModelRevertError("MaxPayoutAboveDailyPayoutLimit", max_payout, self.daily_payout_limit)
+        self.max_payout_per_claim = max_payout
+
+    def set_max_coverage_limit(self, sender: str, max_limit: int) -> None:
+        self._only_governance(sender)
+        self.max_coverage_limit = self._to_uint96(max_limit)
 
     def set_challenge_period(self, sender: str, period: int) -> None:
         self._only_governance(sender)
-        if period > MAX_CHALLENGE_PERIOD:
-            raise ModelRevertError("AmountTooLarge", period, MAX_CHALLENGE_PERIOD)
+        if not MIN_CHALLENGE_PERIOD <= period <= MAX_CHALLENGE_PERIOD:
+            raise ModelRevertError(
+                "InvalidChallengePeriod", period, MIN_CHALLENGE_PERIOD, MAX_CHALLENGE_PERIOD
+            )
         self.challenge_period = period
+
+    def set_claim_grace_period(self, sender: str, period: int) -> None:
+        self._only_governance(sender)
+        if period > MAX_CLAIM_GRACE_PERIOD:
+            raise ModelRevertError("InvalidClaimGracePeriod", period, MAX_CLAIM_GRACE_PERIOD)
+        self.claim_grace_period = period
 
     # ------------------------------------------------------------------ pause
 
@@ -325,6 +409,35 @@ class GuardModel:
 
     # ------------------------------------------------------------------ policyholders
 
+    def _check_coverage(self, coverage_limit: int, coverage_end: int) -> int:
+        if coverage_limit == 0:
+            raise ModelRevertError("ZeroAmount")
+        if coverage_limit > self.max_coverage_limit:
+            raise ModelRevertError("CoverageLimitAboveMax", coverage_limit, self.max_coverage_limit)
+        if coverage_end <= self.now or coverage_end > UINT40_MAX:
+            raise ModelRevertError("InvalidCoverageEnd", coverage_end, self.now)
+        return coverage_limit
+
+    def _bind_account_ref(self, user: str, previous: bytes, account_ref: bytes) -> None:
+        holder = self.account_ref_holder.get(account_ref)
+        if holder != user:
+            if holder is not None:
+                held = self.policy(holder)
+                holder_may_file = (
+                    held.account_ref == account_ref
+                    and self.now <= held.coverage_end + self.claim_grace_period
+                )
+                if holder_may_file:
+                    raise ModelRevertError("AccountRefInUse", account_ref, holder)
+                self.notes["model: account ref rebound to another trader"] += 1
+            self.account_ref_holder[account_ref] = user
+        if (
+            previous != bytes(32)
+            and previous != account_ref
+            and self.account_ref_holder.get(previous) == user
+        ):
+            del self.account_ref_holder[previous]
+
     def add_to_whitelist(
         self, sender: str, users: list[str], account_refs: list[bytes], coverage_limit: int, coverage_end: int
     ) -> None:
@@ -332,28 +445,44 @@ class GuardModel:
         self._check_batch(len(users))
         if len(account_refs) != len(users):
             raise ModelRevertError("LengthMismatch", len(users), len(account_refs))
-        if coverage_limit == 0:
-            raise ModelRevertError("ZeroAmount")
-        limit = self._to_uint96(coverage_limit)
-        if coverage_end <= self.now or coverage_end > UINT40_MAX:
-            raise ModelRevertError("InvalidCoverageEnd", coverage_end, self.now)
+        limit = self._check_coverage(coverage_limit, coverage_end)
         for user, account_ref in zip(users, account_refs, strict=True):
             if int(user, 16) == 0:
                 raise ModelRevertError("ZeroAddress")
             if account_ref == bytes(32):
                 raise ModelRevertError("ZeroAccountRef", user)
             policy = self.policy(user)
-            if policy.whitelisted:
+            if policy.whitelisted and policy.coverage_end >= self.now:
                 raise ModelRevertError("AlreadyWhitelisted", user)
             if policy.blacklisted:
                 raise ModelRevertError("UserBlacklisted", user)
+            if limit < policy.used:
+                raise ModelRevertError("CoverageLimitBelowUsed", limit, policy.used)
+            self._bind_account_ref(user, policy.account_ref, account_ref)
+            if policy.used:
+                self.notes["model: new term carries usage over"] += 1
             policy.account_ref = account_ref
             policy.coverage_limit = limit
             policy.coverage_start = self.now
             policy.coverage_end = coverage_end
             policy.whitelisted = True
-            policy.paid_out = 0
-            policy.carried_reserved = policy.reserved
+
+    def extend_coverage(self, sender: str, users: list[str], coverage_limit: int, coverage_end: int) -> None:
+        self._only_role_or_governance(sender, REGISTRAR_ROLE)
+        self._check_batch(len(users))
+        limit = self._check_coverage(coverage_limit, coverage_end)
+        for user in users:
+            policy = self.policy(user)
+            if not policy.whitelisted or policy.coverage_end < self.now:
+                raise ModelRevertError("NotWhitelisted", user)
+            if policy.blacklisted:
+                raise ModelRevertError("UserBlacklisted", user)
+            if coverage_end < policy.coverage_end:
+                raise ModelRevertError("CoverageEndNotLater", coverage_end, policy.coverage_end)
+            if limit < policy.used:
+                raise ModelRevertError("CoverageLimitBelowUsed", limit, policy.used)
+            policy.coverage_limit = limit
+            policy.coverage_end = coverage_end
 
     def remove_from_whitelist(self, sender: str, users: list[str]) -> None:
         self._only_role_or_governance(sender, REGISTRAR_ROLE)
@@ -363,6 +492,7 @@ class GuardModel:
             if not policy.whitelisted:
                 raise ModelRevertError("NotWhitelisted", user)
             policy.whitelisted = False
+            policy.coverage_end = min(policy.coverage_end, self.now)
 
     def add_to_blacklist(self, sender: str, users: list[str]) -> None:
         if (
@@ -397,29 +527,31 @@ class GuardModel:
         self._when_not_paused(PAUSE_CLAIMS)
         if not 1 <= exchange <= 3:
             raise ModelRevertError("UnsupportedExchange", exchange)
-        order_id_length = len(order_id.encode())
-        if order_id_length == 0 or order_id_length > MAX_ORDER_ID_LENGTH:
-            raise ModelRevertError("InvalidOrderId", order_id_length, MAX_ORDER_ID_LENGTH)
-        instrument_length = len(instrument.encode())
-        if instrument_length == 0 or instrument_length > MAX_INSTRUMENT_LENGTH:
-            raise ModelRevertError("InvalidInstrument", instrument_length, MAX_INSTRUMENT_LENGTH)
+        if not is_token(order_id, MAX_ORDER_ID_LENGTH, lower_case=True):
+            raise ModelRevertError("InvalidOrderId", order_id)
+        if not is_token(instrument, MAX_INSTRUMENT_LENGTH, lower_case=False):
+            raise ModelRevertError("InvalidInstrument", instrument)
         if claimed_loss == 0:
             raise ModelRevertError("ZeroAmount")
         policy = self.policy(sender)
-        if not policy.whitelisted:
+        if policy.account_ref == bytes(32):
             raise ModelRevertError("NotWhitelisted", sender)
         if policy.blacklisted:
             raise ModelRevertError("UserBlacklisted", sender)
-        if self.now < policy.coverage_start or self.now > policy.coverage_end:
-            raise ModelRevertError("OutsideCoverage", sender, policy.coverage_start, policy.coverage_end)
+        deadline = self.claim_deadline(sender)
+        if self.now < policy.coverage_start or self.now > deadline:
+            raise ModelRevertError("OutsideCoverage", sender, policy.coverage_start, deadline)
         remaining = self.remaining_coverage(sender)
         if claimed_loss > remaining:
             raise ModelRevertError("ClaimExceedsCoverage", claimed_loss, remaining)
-        existing = self.claim_by_order.get((exchange, order_id), 0)
+        key = (exchange, policy.account_ref, instrument, order_id)
+        existing = self.claim_by_order.get(key, 0)
         if existing:
             raise ModelRevertError("DuplicateClaim", existing)
+        if self.now > policy.coverage_end:
+            self.notes["model: claim filed in the grace period"] += 1
         self.claims.append(ModelClaim(sender, exchange, PENDING, claimed_loss, 0, self.now))
-        self.claim_by_order[(exchange, order_id)] = len(self.claims)
+        self.claim_by_order[key] = len(self.claims)
 
     def _verify(
         self, sender: str, claim_id: int, approved: bool, payout: int, evidence_hash: bytes, reason_code: int
@@ -444,15 +576,26 @@ class GuardModel:
             free = self.free_balance()
             if payout > free:
                 raise ModelRevertError("InsufficientFreeBalance", payout, free)
+            approved_today = self.approved_today(self.now)
+            approvals_left = max(self.daily_approval_limit - approved_today, 0)
+            if payout > approvals_left:
+                raise ModelRevertError("DailyApprovalLimitExceeded", payout, approvals_left)
+            self.approval_day = self.today()
+            self.approved_in_day = approved_today + payout
+            self.approvals.append((self.today(), payout, self.daily_approval_limit))
             claim.status = APPROVED
             claim.payout = payout
+            claim.payable_at = self.now + self.challenge_period
             claim.approval_cap = cap
-            policy.reserved += payout
+            policy.used += payout
             self.reserved += payout
         else:
             if payout != 0:
                 raise ModelRevertError("PayoutOnRejection", payout)
             claim.status = REJECTED
+        if claim.reopened:
+            self.notes["model: reopened claim re-decided"] += 1
+            claim.reopened = False
         claim.decided_at = self.now
         claim.reason_code = reason_code
 
@@ -463,18 +606,25 @@ class GuardModel:
         self._when_not_paused(PAUSE_VERIFICATIONS)
         self._verify(sender, claim_id, approved, payout, evidence_hash, reason_code)
 
-    def post_verifications(self, sender: str, items: list[tuple[int, bool, int, bytes, int]]) -> list[int]:
-        """Returns the ids of the skipped items (already decided), in order."""
+    def post_verifications(self, sender: str, items: list[tuple[int, bool, int, bytes, int]]) -> None:
         self._only_role(sender, VALIDATOR_ROLE)
         self._when_not_paused(PAUSE_VERIFICATIONS)
         self._check_batch(len(items))
-        skipped = []
         for claim_id, approved, payout, evidence_hash, reason_code in items:
             if self.claim_status(claim_id) > PENDING:
-                skipped.append(claim_id)
+                self.skips.append(("VerificationSkipped", claim_id, SKIP_WRONG_STATUS))
                 continue
             self._verify(sender, claim_id, approved, payout, evidence_hash, reason_code)
-        return skipped
+
+    def _release_approval(self, claim: ModelClaim, reason_code: int) -> None:
+        """Approved -> Rejected: the payout's reservation is released from the policy and the pool."""
+        amount = claim.payout
+        claim.status = REJECTED
+        claim.reason_code = reason_code
+        claim.payout = 0
+        claim.payable_at = 0
+        self.policy(claim.user).used -= amount
+        self.reserved -= amount
 
     def veto_claim(self, sender: str, claim_id: int, reason_code: int) -> None:
         self._only_role_or_governance(sender, GUARDIAN_ROLE)
@@ -482,42 +632,67 @@ class GuardModel:
         status = self.claim_status(claim_id)
         if claim is None or status != APPROVED:
             raise ModelRevertError("InvalidClaimStatus", claim_id, status)
-        ends_at = self.challenge_ends_at(claim)
-        if self.now >= ends_at:
-            raise ModelRevertError("ChallengePeriodOver", claim_id, ends_at)
-        payout = claim.payout
-        claim.status = REJECTED
-        claim.reason_code = reason_code
-        claim.payout = 0
-        self.policy(claim.user).reserved -= payout
-        self.reserved -= payout
+        if self.now >= claim.payable_at:
+            raise ModelRevertError("ChallengePeriodOver", claim_id, claim.payable_at)
+        self._release_approval(claim, reason_code)
 
-    def execute_payout(self, sender: str, claim_id: int) -> list[int]:
-        self._when_not_paused(PAUSE_PAYOUTS)
-        return self._execute_payouts([claim_id], strict=True)
-
-    def execute_payouts(self, sender: str, claim_ids: list[int]) -> list[int]:
-        """Returns the ids paid, in order."""
-        self._when_not_paused(PAUSE_PAYOUTS)
+    def veto_claims(self, sender: str, claim_ids: list[int], reason_code: int) -> None:
+        self._only_role_or_governance(sender, GUARDIAN_ROLE)
         self._check_batch(len(claim_ids))
-        return self._execute_payouts(claim_ids, strict=False)
-
-    def _execute_payouts(self, claim_ids: list[int], *, strict: bool) -> list[int]:
-        paid_in_day = self.paid_out_today(self.now)
-        paid: list[int] = []
         for claim_id in claim_ids:
             claim = self.claim(claim_id)
-            reason = self._not_payable_reason(claim_id, claim, paid_in_day)
+            if claim is None or claim.status != APPROVED:
+                self.skips.append(("VetoSkipped", claim_id, SKIP_WRONG_STATUS))
+                continue
+            if self.now >= claim.payable_at:
+                self.skips.append(("VetoSkipped", claim_id, SKIP_CHALLENGE_WINDOW_OVER))
+                continue
+            self._release_approval(claim, reason_code)
+
+    def cancel_approved_claim(self, sender: str, claim_id: int, reason_code: int) -> None:
+        self._only_governance(sender)
+        claim = self.claim(claim_id)
+        status = self.claim_status(claim_id)
+        if claim is None or status != APPROVED:
+            raise ModelRevertError("InvalidClaimStatus", claim_id, status)
+        self._release_approval(claim, reason_code)
+
+    def reopen_claim(self, sender: str, claim_id: int) -> None:
+        self._only_governance(sender)
+        claim = self.claim(claim_id)
+        status = self.claim_status(claim_id)
+        if claim is None or status != REJECTED:
+            raise ModelRevertError("InvalidClaimStatus", claim_id, status)
+        claim.status = PENDING
+        claim.decided_at = 0
+        claim.reason_code = 0
+        claim.reopened = True
+
+    def execute_payout(self, sender: str, claim_id: int) -> None:
+        self._when_not_paused(PAUSE_PAYOUTS)
+        self._execute_payouts([claim_id], strict=True)
+
+    def execute_payouts(self, sender: str, claim_ids: list[int]) -> None:
+        self._when_not_paused(PAUSE_PAYOUTS)
+        self._check_batch(len(claim_ids))
+        self._execute_payouts(claim_ids, strict=False)
+
+    def _execute_payouts(self, claim_ids: list[int], *, strict: bool) -> None:
+        # The test token never refuses a transfer, so PayoutFailed / PayoutTransferFailed are not modelled.
+        paid_in_day = self.paid_out_today(self.now)
+        paid = False
+        for claim_id in claim_ids:
+            claim = self.claim(claim_id)
+            reason = self._payout_skip_reason(claim_id, claim, paid_in_day)
             if reason is not None:
+                skip, error = reason
                 if strict:
-                    raise reason
+                    raise error
+                self.skips.append(("PayoutSkipped", claim_id, skip))
                 continue
             assert claim is not None
             amount = claim.payout
             claim.status = PAID
-            policy = self.policy(claim.user)
-            policy.reserved -= amount
-            policy.paid_out += amount
             paid_in_day += amount
             self.reserved -= amount
             self.balance -= amount
@@ -525,26 +700,28 @@ class GuardModel:
             self.total_paid += amount
             self.paid_claim_ids.append(claim_id)
             self.payouts.append((self.today(), amount, self.daily_payout_limit))
-            paid.append(claim_id)
+            paid = True
         if paid:
             self.payout_day = self.today()
             self.paid_in_day = paid_in_day
-        return paid
 
-    def _not_payable_reason(
+    def _payout_skip_reason(
         self, claim_id: int, claim: ModelClaim | None, paid_in_day: int
-    ) -> ModelRevertError | None:
+    ) -> tuple[int, ModelRevertError] | None:
         status = self.claim_status(claim_id)
         if claim is None or status != APPROVED:
-            return ModelRevertError("InvalidClaimStatus", claim_id, status)
-        ends_at = self.challenge_ends_at(claim)
-        if self.now < ends_at:
-            return ModelRevertError("ChallengePeriodActive", claim_id, ends_at)
+            return SKIP_WRONG_STATUS, ModelRevertError("InvalidClaimStatus", claim_id, status)
+        if self.now < claim.payable_at:
+            return SKIP_CHALLENGE_WINDOW_OPEN, ModelRevertError(
+                "ChallengePeriodActive", claim_id, claim.payable_at
+            )
         if self.policy(claim.user).blacklisted:
-            return ModelRevertError("UserBlacklisted", claim.user)
+            return SKIP_USER_BLACKLISTED, ModelRevertError("UserBlacklisted", claim.user)
         remaining_today = max(self.daily_payout_limit - paid_in_day, 0)
         if claim.payout > remaining_today:
-            return ModelRevertError("DailyPayoutLimitExceeded", claim.payout, remaining_today)
+            return SKIP_DAILY_PAYOUT_LIMIT, ModelRevertError(
+                "DailyPayoutLimitExceeded", claim.payout, remaining_today
+            )
         return None
 
     # ------------------------------------------------------------------ roles
@@ -568,13 +745,18 @@ class GuardModel:
             raise ModelRevertError("AdminRoleReserved", sender)
         self.role_members.setdefault(role, set()).discard(sender)
 
-    # ------------------------------------------------------------------ upgrade
+    # ------------------------------------------------------------------ upgrade and multicall
 
     def upgrade_to_and_call(self, sender: str, implementation: str, data: bytes) -> None:
         self._only_governance(sender)
         if implementation not in self.implementation_versions:
             raise ModelRevertError("ERC1967InvalidImplementation", implementation)
         self.implementation = implementation
+
+    def multicall(self, sender: str, actions: tuple[Action, ...]) -> None:
+        """Each call is a delegatecall into the proxy: same sender; the first revert reverts them all."""
+        for name, args in actions:
+            GOVERNANCE_OPERATIONS[name](self, sender, *args)
 
     # ------------------------------------------------------------------ multisig
 
@@ -593,6 +775,11 @@ class GuardModel:
             raise ModelRevertError("ProposalExpired", proposal_id, proposal.expires_at)
         return proposal
 
+    def _schedule_if_threshold_met(self, proposal_id: int, proposal: ModelProposal) -> None:
+        if proposal.ready_at == 0 and self.confirmation_count(proposal_id) >= self.threshold:
+            proposal.ready_at = self.now + self.execution_delay
+            proposal.delayed = self.execution_delay > 0
+
     def propose(self, sender: str, action: Action, target: str) -> None:
         self._only_signer(sender)
         if target != self.address:
@@ -600,6 +787,7 @@ class GuardModel:
         proposal = ModelProposal(action, sender, self.now, self.now + self.proposal_lifetime)
         proposal.confirmations[sender] = self.signer_epoch[sender]
         self.proposals.append(proposal)
+        self._schedule_if_threshold_met(len(self.proposals), proposal)
 
     def confirm(self, sender: str, proposal_id: int) -> None:
         self._only_signer(sender)
@@ -608,6 +796,18 @@ class GuardModel:
         if proposal.confirmations.get(sender) == epoch:
             raise ModelRevertError("AlreadyConfirmed", proposal_id, sender)
         proposal.confirmations[sender] = epoch
+        self._schedule_if_threshold_met(proposal_id, proposal)
+
+    def schedule(self, sender: str, proposal_id: int) -> None:
+        self._only_signer(sender)
+        proposal = self._require_open(proposal_id)
+        if proposal.ready_at != 0:
+            raise ModelRevertError("ProposalAlreadyScheduled", proposal_id, proposal.ready_at)
+        have = self.confirmation_count(proposal_id)
+        if have < self.threshold:
+            raise ModelRevertError("ThresholdNotMet", proposal_id, have, self.threshold)
+        proposal.ready_at = self.now + self.execution_delay
+        proposal.delayed = self.execution_delay > 0
 
     def revoke_confirmation(self, sender: str, proposal_id: int) -> None:
         self._only_signer(sender)
@@ -622,18 +822,30 @@ class GuardModel:
         have = self.confirmation_count(proposal_id)
         if have < self.threshold:
             raise ModelRevertError("ThresholdNotMet", proposal_id, have, self.threshold)
+        if proposal.ready_at == 0 or self.now < proposal.ready_at:
+            raise ModelRevertError("ProposalNotReady", proposal_id, proposal.ready_at)
+        if proposal.delayed:
+            self.notes["model: proposal executed after its delay"] += 1
         proposal.executed = True
         proposal.executed_at = self.now
         self.call_as_governance(proposal.action)
 
     def cancel(self, sender: str, proposal_id: int) -> None:
         proposal = self._require_existing(proposal_id)
-        if sender not in (proposal.proposer, self.address):
-            raise ModelRevertError("NotProposer", proposal_id, sender)
         if proposal.executed:
             raise ModelRevertError("ProposalAlreadyExecuted", proposal_id)
         if proposal.cancelled:
             raise ModelRevertError("ProposalAlreadyCancelled", proposal_id)
+        by_proposer = sender == proposal.proposer and self.is_signer(sender)
+        if not by_proposer and sender != self.address:
+            # LeverageGuardAdmin._authorizeCancel: a guardian in the delay, unless it only removes guardians.
+            if not self.has_role(GUARDIAN_ROLE, sender):
+                raise ModelRevertError("NotProposer", proposal_id, sender)
+            if proposal.ready_at == 0 or self.now >= proposal.ready_at:
+                raise ModelRevertError("NotInDelay", proposal_id, proposal.ready_at)
+            if only_revokes_guardians(proposal.action):
+                raise ModelRevertError("GuardianRemovalNotCancellable", proposal_id)
+            self.notes["model: guardian cancel in delay"] += 1
         proposal.cancelled = True
 
     def add_signer(self, sender: str, signer: str) -> None:
@@ -642,6 +854,8 @@ class GuardModel:
             raise ModelRevertError("TooManySigners", MAX_SIGNERS + 1, MAX_SIGNERS)
         if int(signer, 16) == 0:
             raise ModelRevertError("ZeroAddress")
+        if signer == self.address:
+            raise ModelRevertError("InvalidSigner", signer)
         if self.is_signer(signer):
             raise ModelRevertError("AlreadySigner", signer)
         self.last_epoch += 1
@@ -669,11 +883,17 @@ class GuardModel:
 
     def set_proposal_lifetime(self, sender: str, lifetime: int) -> None:
         self._only_governance(sender)
-        if not MIN_PROPOSAL_LIFETIME <= lifetime <= MAX_PROPOSAL_LIFETIME:
-            raise ModelRevertError(
-                "InvalidProposalLifetime", lifetime, MIN_PROPOSAL_LIFETIME, MAX_PROPOSAL_LIFETIME
-            )
+        minimum = MIN_PROPOSAL_LIFETIME + self.execution_delay
+        if not minimum <= lifetime <= MAX_PROPOSAL_LIFETIME:
+            raise ModelRevertError("InvalidProposalLifetime", lifetime, minimum, MAX_PROPOSAL_LIFETIME)
         self.proposal_lifetime = lifetime
+
+    def set_execution_delay(self, sender: str, delay: int) -> None:
+        self._only_governance(sender)
+        maximum = self.max_execution_delay()
+        if delay > maximum:
+            raise ModelRevertError("InvalidExecutionDelay", delay, maximum)
+        self.execution_delay = delay
 
 
 # Contract function name -> model operation, for calls that proposals make as governance.
@@ -681,19 +901,28 @@ GOVERNANCE_OPERATIONS: dict[str, Callable[..., Any]] = {
     "withdraw": GuardModel.withdraw,
     "setDailyWithdrawalLimit": GuardModel.set_daily_withdrawal_limit,
     "setDailyPayoutLimit": GuardModel.set_daily_payout_limit,
+    "setDailyApprovalLimit": GuardModel.set_daily_approval_limit,
     "setMaxPayoutPerClaim": GuardModel.set_max_payout_per_claim,
+    "setMaxCoverageLimit": GuardModel.set_max_coverage_limit,
     "setChallengePeriod": GuardModel.set_challenge_period,
+    "setClaimGracePeriod": GuardModel.set_claim_grace_period,
     "pause": GuardModel.pause,
     "unpause": GuardModel.unpause,
     "addToWhitelist": GuardModel.add_to_whitelist,
+    "extendCoverage": GuardModel.extend_coverage,
     "removeFromBlacklist": GuardModel.remove_from_blacklist,
     "vetoClaim": GuardModel.veto_claim,
+    "vetoClaims": GuardModel.veto_claims,
+    "cancelApprovedClaim": GuardModel.cancel_approved_claim,
+    "reopenClaim": GuardModel.reopen_claim,
     "grantRole": GuardModel.grant_role,
     "revokeRole": GuardModel.revoke_role,
     "upgradeToAndCall": GuardModel.upgrade_to_and_call,
+    "multicall": GuardModel.multicall,
     "cancel": GuardModel.cancel,
     "addSigner": GuardModel.add_signer,
     "removeSigner": GuardModel.remove_signer,
     "setThreshold": GuardModel.set_threshold,
     "setProposalLifetime": GuardModel.set_proposal_lifetime,
+    "setExecutionDelay": GuardModel.set_execution_delay,
 }

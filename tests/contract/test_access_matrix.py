@@ -1,8 +1,10 @@
 """Access-control matrix: every state-changing function of LeverageGuard x every actor.
 
-The cases are generated from the compiled ABI (`project.LeverageGuard.contract_type.abi`, every function that
-is neither view nor pure), so a function added to the contract without a row in `MATRIX` fails
-`test_matrix__covers_every_state_changing_function` and its own generated cases.
+The cases are generated from the compiled ABI of the whole proxy interface
+(`project.ILeverageGuard.contract_type.abi`: what LeverageGuard serves and what its fallback serves from
+LeverageGuardAdmin; every function that is neither view nor pure), so a function added to the contract
+without a row in `MATRIX` fails `test_matrix__covers_every_state_changing_function` and its own generated
+cases.
 
 Each row of `MATRIX` names the actors authorised to call the function, a builder that prepares valid
 arguments and state for a given actor (so that only authorisation can make the call fail), the exact error
@@ -11,31 +13,42 @@ every other actor gets, and the event a successful call must emit. Actors: `stra
 (the call made by an executed 2-of-3 proposal, i.e. `msg.sender == guard`; success means the proposal's
 `execute` succeeds, failure means `execute` reverts with the call's own error).
 
-Functions open to anyone are listed with `ANYONE`; `initialize` is listed with no authorised actor at all
-(the proxy is initialised at deployment).
+Functions open to anyone are listed with `ANYONE`; `initialize` and `migrateFrom1_0` are listed with no
+authorised actor at all (the proxy is initialised at deployment, as 1.1). Where one actor gets another error
+than the rest (e.g. a guardian cancelling outside the delay), `overrides` names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ape
 import pytest
 from ape import project
-from lg_testkit import ACCOUNT_REF, CHALLENGE_PERIOD, EVIDENCE, OKX, PAUSE_DEPOSITS, USDT
+from lg_testkit import (
+    CHALLENGE_PERIOD,
+    COVERAGE_LIMIT,
+    DAY,
+    EVIDENCE,
+    OKX,
+    PAUSE_DEPOSITS,
+    USDT,
+    deploy_pair,
+)
 
 ACTORS = ("stranger", "trader", "registrar", "guardian", "validator", "signer", "governance")
 ANYONE = frozenset(ACTORS)
 NOBODY: frozenset[str] = frozenset()
 NEW_ACCOUNT = "0x000000000000000000000000000000000000dEaD"
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
+NEW_ACCOUNT_REF = bytes.fromhex("5e" * 32)
 
 
 def state_changing_functions() -> list[str]:
-    """Names of the LeverageGuard ABI functions that are neither view nor pure."""
-    abi = project.LeverageGuard.contract_type.abi
+    """Names of the proxy interface's functions (ILeverageGuard) that are neither view nor pure."""
+    abi = project.ILeverageGuard.contract_type.abi
     names = [
         item.name for item in abi if item.type == "function" and item.stateMutability not in ("view", "pure")
     ]
@@ -94,6 +107,10 @@ class Entry:
     error_args: ErrorArgs
     event: str | None
     note: str = ""
+    overrides: dict[str, tuple[str, ErrorArgs]] = field(default_factory=dict)
+
+    def expected_error(self, actor: str) -> tuple[str, ErrorArgs]:
+        return self.overrides.get(actor, (self.error, self.error_args))
 
 
 def _caller(name: str) -> ErrorArgs:
@@ -141,7 +158,8 @@ def _unpause(c: Ctx, actor: str) -> tuple[Any, ...]:
 
 
 def _add_to_whitelist(c: Ctx, actor: str) -> tuple[Any, ...]:
-    return ([NEW_ACCOUNT], [ACCOUNT_REF], 1_000 * USDT, int(c.chain.pending_timestamp) + 86_400 * 30)
+    # A fresh account hash: ACCOUNT_REF is bound to `trader`, whose coverage is in force.
+    return ([NEW_ACCOUNT], [NEW_ACCOUNT_REF], 1_000 * USDT, int(c.chain.pending_timestamp) + 86_400 * 30)
 
 
 def _remove_from_blacklist(c: Ctx, actor: str) -> tuple[Any, ...]:
@@ -187,6 +205,29 @@ def _initialize(c: Ctx, actor: str) -> tuple[Any, ...]:
     return (c.token, c.signers, 2)
 
 
+def _schedule(c: Ctx, actor: str) -> tuple[Any, ...]:
+    """A proposal that meets the threshold but was never scheduled: proposed with one confirmation, then
+    the threshold lowered to 1 by governance."""
+    proposal_id = c.propose(c.guard.setChallengePeriod, 7_200)
+    c.govern(c.guard.setThreshold, 1)
+    return (proposal_id,)
+
+
+def _extend_coverage(c: Ctx, actor: str) -> tuple[Any, ...]:
+    end = int(c.guard.getPolicy(c.actors["trader"]).coverageEnd)
+    return ([c.actors["trader"]], COVERAGE_LIMIT, end + DAY)
+
+
+def _reopen(c: Ctx, actor: str) -> tuple[Any, ...]:
+    claim_id = c.file_claim("matrix-reopen")
+    c.guard.postVerification(claim_id, False, 0, EVIDENCE, 1, sender=c.actors["validator"])
+    return (claim_id,)
+
+
+def _cancel_approved(c: Ctx, actor: str) -> tuple[Any, ...]:
+    return (c.approved_claim("matrix-cancel", matured=True), 9)
+
+
 MATRIX: dict[str, Entry] = {
     # ------------------------------------------------------------------ open to anyone
     "deposit": Entry(
@@ -230,6 +271,15 @@ MATRIX: dict[str, Entry] = {
     ),
     # ------------------------------------------------------------------ nobody (already initialised)
     "initialize": Entry(NOBODY, _initialize, "InvalidInitialization", _no_args, None),
+    "migrateFrom1_0": Entry(
+        NOBODY,
+        lambda c, actor: ([c.actors["trader"]],),
+        "OnlyGovernance",
+        _caller("caller"),
+        None,
+        note="Governance only, once, inside the upgrade from 1.0.0; a 1.1 pool is at version 2 already.",
+        overrides={"governance": ("InvalidInitialization", _no_args)},
+    ),
     # ------------------------------------------------------------------ multisig, signers acting directly
     "propose": Entry(
         frozenset({"signer"}),
@@ -243,25 +293,39 @@ MATRIX: dict[str, Entry] = {
         frozenset({"signer"}), _revoke_confirmation, "NotSigner", _caller("account"), "ConfirmationRevoked"
     ),
     "execute": Entry(frozenset({"signer"}), _execute, "NotSigner", _caller("account"), "ProposalExecuted"),
+    "schedule": Entry(frozenset({"signer"}), _schedule, "NotSigner", _caller("account"), "ProposalScheduled"),
     "cancel": Entry(
         frozenset({"signer", "governance"}),
         _cancel,
         "NotProposer",
         lambda c, actor, args: {"proposalId": args[0], "caller": c.address(actor)},
         "ProposalCancelled",
-        note="The proposer (here the acting signer) or governance; another signer gets NotProposer too.",
+        note="The proposer (here the acting signer) or governance; another signer gets NotProposer too. A "
+        "guardian may cancel only during the execution delay (0 here), so it gets NotInDelay.",
+        overrides={
+            "guardian": (
+                "NotInDelay",
+                lambda c, actor, args: {"proposalId": args[0], "readyAt": 0},
+            )
+        },
     ),
     # ------------------------------------------------------------------ multisig, governance only
     "addSigner": _governance_only(lambda c, actor: (NEW_ACCOUNT,), "SignerAdded"),
     "removeSigner": _governance_only(lambda c, actor: (c.signers[2],), "SignerRemoved"),
     "setThreshold": _governance_only(lambda c, actor: (3,), "ThresholdChanged"),
     "setProposalLifetime": _governance_only(lambda c, actor: (2 * 86_400,), "ProposalLifetimeChanged"),
+    "setExecutionDelay": _governance_only(lambda c, actor: (3_600,), "ExecutionDelayChanged"),
     # ------------------------------------------------------------------ pool, governance only
     "withdraw": _governance_only(lambda c, actor: (c.sponsor, 1_000 * USDT), "Withdrawn"),
     "setDailyWithdrawalLimit": _governance_only(lambda c, actor: (1 * USDT,), "DailyWithdrawalLimitChanged"),
-    "setDailyPayoutLimit": _governance_only(lambda c, actor: (1 * USDT,), "DailyPayoutLimitChanged"),
+    "setDailyPayoutLimit": _governance_only(lambda c, actor: (6_000 * USDT,), "DailyPayoutLimitChanged"),
     "setMaxPayoutPerClaim": _governance_only(lambda c, actor: (1 * USDT,), "MaxPayoutPerClaimChanged"),
     "setChallengePeriod": _governance_only(lambda c, actor: (7_200,), "ChallengePeriodChanged"),
+    "setDailyApprovalLimit": _governance_only(lambda c, actor: (1 * USDT,), "DailyApprovalLimitChanged"),
+    "setMaxCoverageLimit": _governance_only(lambda c, actor: (1 * USDT,), "MaxCoverageLimitChanged"),
+    "setClaimGracePeriod": _governance_only(lambda c, actor: (86_400,), "ClaimGracePeriodChanged"),
+    "cancelApprovedClaim": _governance_only(_cancel_approved, "ClaimCancelled"),
+    "reopenClaim": _governance_only(_reopen, "ClaimReopened"),
     "rescueToken": _governance_only(_rescue, "TokenRescued"),
     "unpause": _governance_only(_unpause, "Unpaused"),
     "removeFromBlacklist": _governance_only(_remove_from_blacklist, "RemovedFromBlacklist"),
@@ -280,6 +344,20 @@ MATRIX: dict[str, Entry] = {
         "Unauthorized",
         _caller("account"),
         "ClaimVetoed",
+    ),
+    "vetoClaims": Entry(
+        frozenset({"guardian", "governance"}),
+        lambda c, actor: ([c.approved_claim("matrix-vetoes", matured=False)], 100),
+        "Unauthorized",
+        _caller("account"),
+        "ClaimVetoed",
+    ),
+    "extendCoverage": Entry(
+        frozenset({"registrar", "governance"}),
+        _extend_coverage,
+        "Unauthorized",
+        _caller("account"),
+        "CoverageExtended",
     ),
     "addToWhitelist": Entry(
         frozenset({"registrar", "governance"}),
@@ -350,7 +428,7 @@ MATRIX: dict[str, Entry] = {
 
 @pytest.fixture(scope="session")
 def spare_implementation(project: Any, deployer: Any) -> Any:
-    return deployer.deploy(project.LeverageGuard)
+    return deploy_pair(project, deployer)[0]
 
 
 @pytest.fixture
@@ -404,10 +482,11 @@ def test_matrix__functions_come_from_the_abi() -> None:
     names = state_changing_functions()
     assert {"withdraw", "execute", "upgradeToAndCall", "multicall", "renounceRole"} <= set(names)
     assert not {"freeBalance", "getClaim", "hasRole", "proxiableUUID", "version"} & set(names)
-    assert len(names) == 34
+    assert {"schedule", "setExecutionDelay", "extendCoverage", "vetoClaims", "migrateFrom1_0"} <= set(names)
+    assert len(names) == 44
 
 
-ERROR_NAMES = {item.name for item in project.LeverageGuard.contract_type.errors}
+ERROR_NAMES = {item.name for item in project.ILeverageGuard.contract_type.errors}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -425,10 +504,11 @@ def test_access(ctx: Ctx, function: str, actor: str) -> None:
             emitted = [log.event_name for log in receipt.events if log.contract_address == ctx.guard.address]
             assert entry.event in emitted, f"{function} by {actor} did not emit {entry.event}"
     else:
+        name, error_args = entry.expected_error(actor)
         # An error raised by the token (e.g. an allowance check) is in the token's ABI, not the pool's.
-        source = ctx.guard if entry.error in ERROR_NAMES else ctx.token
-        error = getattr(source, entry.error)
-        with ape.reverts(error, **entry.error_args(ctx, actor, args)):
+        source = ctx.guard if name in ERROR_NAMES else ctx.token
+        error = getattr(source, name)
+        with ape.reverts(error, **error_args(ctx, actor, args)):
             call()
 
 

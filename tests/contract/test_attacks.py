@@ -25,9 +25,14 @@ from lg_testkit import (
     PAID,
     PENDING,
     REJECTED,
+    SKIP_CHALLENGE_WINDOW_OPEN,
+    SKIP_WRONG_STATUS,
     USDT,
+    as_guard,
     configure,
     deploy_guard,
+    deploy_pair,
+    deploy_upgrade_target,
 )
 
 LEVERAGE_GUARD_SLOT = 0x61E2C9BFC8811B94D687F6922BC0DE4C1384E9A7327CF9C6F33A1843FA9E8800
@@ -193,11 +198,11 @@ def test_reentrant_token__reentry_fails__outer_effect_exact(
 
 
 @pytest.mark.parametrize("reentry", REENTRIES)
-@pytest.mark.parametrize("outer", OUTERS)
+@pytest.mark.parametrize("outer", ("withdraw", "deposit"))
 def test_reentrant_token__reentry_revert_bubbles__whole_operation_reverts(
     evil, signers, stranger, sponsor, trader, other_trader, outer, reentry
 ):
-    """A token that re-throws the re-entry's error makes the whole outer operation revert with it (SafeERC20
+    """A token that re-throws the re-entry's error makes withdraw and deposit revert with it (SafeERC20
     and `execute` bubble revert data); nothing moves."""
     guard, token = evil["guard"], evil["token"]
     data, _ = _reentry_call(guard, token, signers, reentry)
@@ -220,6 +225,61 @@ def test_reentrant_token__reentry_revert_bubbles__whole_operation_reverts(
     assert guard.getClaim(1).status == APPROVED
     assert guard.getClaim(2).status == APPROVED
     assert token.armed() is True  # the arming itself was rolled back with the rest
+
+
+@pytest.mark.parametrize("reentry", REENTRIES)
+def test_reentrant_token__refused_single_payout__reverts_payout_transfer_failed(
+    evil, signers, stranger, sponsor, trader, other_trader, reentry
+):
+    """executePayout uses trySafeTransfer: a transfer the token refuses (here: it re-throws its failed
+    re-entry) reverts with PayoutTransferFailed(claimId), not the token's error; nothing moves."""
+    guard, token = evil["guard"], evil["token"]
+    data, _ = _reentry_call(guard, token, signers, reentry)
+    before = _balances(evil, trader, other_trader, sponsor)
+    token.arm(guard, data, True, sender=stranger)
+
+    with ape.reverts(guard.PayoutTransferFailed, claimId=1):
+        guard.executePayout(1, sender=stranger)
+
+    assert _balances(evil, trader, other_trader, sponsor) == before
+    assert guard.reservedAmount() == PAYOUT_1 + PAYOUT_2
+    assert guard.paidOutToday() == 0
+    assert guard.getClaim(1).status == APPROVED
+    assert token.armed() is True
+
+
+@pytest.mark.parametrize("reentry", REENTRIES)
+def test_reentrant_token__refused_batch_payout__payout_failed_claims_stay_approved(
+    evil, signers, stranger, sponsor, trader, other_trader, reentry
+):
+    """executePayouts uses trySafeTransfer per claim: a refused transfer (here the token re-throws its failed
+    re-entry, and stays armed because that revert rolls back its own disarming, so it refuses both) emits
+    PayoutFailed, leaves the claim Approved and reserved and keeps it out of the day's payout total; the
+    batch itself succeeds and nothing moves."""
+    guard, token = evil["guard"], evil["token"]
+    data, _ = _reentry_call(guard, token, signers, reentry)
+    before = _balances(evil, trader, other_trader, sponsor)
+    token.arm(guard, data, True, sender=stranger)
+
+    receipt = guard.executePayouts([1, 2], sender=stranger)
+
+    assert [log for log in receipt.events if log.contract_address == guard.address] == [
+        guard.PayoutFailed(claimId=1, user=trader, amount=PAYOUT_1),
+        guard.PayoutFailed(claimId=2, user=other_trader, amount=PAYOUT_2),
+    ]
+    assert _balances(evil, trader, other_trader, sponsor) == before
+    assert [guard.getClaim(i).status for i in (1, 2)] == [APPROVED, APPROVED]
+    assert guard.reservedAmount() == PAYOUT_1 + PAYOUT_2
+    assert guard.paidOutToday() == 0
+    assert guard.getPolicy(trader).used == PAYOUT_1
+    assert token.armed() is True
+    assert token.reentryCount() == 0
+    # Once the token stops refusing, both are paid.
+    token.arm(guard, b"", False, sender=stranger)
+    guard.executePayouts([1, 2], sender=stranger)
+    assert [guard.getClaim(i).status for i in (1, 2)] == [PAID, PAID]
+    assert guard.reservedAmount() == 0
+    assert guard.paidOutToday() == PAYOUT_1 + PAYOUT_2
 
 
 def test_rescue_token__reentrant_stray_token__reentry_fails(
@@ -304,11 +364,11 @@ def test_proposal_calling_add_signer__works(guard, signers, stranger):
     assert guard.getSigners() == [*(s.address for s in signers), stranger.address]
     # The new signer's confirmation counts at once.
     new_id = int(
-        guard.propose(guard, 0, guard.setChallengePeriod.encode_input(60), sender=stranger).return_value
+        guard.propose(guard, 0, guard.setChallengePeriod.encode_input(7_200), sender=stranger).return_value
     )
     guard.confirm(new_id, sender=signers[2])
     guard.execute(new_id, sender=stranger)
-    assert guard.challengePeriod() == 60
+    assert guard.challengePeriod() == 7_200
 
 
 def test_proposal_calling_cancel__governance_cancels_other_proposal(guard, gov, signers):
@@ -369,29 +429,47 @@ def test_deposit__fee_on_transfer_token__reverts(project, test_contracts, deploy
 # =============================================================================== duplicate claims
 
 
-def test_submit_claim__same_order_other_trader__reverts(insured, file_claim, trader, other_trader):
+def test_submit_claim__same_order_twice__reverts(insured, file_claim, trader):
     first = file_claim(1_000 * USDT, by=trader, order_id="ORD-1")
 
     with ape.reverts(insured.DuplicateClaim, existingClaimId=first):
-        insured.submitClaim(OKX, "ORD-1", "BTC-USDT-SWAP", 1_000 * USDT, sender=other_trader)
-    with ape.reverts(insured.DuplicateClaim, existingClaimId=first):
-        insured.submitClaim(OKX, "ORD-1", "ETH-USDT-SWAP", 5 * USDT, sender=trader)
+        insured.submitClaim(OKX, "ORD-1", "BTC-USDT-SWAP", 5 * USDT, sender=trader)
 
     assert insured.claimCount() == first
-    assert insured.claimIdByOrder(OKX, "ORD-1") == first
-    # The key is (exchange, orderId): the same id on another exchange is another order.
-    second = file_claim(1_000 * USDT, by=other_trader, exchange=BINANCE, order_id="ORD-1")
+    assert insured.claimIdByOrder(OKX, ACCOUNT_REF, "BTC-USDT-SWAP", "ORD-1") == first
+    # The same id on another exchange is another order.
+    second = file_claim(1_000 * USDT, by=trader, exchange=BINANCE, order_id="ORD-1")
     assert second == first + 1
-    assert insured.claimIdByOrder(BINANCE, "ORD-1") == second
+    assert insured.claimIdByOrder(BINANCE, ACCOUNT_REF, "BTC-USDT-SWAP", "ORD-1") == second
 
 
-def test_submit_claim__order_of_rejected_claim__stays_taken(insured, file_claim, validator, other_trader):
+OTHER_SPELLINGS = ["btc-usdt-swap", "BTC-USDT-SWAP ", " BTC-USDT-SWAP", "BTC\u2010USDT-SWAP"]
+
+
+@pytest.mark.parametrize("spelling", OTHER_SPELLINGS)
+def test_submit_claim__same_order_other_spelling__refused(insured, file_claim, trader, spelling):
+    """The instrument is part of the key, so only one spelling is accepted: upper-case [A-Z0-9-_]."""
+    file_claim(1_000 * USDT, by=trader, order_id="ORD-1")
+
+    with ape.reverts(insured.InvalidInstrument, instrument=spelling):
+        insured.submitClaim(OKX, "ORD-1", spelling, 5 * USDT, sender=trader)
+
+
+def test_whitelist__another_trader_with_my_account_ref__refused(insured, registrar, trader, stranger, chain):
+    """Claiming someone else's order needs their accountRef: it is bound to them while they may file."""
+    end = int(chain.pending_timestamp) + 30 * DAY
+
+    with ape.reverts(insured.AccountRefInUse, accountRef=ACCOUNT_REF, holder=trader):
+        insured.addToWhitelist([stranger], [ACCOUNT_REF], 1_000 * USDT, end, sender=registrar)
+
+
+def test_submit_claim__order_of_rejected_claim__stays_taken(insured, file_claim, validator, trader):
     first = file_claim(1_000 * USDT, order_id="ORD-R")
     insured.postVerification(first, False, 0, EVIDENCE, 7, sender=validator)
     assert insured.getClaim(first).status == REJECTED
 
     with ape.reverts(insured.DuplicateClaim, existingClaimId=first):
-        insured.submitClaim(OKX, "ORD-R", "BTC-USDT-SWAP", 1_000 * USDT, sender=other_trader)
+        insured.submitClaim(OKX, "ORD-R", "BTC-USDT-SWAP", 1_000 * USDT, sender=trader)
 
 
 # =============================================================================== batch griefing
@@ -424,13 +502,13 @@ def test_execute_payouts__bad_items__skipped_rest_paid(
     receipt = insured.executePayouts(batch, sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutExecuted(claimId=ids[0], user=trader, amount=800 * USDT),
-        insured.PayoutSkipped(claimId=ids[2]),
-        insured.PayoutSkipped(claimId=999),
-        insured.PayoutExecuted(claimId=ids[1], user=trader, amount=300 * USDT),
-        insured.PayoutSkipped(claimId=ids[0]),
+        insured.PayoutSkipped(claimId=ids[2], reason=SKIP_CHALLENGE_WINDOW_OPEN),
+        insured.PayoutSkipped(claimId=999, reason=SKIP_WRONG_STATUS),
+        insured.PayoutSkipped(claimId=ids[0], reason=SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 800 * USDT),
+        insured.PayoutExecuted(claimId=ids[0], user=trader, amount=800 * USDT),
         token.Transfer(insured, trader, 300 * USDT),
+        insured.PayoutExecuted(claimId=ids[1], user=trader, amount=300 * USDT),
     ]
     assert token.balanceOf(trader) == 1_100 * USDT
     assert token.balanceOf(insured) == pool - 1_100 * USDT
@@ -454,7 +532,7 @@ def test_upgrade__non_uups_implementation__reverts(guard, signers, deployer, tes
         run()
 
     assert implementation_of(chain, guard) == before
-    assert guard.version() == "1.0.0"
+    assert guard.version() == "1.1.0"
 
 
 def test_upgrade__wrong_proxiable_uuid__reverts(guard, signers, deployer, test_contracts, chain):
@@ -480,13 +558,16 @@ def test_upgrade__to_eoa__reverts(guard, signers, stranger, chain):
 
 def test_upgrade__called_on_implementation__reverts(guard, signers, chain, project, deployer):
     """The implementation itself refuses UUPS calls and initialisation (no takeover of the logic contract)."""
-    implementation = project.LeverageGuard.at(implementation_of(chain, guard))
-    spare = deployer.deploy(project.LeverageGuard)
+    implementation = as_guard(project, implementation_of(chain, guard))
+    spare, _ = deploy_pair(project, deployer)
 
     with ape.reverts(implementation.UUPSUnauthorizedCallContext):
         implementation.upgradeToAndCall(spare, b"", sender=signers[0])
     with ape.reverts(implementation.InvalidInitialization):
         implementation.initialize(guard.asset(), [signers[0]], 1, sender=signers[0])
+    admin = as_guard(project, implementation.ADMIN())
+    with ape.reverts(admin.InvalidInitialization):
+        admin.initialize(guard.asset(), [signers[0]], 1, sender=signers[0])
 
 
 # =============================================================================== storage layout across V2
@@ -517,7 +598,7 @@ def _v1_views(
         "pausedFlags": guard.pausedFlags(),
         "claimCount": guard.claimCount(),
         "claims": [tuple(guard.getClaim(i)) for i in claim_ids],
-        "orders": [guard.claimIdByOrder(OKX, f"layout-{i}") for i in range(4)],
+        "orders": [guard.claimIdByOrder(OKX, ACCOUNT_REF, "BTC-USDT-SWAP", f"layout-{i}") for i in range(4)],
         "policies": [tuple(guard.getPolicy(a)) for a in accounts],
         "flags": [(guard.isWhitelisted(a), guard.isBlacklisted(a)) for a in accounts],
         "roles": [[guard.hasRole(role, a) for role in roles] for a in [*accounts, guard]],
@@ -531,6 +612,7 @@ def _v1_views(
 
 
 def test_upgrade_to_v2__v1_storage_unchanged(
+    project,
     guard,
     gov,
     token,
@@ -561,22 +643,22 @@ def test_upgrade_to_v2__v1_storage_unchanged(
     gov(guard.withdraw, sponsor, 2_000 * USDT)
     guard.addToBlacklist([other_trader], sender=guardian)
     guard.pause(16, sender=guardian)
-    open_id = gov.propose(guard.setChallengePeriod, 60)
-    cancelled_id = gov.propose(guard.setChallengePeriod, 120)
+    open_id = gov.propose(guard.setChallengePeriod, 7_200)
+    cancelled_id = gov.propose(guard.setChallengePeriod, 10_800)
     guard.cancel(cancelled_id, sender=signers[0])
     gov(guard.revokeRole, guard.REGISTRAR_ROLE(), registrar)
 
-    v2 = deployer.deploy(test_contracts["LeverageGuardV2Namespaced"])
+    v2 = deploy_upgrade_target(project, deployer, test_contracts["LeverageGuardV2Namespaced"])
     init = v2.initializeV2.encode_input(0xC0FFEE)
     upgrade_id, run = _upgrade(guard, signers, v2, init)
     accounts = [trader, other_trader, validator, guardian, registrar, stranger, *signers]
     proposal_ids = [i for i in range(1, guard.proposalCount() + 1) if i != upgrade_id]
     views_before = _v1_views(guard, accounts, claims, proposal_ids)
-    words = [*(LEVERAGE_GUARD_SLOT + i for i in range(8)), *(MULTISIG_SLOT + i for i in range(6))]
+    words = [*(LEVERAGE_GUARD_SLOT + i for i in range(10)), *(MULTISIG_SLOT + i for i in range(6))]
     raw_before = [raw_word(chain, guard.address, slot) for slot in words]
     assert raw_word(chain, guard.address, V2_SLOT) == 0
-    assert raw_word(chain, guard.address, INITIALIZABLE_SLOT) == 1
-    assert any(raw_before[:5]) and any(raw_before[8:])
+    assert raw_word(chain, guard.address, INITIALIZABLE_SLOT) == 2  # initialize is reinitializer(2)
+    assert any(raw_before[:5]) and any(raw_before[8:10]) and any(raw_before[10:])
 
     receipt = run()
 
@@ -585,12 +667,12 @@ def test_upgrade_to_v2__v1_storage_unchanged(
     assert implementation_of(chain, guard) == v2.address
     assert upgraded.version() == "2.0.0-namespaced"
     assert [raw_word(chain, guard.address, slot) for slot in words] == raw_before
-    assert _v1_views(upgraded, accounts, claims, proposal_ids) == views_before
-    assert upgraded.getProposal(upgrade_id).executed is True
+    assert _v1_views(guard, accounts, claims, proposal_ids) == views_before
+    assert guard.getProposal(upgrade_id).executed is True
     # V2's own state sits in V2's namespace, nowhere else.
     assert raw_word(chain, guard.address, V2_SLOT) == 0xC0FFEE
     assert upgraded.marker() == 0xC0FFEE
-    assert raw_word(chain, guard.address, INITIALIZABLE_SLOT) == 2
+    assert raw_word(chain, guard.address, INITIALIZABLE_SLOT) == 3
     upgraded.setNote(42, sender=stranger)
     note_slot = int.from_bytes(keccak(encode(["address", "uint256"], [stranger.address, V2_SLOT + 1])), "big")
     assert raw_word(chain, guard.address, note_slot) == 42
@@ -600,7 +682,7 @@ def test_upgrade_to_v2__v1_storage_unchanged(
     assert token.balanceOf(trader) == 1_100 * USDT
     guard.confirm(open_id, sender=signers[1])
     guard.execute(open_id, sender=signers[1])
-    assert upgraded.challengePeriod() == 60
+    assert guard.challengePeriod() == 7_200
     # The V2 initialiser cannot run again.
     _, rerun = run_as_governance(guard, signers, guard, init)
     with ape.reverts(upgraded.InvalidInitialization):

@@ -13,7 +13,9 @@ from lg_testkit import (
     BINANCE,
     BYBIT,
     CHALLENGE_PERIOD,
+    CLAIM_GRACE_PERIOD,
     COVERAGE_LIMIT,
+    DAILY_APPROVAL_LIMIT,
     DAY,
     EVIDENCE,
     OKX,
@@ -21,6 +23,11 @@ from lg_testkit import (
     PENDING,
     POOL_FUNDS,
     REJECTED,
+    SKIP_CHALLENGE_WINDOW_OPEN,
+    SKIP_CHALLENGE_WINDOW_OVER,
+    SKIP_DAILY_PAYOUT_LIMIT,
+    SKIP_USER_BLACKLISTED,
+    SKIP_WRONG_STATUS,
     USDT,
 )
 
@@ -40,7 +47,14 @@ def approve(guard: Any, validator: Any, claim_id: int, payout: int) -> Any:
 
 
 def window_end(guard: Any, claim_id: int) -> int:
-    return int(guard.getClaim(claim_id).decidedAt) + int(guard.challengePeriod())
+    """The claim's payableAt: the veto window closes and payment opens then."""
+    return int(guard.getClaim(claim_id).payableAt)
+
+
+def order_claim(
+    guard: Any, order_id: str, instrument: str = INSTRUMENT, ref: bytes = ACCOUNT_REF, exchange: int = OKX
+) -> int:
+    return int(guard.claimIdByOrder(exchange, ref, instrument, order_id))
 
 
 def next_day_start() -> int:
@@ -57,9 +71,9 @@ def test_submit_claim__emits_liquidation_claimed_and_stores_claim(insured, trade
     assert receipt.events == [
         insured.LiquidationClaimed(1, trader, OKX, ACCOUNT_REF, "okx-123", INSTRUMENT, 1_000 * USDT)
     ]
-    assert insured.getClaim(1) == (trader, OKX, PENDING, 1_000 * USDT, 0, receipt.timestamp, 0, 0)
+    assert insured.getClaim(1) == (trader, OKX, PENDING, 1_000 * USDT, 0, receipt.timestamp, 0, 0, 0)
     assert insured.claimCount() == 1
-    assert insured.claimIdByOrder(OKX, "okx-123") == 1
+    assert order_claim(insured, "okx-123") == 1
 
 
 def test_submit_claim__ids_count_up_from_one_across_traders(insured, trader, other_trader):
@@ -87,22 +101,64 @@ def test_submit_claim__unsupported_exchange__reverts(insured, trader, exchange):
         insured.submitClaim(exchange, "order", INSTRUMENT, 1 * USDT, sender=trader)
 
 
-@pytest.mark.parametrize(("order_id", "length"), [("", 0), ("x" * 65, 65), ("é" * 33, 66)])
-def test_submit_claim__invalid_order_id__reverts(insured, trader, order_id, length):
-    with ape.reverts(insured.InvalidOrderId, length=length, maxLength=64):
+@pytest.mark.parametrize(
+    "order_id",
+    [
+        "",
+        "x" * 65,
+        "é" * 33,
+        "é",
+        "order 1",
+        "order/1",
+        "order.1",
+        "ord\x00er",
+        "ordér",
+        "订单1",
+        "order+1",
+        "o:1",
+    ],
+)
+def test_submit_claim__invalid_order_id__reverts_with_the_id(insured, trader, order_id):
+    with ape.reverts(insured.InvalidOrderId, orderId=order_id):
         insured.submitClaim(OKX, order_id, INSTRUMENT, 1 * USDT, sender=trader)
 
-
-def test_submit_claim__order_id_of_64_bytes__accepted(insured, trader):
-    insured.submitClaim(OKX, "x" * 64, INSTRUMENT, 1 * USDT, sender=trader)
-
-    assert insured.claimIdByOrder(OKX, "x" * 64) == 1
+    assert insured.claimCount() == 0
 
 
-@pytest.mark.parametrize(("instrument", "length"), [("", 0), ("I" * 33, 33)])
-def test_submit_claim__invalid_instrument__reverts(insured, trader, instrument, length):
-    with ape.reverts(insured.InvalidInstrument, length=length, maxLength=32):
+@pytest.mark.parametrize("order_id", ["x" * 64, "a", "Z", "0", "-", "_", "AZaz09-_", "1234567890123"])
+def test_submit_claim__valid_order_id__accepted(insured, trader, order_id):
+    insured.submitClaim(OKX, order_id, INSTRUMENT, 1 * USDT, sender=trader)
+
+    assert order_claim(insured, order_id) == 1
+
+
+@pytest.mark.parametrize(
+    "instrument",
+    [
+        "",
+        "I" * 33,
+        "btc-usdt-swap",
+        "BTC-usdt",
+        "BTC USDT",
+        "BTC/USDT",
+        "BTC.USDT",
+        "BTCÜSDT",
+        "€",
+        "BTC\x00",
+    ],
+)
+def test_submit_claim__invalid_instrument__reverts_with_the_instrument(insured, trader, instrument):
+    with ape.reverts(insured.InvalidInstrument, instrument=instrument):
         insured.submitClaim(OKX, "order", instrument, 1 * USDT, sender=trader)
+
+    assert insured.claimCount() == 0
+
+
+@pytest.mark.parametrize("instrument", ["A", "BTCUSDT", "BTC-USDT-SWAP", "ETH_USDT_250328", "0-9_A-Z"])
+def test_submit_claim__valid_instrument__accepted(insured, trader, instrument):
+    insured.submitClaim(OKX, "order", instrument, 1 * USDT, sender=trader)
+
+    assert order_claim(insured, "order", instrument) == 1
 
 
 def test_submit_claim__instrument_of_32_bytes__accepted(insured, trader):
@@ -132,14 +188,56 @@ def test_submit_claim__blacklisted__reverts(insured, guardian, trader):
         insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
 
 
-def test_submit_claim__after_coverage_end__reverts(insured, trader, coverage_end):
+def test_submit_claim__after_grace_period__reverts(insured, trader, coverage_end):
     policy = insured.getPolicy(trader)
-    chain.pending_timestamp = coverage_end + 1
+    deadline = coverage_end + CLAIM_GRACE_PERIOD
+    chain.pending_timestamp = deadline + 1
 
     with ape.reverts(
-        insured.OutsideCoverage, user=trader, coverageStart=policy.coverageStart, coverageEnd=coverage_end
+        insured.OutsideCoverage, user=trader, coverageStart=policy.coverageStart, claimDeadline=deadline
     ):
         insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+
+def test_submit_claim__last_second_of_grace_period__accepted(insured, trader, coverage_end):
+    chain.pending_timestamp = coverage_end + CLAIM_GRACE_PERIOD
+
+    receipt = insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+    assert receipt.timestamp == coverage_end + CLAIM_GRACE_PERIOD
+    assert insured.getClaim(1).status == PENDING
+
+
+def test_submit_claim__grace_period_zero__ends_at_coverage_end(insured, gov, trader, coverage_end):
+    gov(insured.setClaimGracePeriod, 0)
+    start = insured.getPolicy(trader).coverageStart
+    chain.pending_timestamp = coverage_end + 1
+
+    with ape.reverts(insured.OutsideCoverage, user=trader, coverageStart=start, claimDeadline=coverage_end):
+        insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+
+def test_submit_claim__grace_period_changed__applies_to_existing_policies(insured, gov, trader, coverage_end):
+    gov(insured.setClaimGracePeriod, 30 * DAY)
+    chain.pending_timestamp = coverage_end + 30 * DAY
+
+    insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+    assert insured.claimCount() == 1
+
+
+def test_submit_claim__grace_period__approved_and_paid(
+    insured, validator, stranger, token, trader, coverage_end
+):
+    """A claim filed in the grace period is decided and paid like any other."""
+    chain.pending_timestamp = coverage_end + DAY
+    claim_id = insured.submitClaim(OKX, "late", INSTRUMENT, 1_000 * USDT, sender=trader).return_value
+    insured.postVerification(claim_id, True, 900 * USDT, EVIDENCE, 0, sender=validator)
+    chain.pending_timestamp = window_end(insured, claim_id)
+
+    insured.executePayout(claim_id, sender=stranger)
+
+    assert token.balanceOf(trader) == 900 * USDT
 
 
 def test_submit_claim__at_coverage_end__accepted(insured, trader, coverage_end):
@@ -172,13 +270,37 @@ def test_submit_claim__more_than_remaining_after_reservation__reverts(insured, a
         insured.submitClaim(OKX, "order-x", INSTRUMENT, remaining + 1, sender=trader)
 
 
-def test_submit_claim__same_order_by_another_trader__reverts_duplicate(insured, trader, other_trader):
+def test_submit_claim__same_order_twice__reverts_duplicate(insured, trader):
     insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
 
     with ape.reverts(insured.DuplicateClaim, existingClaimId=1):
-        insured.submitClaim(OKX, "order", INSTRUMENT, 2 * USDT, sender=other_trader)
+        insured.submitClaim(OKX, "order", INSTRUMENT, 2 * USDT, sender=trader)
 
     assert insured.claimCount() == 1
+
+
+def test_submit_claim__same_order_id_under_another_account_ref__is_another_claim(
+    insured, trader, other_trader
+):
+    """Order ids are unique per exchange account, not per exchange: the key includes the accountRef."""
+    insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+    receipt = insured.submitClaim(OKX, "order", INSTRUMENT, 2 * USDT, sender=other_trader)
+
+    assert receipt.return_value == 2
+    assert order_claim(insured, "order") == 1
+    assert order_claim(insured, "order", ref=OTHER_REF) == 2
+
+
+def test_submit_claim__same_order_id_under_another_instrument__is_another_claim(insured, trader):
+    insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+    receipt = insured.submitClaim(OKX, "order", "ETH-USDT-SWAP", 2 * USDT, sender=trader)
+
+    assert receipt.return_value == 2
+    assert order_claim(insured, "order") == 1
+    assert order_claim(insured, "order", "ETH-USDT-SWAP") == 2
+    assert order_claim(insured, "order", "SOL-USDT-SWAP") == 0
 
 
 def test_submit_claim__same_order_after_rejection__reverts_duplicate(insured, validator, trader):
@@ -195,13 +317,20 @@ def test_submit_claim__same_order_id_on_another_exchange__accepted(insured, trad
     receipt = insured.submitClaim(BINANCE, "order", INSTRUMENT, 1 * USDT, sender=trader)
 
     assert receipt.return_value == 2
-    assert insured.claimIdByOrder(OKX, "order") == 1
-    assert insured.claimIdByOrder(BINANCE, "order") == 2
-    assert insured.claimIdByOrder(BYBIT, "order") == 0
+    assert order_claim(insured, "order") == 1
+    assert order_claim(insured, "order", exchange=BINANCE) == 2
+    assert order_claim(insured, "order", exchange=BYBIT) == 0
 
 
 def test_claim_id_by_order__unknown__is_zero(insured):
-    assert insured.claimIdByOrder(OKX, "never-filed") == 0
+    assert order_claim(insured, "never-filed") == 0
+
+
+def test_claim_id_by_order__instrument_spelling_is_exact(insured, trader):
+    insured.submitClaim(OKX, "order", INSTRUMENT, 1 * USDT, sender=trader)
+
+    assert order_claim(insured, "order", INSTRUMENT.lower()) == 0
+    assert order_claim(insured, "ORDER") == 0
 
 
 def test_get_claim__unknown__is_all_zero(guard):
@@ -209,6 +338,7 @@ def test_get_claim__unknown__is_all_zero(guard):
         "0x0000000000000000000000000000000000000000",
         0,
         NONE,
+        0,
         0,
         0,
         0,
@@ -260,13 +390,15 @@ def test_post_verification__approval__reserves_at_once_and_emits(
         submitted_at,
         receipt.timestamp,
         0,
+        receipt.timestamp + CHALLENGE_PERIOD,
     )
     assert insured.reservedAmount() == 800 * USDT
     assert insured.freeBalance() == POOL_FUNDS - 800 * USDT
     assert insured.totalAssets() == POOL_FUNDS
     assert token.balanceOf(insured) == POOL_FUNDS
-    assert insured.getPolicy(trader).reserved == 800 * USDT
+    assert insured.getPolicy(trader).used == 800 * USDT
     assert insured.remainingCoverage(trader) == COVERAGE_LIMIT - 800 * USDT
+    assert insured.approvedToday() == 800 * USDT
 
 
 def test_post_verification__rejection__reserves_nothing_and_emits(insured, file_claim, validator, trader):
@@ -276,14 +408,16 @@ def test_post_verification__rejection__reserves_nothing_and_emits(insured, file_
 
     assert receipt.events == [insured.ClaimVerified(claim_id, validator, False, 0, EVIDENCE, 42)]
     claim = insured.getClaim(claim_id)
-    assert (claim.status, claim.payout, claim.decidedAt, claim.reasonCode) == (
+    assert (claim.status, claim.payout, claim.decidedAt, claim.reasonCode, claim.payableAt) == (
         REJECTED,
         0,
         receipt.timestamp,
         42,
+        0,
     )
     assert insured.reservedAmount() == 0
-    assert insured.getPolicy(trader).reserved == 0
+    assert insured.getPolicy(trader).used == 0
+    assert insured.approvedToday() == 0
 
 
 def test_post_verification__payout_equal_to_claimed_loss__accepted(insured, file_claim, validator):
@@ -466,8 +600,9 @@ def test_post_verifications__mixed_batch__decides_each_and_emits(
     ]
     assert [insured.getClaim(i).status for i in (a, b, c)] == [APPROVED, REJECTED, APPROVED]
     assert insured.reservedAmount() == 3_800 * USDT
-    assert insured.getPolicy(trader).reserved == 3_800 * USDT
-    assert insured.getPolicy(other_trader).reserved == 0
+    assert insured.getPolicy(trader).used == 3_800 * USDT
+    assert insured.getPolicy(other_trader).used == 0
+    assert insured.approvedToday() == 3_800 * USDT
 
 
 def test_post_verifications__already_decided__skipped_without_state_change(insured, file_claim, validator):
@@ -482,7 +617,10 @@ def test_post_verifications__already_decided__skipped_without_state_change(insur
         [verdict(a, True, 900 * USDT, reason=9), verdict(b, True, 100 * USDT)], sender=validator
     )
 
-    assert receipt.events == [insured.VerificationSkipped(a), insured.VerificationSkipped(b)]
+    assert receipt.events == [
+        insured.VerificationSkipped(a, SKIP_WRONG_STATUS),
+        insured.VerificationSkipped(b, SKIP_WRONG_STATUS),
+    ]
     assert [insured.getClaim(a), insured.getClaim(b)] == before
     assert insured.reservedAmount() == 800 * USDT
 
@@ -497,7 +635,7 @@ def test_post_verifications__decided_and_new__skips_old_decides_new(
     )
 
     assert receipt.events == [
-        insured.VerificationSkipped(approved_claim),
+        insured.VerificationSkipped(approved_claim, SKIP_WRONG_STATUS),
         insured.ClaimVerified(new, validator, True, 500 * USDT, EVIDENCE, 0),
     ]
     assert insured.reservedAmount() == 1_300 * USDT
@@ -512,7 +650,7 @@ def test_post_verifications__same_claim_twice__second_skipped(insured, file_clai
 
     assert receipt.events == [
         insured.ClaimVerified(a, validator, True, 800 * USDT, EVIDENCE, 0),
-        insured.VerificationSkipped(a),
+        insured.VerificationSkipped(a, SKIP_WRONG_STATUS),
     ]
     assert insured.reservedAmount() == 800 * USDT
 
@@ -575,16 +713,22 @@ def test_veto_claim__by_guardian__releases_reservation_and_emits(insured, approv
 
     receipt = insured.vetoClaim(approved_claim, 100, sender=guardian)
 
-    assert receipt.events == [insured.ClaimVetoed(approved_claim, guardian, 100)]
+    assert receipt.events == [insured.ClaimVetoed(approved_claim, guardian, trader, 800 * USDT, 100)]
     claim = insured.getClaim(approved_claim)
-    assert (claim.status, claim.payout, claim.reasonCode, claim.decidedAt) == (REJECTED, 0, 100, decided_at)
+    assert (claim.status, claim.payout, claim.reasonCode, claim.decidedAt, claim.payableAt) == (
+        REJECTED,
+        0,
+        100,
+        decided_at,
+        0,
+    )
     assert insured.reservedAmount() == 0
     assert insured.freeBalance() == POOL_FUNDS
-    assert insured.getPolicy(trader).reserved == 0
+    assert insured.getPolicy(trader).used == 0
     assert insured.remainingCoverage(trader) == COVERAGE_LIMIT
 
 
-def test_veto_claim__by_governance__emits_with_guard_as_by(insured, approved_claim, gov, signers):
+def test_veto_claim__by_governance__emits_with_guard_as_by(insured, approved_claim, gov, signers, trader):
     proposal_id = gov.propose(insured.vetoClaim, approved_claim, 7)
     insured.confirm(proposal_id, sender=signers[1])
 
@@ -592,7 +736,7 @@ def test_veto_claim__by_governance__emits_with_guard_as_by(insured, approved_cla
 
     assert receipt.events == [
         insured.ProposalExecuted(proposal_id, signers[0]),
-        insured.ClaimVetoed(approved_claim, insured, 7),
+        insured.ClaimVetoed(approved_claim, insured, trader, 800 * USDT, 7),
     ]
     assert insured.getClaim(approved_claim).status == REJECTED
 
@@ -627,13 +771,18 @@ def test_veto_claim__window_over__reverts(insured, approved_claim, guardian):
     assert insured.reservedAmount() == 800 * USDT
 
 
-def test_veto_claim__challenge_period_zero__always_over(insured, gov, file_claim, validator, guardian):
-    gov(insured.setChallengePeriod, 0)
-    claim_id = file_claim()
-    decided_at = approve(insured, validator, claim_id, 100 * USDT).timestamp
+def test_veto_claim__challenge_period_changed_after_approval__window_as_stamped(
+    insured, gov, approved_claim, guardian
+):
+    """The window is stamped at approval: a later period change (shorter or longer) does not move it."""
+    stamped = window_end(insured, approved_claim)
+    assert stamped == insured.getClaim(approved_claim).decidedAt + CHALLENGE_PERIOD
+    gov(insured.setChallengePeriod, 30 * DAY)
+    assert window_end(insured, approved_claim) == stamped
+    chain.pending_timestamp = stamped
 
-    with ape.reverts(insured.ChallengePeriodOver, claimId=claim_id, endedAt=decided_at):
-        insured.vetoClaim(claim_id, 100, sender=guardian)
+    with ape.reverts(insured.ChallengePeriodOver, claimId=approved_claim, endedAt=stamped):
+        insured.vetoClaim(approved_claim, 100, sender=guardian)
 
 
 def test_veto_claim__pending__reverts(insured, file_claim, guardian):
@@ -697,16 +846,16 @@ def test_execute_payout__at_window_end__pays_trader_and_emits(
 
     assert receipt.timestamp == ends_at
     assert receipt.events == [
-        insured.PayoutExecuted(approved_claim, trader, 800 * USDT),
         token.Transfer(insured, trader, 800 * USDT),
+        insured.PayoutExecuted(approved_claim, trader, 800 * USDT),
     ]
     assert token.balanceOf(trader) == 800 * USDT
     assert token.balanceOf(insured) == POOL_FUNDS - 800 * USDT
     assert token.balanceOf(stranger) == 0
     claim = insured.getClaim(approved_claim)
     assert (claim.status, claim.payout) == (PAID, 800 * USDT)
-    policy = insured.getPolicy(trader)
-    assert (policy.paidOut, policy.reserved) == (800 * USDT, 0)
+    assert insured.getPolicy(trader).used == 800 * USDT
+    assert claim.payableAt == ends_at
     assert insured.reservedAmount() == 0
     assert insured.freeBalance() == POOL_FUNDS - 800 * USDT
     assert insured.paidOutToday() == 800 * USDT
@@ -765,7 +914,7 @@ def test_execute_payout__over_daily_payout_limit__reverts(
     b = file_claim(1_000 * USDT)
     approve(insured, validator, a, 800 * USDT)
     approve(insured, validator, b, 800 * USDT)
-    gov(insured.setDailyPayoutLimit, 1_000 * USDT)
+    gov.set_daily_payout_limit(1_000 * USDT)
     chain.pending_timestamp += CHALLENGE_PERIOD
     insured.executePayout(a, sender=stranger)
 
@@ -777,7 +926,7 @@ def test_execute_payout__over_daily_payout_limit__reverts(
 
 
 def test_execute_payout__daily_payout_limit_zero__reverts(insured, gov, approved_claim, stranger):
-    gov(insured.setDailyPayoutLimit, 0)
+    gov.set_daily_payout_limit(0)
     chain.pending_timestamp += CHALLENGE_PERIOD
 
     with ape.reverts(insured.DailyPayoutLimitExceeded, requested=800 * USDT, remaining=0):
@@ -793,35 +942,57 @@ def test_execute_payout__limit_lowered_below_paid_today__reports_zero_remaining(
     approve(insured, validator, b, 100 * USDT)
     chain.pending_timestamp += CHALLENGE_PERIOD
     insured.executePayout(a, sender=stranger)
-    gov(insured.setDailyPayoutLimit, 500 * USDT)
+    gov.set_daily_payout_limit(500 * USDT)
 
     with ape.reverts(insured.DailyPayoutLimitExceeded, requested=100 * USDT, remaining=0):
         insured.executePayout(b, sender=stranger)
 
 
-def test_execute_payout__challenge_period_zero__pays_at_once(
+def test_execute_payout__shortest_challenge_period__pays_after_an_hour(
     insured, gov, file_claim, validator, stranger, token, trader
 ):
-    gov(insured.setChallengePeriod, 0)
+    gov(insured.setChallengePeriod, insured.MIN_CHALLENGE_PERIOD())
     claim_id = file_claim()
-    approve(insured, validator, claim_id, 500 * USDT)
+    decided_at = approve(insured, validator, claim_id, 500 * USDT).timestamp
+    assert window_end(insured, claim_id) == decided_at + 3_600
+    chain.pending_timestamp = decided_at + 3_600
 
     insured.executePayout(claim_id, sender=stranger)
 
     assert token.balanceOf(trader) == 500 * USDT
 
 
-def test_execute_payout__challenge_period_raised__applies_to_approved_claims(
-    insured, gov, approved_claim, stranger
+def test_execute_payout__challenge_period_raised__approved_claims_keep_their_payable_at(
+    insured, gov, approved_claim, file_claim, validator, stranger, token, trader
 ):
+    """1.1 stamps payableAt at approval: raising the period applies to later approvals only."""
     gov(insured.setChallengePeriod, 2 * CHALLENGE_PERIOD)
     decided_at = insured.getClaim(approved_claim).decidedAt
+    later = file_claim()
+    later_at = approve(insured, validator, later, 100 * USDT).timestamp
+    chain.pending_timestamp = decided_at + CHALLENGE_PERIOD
+
+    insured.executePayout(approved_claim, sender=stranger)
+
+    assert token.balanceOf(trader) == 800 * USDT
+    assert window_end(insured, later) == later_at + 2 * CHALLENGE_PERIOD
+    with ape.reverts(insured.ChallengePeriodActive, claimId=later, endsAt=later_at + 2 * CHALLENGE_PERIOD):
+        insured.executePayout(later, sender=stranger)
+
+
+def test_execute_payout__challenge_period_lowered__approved_claims_keep_their_payable_at(
+    insured, gov, file_claim, validator, stranger
+):
+    gov(insured.setChallengePeriod, 10 * CHALLENGE_PERIOD)
+    claim_id = file_claim()
+    decided_at = approve(insured, validator, claim_id, 100 * USDT).timestamp
+    gov(insured.setChallengePeriod, CHALLENGE_PERIOD)
     chain.pending_timestamp = decided_at + CHALLENGE_PERIOD
 
     with ape.reverts(
-        insured.ChallengePeriodActive, claimId=approved_claim, endsAt=decided_at + 2 * CHALLENGE_PERIOD
+        insured.ChallengePeriodActive, claimId=claim_id, endsAt=decided_at + 10 * CHALLENGE_PERIOD
     ):
-        insured.executePayout(approved_claim, sender=stranger)
+        insured.executePayout(claim_id, sender=stranger)
 
 
 def test_execute_payout__paid_out_today__rolls_over_at_utc_midnight(
@@ -831,7 +1002,7 @@ def test_execute_payout__paid_out_today__rolls_over_at_utc_midnight(
     b = file_claim(1_000 * USDT)
     approve(insured, validator, a, 800 * USDT)
     approve(insured, validator, b, 800 * USDT)
-    gov(insured.setDailyPayoutLimit, 1_000 * USDT)
+    gov.set_daily_payout_limit(1_000 * USDT)
     day_start = next_day_start()
     midnight = day_start + DAY
     chain.pending_timestamp = day_start + CHALLENGE_PERIOD
@@ -872,20 +1043,20 @@ def test_execute_payouts__pays_several_and_emits(
     receipt = insured.executePayouts([a, b, c], sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutExecuted(a, trader, 1_000 * USDT),
-        insured.PayoutExecuted(b, other_trader, 1_500 * USDT),
-        insured.PayoutExecuted(c, trader, 3_000 * USDT),
         token.Transfer(insured, trader, 1_000 * USDT),
+        insured.PayoutExecuted(a, trader, 1_000 * USDT),
         token.Transfer(insured, other_trader, 1_500 * USDT),
+        insured.PayoutExecuted(b, other_trader, 1_500 * USDT),
         token.Transfer(insured, trader, 3_000 * USDT),
+        insured.PayoutExecuted(c, trader, 3_000 * USDT),
     ]
     assert token.balanceOf(trader) == 4_000 * USDT
     assert token.balanceOf(other_trader) == 1_500 * USDT
     assert token.balanceOf(insured) == POOL_FUNDS - 5_500 * USDT
     assert insured.reservedAmount() == 0
     assert insured.paidOutToday() == 5_500 * USDT
-    assert insured.getPolicy(trader).paidOut == 4_000 * USDT
-    assert insured.getPolicy(other_trader).paidOut == 1_500 * USDT
+    assert insured.getPolicy(trader).used == 4_000 * USDT
+    assert insured.getPolicy(other_trader).used == 1_500 * USDT
     assert [insured.getClaim(i).status for i in (a, b, c)] == [PAID, PAID, PAID]
 
 
@@ -911,15 +1082,15 @@ def test_execute_payouts__skips_claims_not_payable(
     receipt = insured.executePayouts(batch, sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutExecuted(payable, trader, 200 * USDT),
-        insured.PayoutSkipped(pending),
-        insured.PayoutSkipped(window_open),
-        insured.PayoutSkipped(paid),
-        insured.PayoutSkipped(payable),
-        insured.PayoutSkipped(rejected),
-        insured.PayoutSkipped(blocked),
-        insured.PayoutSkipped(UNKNOWN_CLAIM),
+        insured.PayoutSkipped(pending, SKIP_WRONG_STATUS),
+        insured.PayoutSkipped(window_open, SKIP_CHALLENGE_WINDOW_OPEN),
+        insured.PayoutSkipped(paid, SKIP_WRONG_STATUS),
+        insured.PayoutSkipped(payable, SKIP_WRONG_STATUS),
+        insured.PayoutSkipped(rejected, SKIP_WRONG_STATUS),
+        insured.PayoutSkipped(blocked, SKIP_USER_BLACKLISTED),
+        insured.PayoutSkipped(UNKNOWN_CLAIM, SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 200 * USDT),
+        insured.PayoutExecuted(payable, trader, 200 * USDT),
     ]
     assert token.balanceOf(trader) == 300 * USDT
     assert token.balanceOf(other_trader) == 0
@@ -938,13 +1109,13 @@ def test_execute_payouts__same_claim_twice__paid_once(insured, approved_claim, s
     receipt = insured.executePayouts([approved_claim, approved_claim], sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutExecuted(approved_claim, trader, 800 * USDT),
-        insured.PayoutSkipped(approved_claim),
+        insured.PayoutSkipped(approved_claim, SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 800 * USDT),
+        insured.PayoutExecuted(approved_claim, trader, 800 * USDT),
     ]
     assert token.balanceOf(trader) == 800 * USDT
     assert token.balanceOf(insured) == POOL_FUNDS - 800 * USDT
-    assert insured.getPolicy(trader).paidOut == 800 * USDT
+    assert insured.getPolicy(trader).used == 800 * USDT
 
 
 def test_execute_payouts__over_daily_limit__skips_and_pays_what_fits(
@@ -957,17 +1128,17 @@ def test_execute_payouts__over_daily_limit__skips_and_pays_what_fits(
         [verdict(a, True, 800 * USDT), verdict(b, True, 800 * USDT), verdict(c, True, 150 * USDT)],
         sender=validator,
     )
-    gov(insured.setDailyPayoutLimit, 1_000 * USDT)
+    gov.set_daily_payout_limit(1_000 * USDT)
     chain.pending_timestamp += CHALLENGE_PERIOD
 
     receipt = insured.executePayouts([a, b, c], sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutExecuted(a, trader, 800 * USDT),
-        insured.PayoutSkipped(b),
-        insured.PayoutExecuted(c, trader, 150 * USDT),
+        insured.PayoutSkipped(b, SKIP_DAILY_PAYOUT_LIMIT),
         token.Transfer(insured, trader, 800 * USDT),
+        insured.PayoutExecuted(a, trader, 800 * USDT),
         token.Transfer(insured, trader, 150 * USDT),
+        insured.PayoutExecuted(c, trader, 150 * USDT),
     ]
     assert token.balanceOf(trader) == 950 * USDT
     assert insured.paidOutToday() == 950 * USDT
@@ -982,13 +1153,13 @@ def test_execute_payouts__counts_earlier_payouts_of_the_day(
     b = file_claim(1_000 * USDT)
     approve(insured, validator, a, 800 * USDT)
     approve(insured, validator, b, 300 * USDT)
-    gov(insured.setDailyPayoutLimit, 1_000 * USDT)
+    gov.set_daily_payout_limit(1_000 * USDT)
     chain.pending_timestamp += CHALLENGE_PERIOD
     insured.executePayouts([a], sender=stranger)
 
     receipt = insured.executePayouts([b], sender=stranger)
 
-    assert receipt.events == [insured.PayoutSkipped(b)]
+    assert receipt.events == [insured.PayoutSkipped(b, SKIP_DAILY_PAYOUT_LIMIT)]
     assert token.balanceOf(trader) == 800 * USDT
 
 
@@ -997,7 +1168,10 @@ def test_execute_payouts__nothing_payable__no_transfer(insured, approved_claim, 
 
     receipt = insured.executePayouts([approved_claim, pending], sender=stranger)
 
-    assert receipt.events == [insured.PayoutSkipped(approved_claim), insured.PayoutSkipped(pending)]
+    assert receipt.events == [
+        insured.PayoutSkipped(approved_claim, SKIP_CHALLENGE_WINDOW_OPEN),
+        insured.PayoutSkipped(pending, SKIP_WRONG_STATUS),
+    ]
     assert token.balanceOf(insured) == POOL_FUNDS
     assert insured.paidOutToday() == 0
     assert insured.reservedAmount() == 800 * USDT
@@ -1075,3 +1249,362 @@ def test_invariant__total_assets_cover_reservations_through_a_scenario(
     assert insured.totalAssets() == 0
     assert token.balanceOf(trader) == 5_000 * USDT
     assert token.balanceOf(other_trader) == 1_000 * USDT
+
+
+# ================================================================== daily approval limit
+
+
+@pytest.fixture
+def approval_limit(insured, gov) -> int:
+    """The daily approval limit lowered to 1,000 USDT."""
+    gov(insured.setDailyApprovalLimit, 1_000 * USDT)
+    return 1_000 * USDT
+
+
+def test_approval_limit__configured_value(guard):
+    assert guard.dailyApprovalLimit() == DAILY_APPROVAL_LIMIT
+    assert guard.approvedToday() == 0
+
+
+def test_approval_limit__single_over_remaining__reverts(insured, approval_limit, file_claim, validator):
+    a = file_claim(1_000 * USDT)
+    b = file_claim(1_000 * USDT)
+    approve(insured, validator, a, 800 * USDT)
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=300 * USDT, remaining=200 * USDT):
+        approve(insured, validator, b, 300 * USDT)
+
+    approve(insured, validator, b, 200 * USDT)
+    assert insured.approvedToday() == 1_000 * USDT
+    assert insured.reservedAmount() == 1_000 * USDT
+
+
+def test_approval_limit__batch_accumulates_items(insured, approval_limit, file_claim, validator):
+    a, b, c = file_claim(1_000 * USDT), file_claim(1_000 * USDT), file_claim(1_000 * USDT)
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=500 * USDT, remaining=400 * USDT):
+        insured.postVerifications(
+            [verdict(a, True, 600 * USDT), verdict(b, True, 500 * USDT)], sender=validator
+        )
+    assert insured.approvedToday() == 0
+
+    insured.postVerifications(
+        [verdict(a, True, 600 * USDT), verdict(b, False, 0), verdict(c, True, 400 * USDT)], sender=validator
+    )
+    assert insured.approvedToday() == 1_000 * USDT
+    assert insured.reservedAmount() == 1_000 * USDT
+
+
+def test_approval_limit__counts_earlier_approvals_of_the_day(insured, approval_limit, file_claim, validator):
+    a, b = file_claim(1_000 * USDT), file_claim(1_000 * USDT)
+    approve(insured, validator, a, 700 * USDT)
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=301 * USDT, remaining=300 * USDT):
+        insured.postVerifications([verdict(b, True, 301 * USDT)], sender=validator)
+
+
+def test_approval_limit__rejections_and_skips_do_not_count(insured, approval_limit, file_claim, validator):
+    a, b = file_claim(), file_claim()
+    approve(insured, validator, a, 1_000 * USDT)
+
+    insured.postVerifications([verdict(a, True, 1 * USDT), verdict(b, False, 0)], sender=validator)
+
+    assert insured.approvedToday() == 1_000 * USDT
+    assert insured.getClaim(b).status == REJECTED
+
+
+def test_approval_limit__veto_does_not_give_approvals_back(
+    insured, approval_limit, file_claim, validator, guardian
+):
+    a, b = file_claim(), file_claim()
+    approve(insured, validator, a, 1_000 * USDT)
+    insured.vetoClaim(a, 100, sender=guardian)
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=1, remaining=0):
+        approve(insured, validator, b, 1)
+
+    assert insured.approvedToday() == 1_000 * USDT
+    assert insured.reservedAmount() == 0
+
+
+def test_approval_limit__zero__closes_approvals_not_rejections(insured, gov, file_claim, validator):
+    gov(insured.setDailyApprovalLimit, 0)
+    a, b = file_claim(), file_claim()
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=1, remaining=0):
+        approve(insured, validator, a, 1)
+    insured.postVerification(b, False, 0, EVIDENCE, 3, sender=validator)
+
+    assert insured.getClaim(b).status == REJECTED
+
+
+def test_approval_limit__lowered_below_approved_today__zero_remaining(insured, file_claim, validator, gov):
+    a, b = file_claim(), file_claim()
+    approve(insured, validator, a, 900 * USDT)
+    gov(insured.setDailyApprovalLimit, 500 * USDT)
+
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=1, remaining=0):
+        approve(insured, validator, b, 1)
+
+
+def test_approval_limit__rolls_over_at_utc_midnight(insured, approval_limit, file_claim, validator):
+    a, b, c = file_claim(), file_claim(), file_claim()
+    day_start = next_day_start()
+    midnight = day_start + DAY
+    chain.pending_timestamp = day_start + 60
+    approve(insured, validator, a, 1_000 * USDT)
+
+    chain.pending_timestamp = midnight - 1
+    with ape.reverts(insured.DailyApprovalLimitExceeded, requested=1, remaining=0):
+        approve(insured, validator, b, 1)
+    chain.mine(timestamp=midnight - 1)
+    assert insured.approvedToday() == 1_000 * USDT
+
+    chain.mine(timestamp=midnight)
+    assert insured.approvedToday() == 0
+    chain.pending_timestamp = midnight + 1
+    insured.postVerifications([verdict(b, True, 600 * USDT), verdict(c, True, 400 * USDT)], sender=validator)
+    assert insured.approvedToday() == 1_000 * USDT
+
+
+# ================================================================== vetoClaims
+
+
+def test_veto_claims__by_guardian__vetoes_each_and_releases(
+    insured, file_claim, validator, guardian, trader, other_trader
+):
+    a = file_claim(1_000 * USDT)
+    b = file_claim(1_000 * USDT, by=other_trader)
+    insured.postVerifications([verdict(a, True, 800 * USDT), verdict(b, True, 300 * USDT)], sender=validator)
+
+    receipt = insured.vetoClaims([a, b], 100, sender=guardian)
+
+    assert receipt.events == [
+        insured.ClaimVetoed(a, guardian, trader, 800 * USDT, 100),
+        insured.ClaimVetoed(b, guardian, other_trader, 300 * USDT, 100),
+    ]
+    assert [insured.getClaim(i).status for i in (a, b)] == [REJECTED, REJECTED]
+    assert insured.reservedAmount() == 0
+    assert insured.getPolicy(trader).used == 0
+    assert insured.getPolicy(other_trader).used == 0
+
+
+def test_veto_claims__not_vetoable__skipped_with_reason(
+    insured, file_claim, validator, guardian, stranger, trader
+):
+    over = file_claim()
+    paid = file_claim()
+    approve(insured, validator, over, 100 * USDT)
+    approve(insured, validator, paid, 200 * USDT)
+    chain.pending_timestamp += CHALLENGE_PERIOD
+    insured.executePayout(paid, sender=stranger)
+    open_ = file_claim()
+    approve(insured, validator, open_, 300 * USDT)
+    pending = file_claim()
+
+    receipt = insured.vetoClaims([pending, over, open_, paid, open_, UNKNOWN_CLAIM], 100, sender=guardian)
+
+    assert receipt.events == [
+        insured.VetoSkipped(pending, SKIP_WRONG_STATUS),
+        insured.VetoSkipped(over, SKIP_CHALLENGE_WINDOW_OVER),
+        insured.ClaimVetoed(open_, guardian, trader, 300 * USDT, 100),
+        insured.VetoSkipped(paid, SKIP_WRONG_STATUS),
+        insured.VetoSkipped(open_, SKIP_WRONG_STATUS),
+        insured.VetoSkipped(UNKNOWN_CLAIM, SKIP_WRONG_STATUS),
+    ]
+    assert insured.getClaim(over).status == APPROVED
+    assert insured.reservedAmount() == 100 * USDT
+
+
+def test_veto_claims__by_governance__by_is_the_guard(insured, gov, approved_claim, signers, trader):
+    receipt = gov(insured.vetoClaims, [approved_claim], 7)
+
+    assert receipt.events == [
+        insured.ProposalExecuted(insured.proposalCount(), signers[0]),
+        insured.ClaimVetoed(approved_claim, insured, trader, 800 * USDT, 7),
+    ]
+
+
+@pytest.mark.parametrize("who", ["stranger", "validator", "registrar", "trader"])
+def test_veto_claims__by_others__reverts_unauthorized(
+    insured, approved_claim, stranger, validator, registrar, trader, who
+):
+    caller = {"stranger": stranger, "validator": validator, "registrar": registrar, "trader": trader}[who]
+
+    with ape.reverts(insured.Unauthorized, account=caller):
+        insured.vetoClaims([approved_claim], 100, sender=caller)
+
+
+def test_veto_claims__empty_or_too_large_batch__reverts(insured, guardian):
+    with ape.reverts(insured.EmptyBatch):
+        insured.vetoClaims([], 100, sender=guardian)
+    with ape.reverts(insured.BatchTooLarge, length=201, max=200):
+        insured.vetoClaims(list(range(1, 202)), 100, sender=guardian)
+
+
+# ================================================================== cancelApprovedClaim
+
+
+def test_cancel_approved_claim__after_window__releases_and_emits(
+    insured, gov, approved_claim, signers, trader, stranger
+):
+    chain.pending_timestamp = window_end(insured, approved_claim) + DAY
+
+    receipt = gov(insured.cancelApprovedClaim, approved_claim, 55)
+
+    assert receipt.events == [
+        insured.ProposalExecuted(insured.proposalCount(), signers[0]),
+        insured.ClaimCancelled(approved_claim, trader, 800 * USDT, 55),
+    ]
+    claim = insured.getClaim(approved_claim)
+    assert (claim.status, claim.payout, claim.reasonCode, claim.payableAt) == (REJECTED, 0, 55, 0)
+    assert insured.reservedAmount() == 0
+    assert insured.freeBalance() == POOL_FUNDS
+    assert insured.getPolicy(trader).used == 0
+    with ape.reverts(insured.InvalidClaimStatus, claimId=approved_claim, status=REJECTED):
+        insured.executePayout(approved_claim, sender=stranger)
+
+
+def test_cancel_approved_claim__blacklisted_trader__frees_the_reservation(
+    insured, gov, approved_claim, guardian, trader, stranger
+):
+    insured.addToBlacklist([trader], sender=guardian)
+    chain.pending_timestamp = window_end(insured, approved_claim)
+    receipt = insured.executePayouts([approved_claim], sender=stranger)
+    assert receipt.events == [insured.PayoutSkipped(approved_claim, SKIP_USER_BLACKLISTED)]
+
+    gov(insured.cancelApprovedClaim, approved_claim, 4)
+
+    assert insured.reservedAmount() == 0
+    gov(insured.withdraw, stranger, 20_000 * USDT)
+    assert insured.totalAssets() == POOL_FUNDS - 20_000 * USDT
+
+
+@pytest.mark.parametrize("state", ["unknown", "pending", "rejected", "paid"])
+def test_cancel_approved_claim__not_approved__reverts(
+    insured, gov, approved_claim, file_claim, validator, stranger, state
+):
+    expected_status = {"unknown": NONE, "pending": PENDING, "rejected": REJECTED, "paid": PAID}[state]
+    if state == "unknown":
+        claim_id = UNKNOWN_CLAIM
+    elif state == "pending":
+        claim_id = file_claim()
+    elif state == "rejected":
+        claim_id = file_claim()
+        insured.postVerification(claim_id, False, 0, EVIDENCE, 1, sender=validator)
+    else:
+        claim_id = approved_claim
+        chain.pending_timestamp = window_end(insured, claim_id)
+        insured.executePayout(claim_id, sender=stranger)
+
+    with ape.reverts(insured.InvalidClaimStatus, claimId=claim_id, status=expected_status):
+        gov(insured.cancelApprovedClaim, claim_id, 1)
+
+
+@pytest.mark.parametrize("who", ["guardian", "validator", "stranger"])
+def test_cancel_approved_claim__direct_call__reverts_only_governance(
+    insured, approved_claim, guardian, validator, stranger, who
+):
+    caller = {"guardian": guardian, "validator": validator, "stranger": stranger}[who]
+
+    with ape.reverts(insured.OnlyGovernance, caller=caller):
+        insured.cancelApprovedClaim(approved_claim, 1, sender=caller)
+
+
+# ================================================================== reopenClaim
+
+
+def test_reopen_claim__rejected__pending_again_and_reverifiable(
+    insured, gov, file_claim, validator, signers, trader
+):
+    claim_id = file_claim(1_000 * USDT)
+    insured.postVerification(claim_id, False, 0, EVIDENCE, 31, sender=validator)
+    submitted_at = insured.getClaim(claim_id).submittedAt
+
+    receipt = gov(insured.reopenClaim, claim_id)
+
+    assert receipt.events == [
+        insured.ProposalExecuted(insured.proposalCount(), signers[0]),
+        insured.ClaimReopened(claim_id, trader),
+    ]
+    assert insured.getClaim(claim_id) == (trader, OKX, PENDING, 1_000 * USDT, 0, submitted_at, 0, 0, 0)
+    verdict_receipt = approve(insured, validator, claim_id, 700 * USDT)
+    claim = insured.getClaim(claim_id)
+    assert (claim.status, claim.payout, claim.decidedAt, claim.payableAt) == (
+        APPROVED,
+        700 * USDT,
+        verdict_receipt.timestamp,
+        verdict_receipt.timestamp + CHALLENGE_PERIOD,
+    )
+    assert insured.reservedAmount() == 700 * USDT
+
+
+def test_reopen_claim__vetoed__batch_verdict_decides_it_again(
+    insured, gov, approved_claim, guardian, validator
+):
+    insured.vetoClaim(approved_claim, 100, sender=guardian)
+    gov(insured.reopenClaim, approved_claim)
+
+    receipt = insured.postVerifications([verdict(approved_claim, True, 500 * USDT)], sender=validator)
+
+    assert receipt.events == [insured.ClaimVerified(approved_claim, validator, True, 500 * USDT, EVIDENCE, 0)]
+    assert insured.reservedAmount() == 500 * USDT
+
+
+def test_reopen_claim__cancelled__order_stays_taken(insured, gov, approved_claim, trader):
+    gov(insured.cancelApprovedClaim, approved_claim, 2)
+    gov(insured.reopenClaim, approved_claim)
+
+    with ape.reverts(insured.DuplicateClaim, existingClaimId=approved_claim):
+        insured.submitClaim(OKX, "order-1", INSTRUMENT, 1 * USDT, sender=trader)
+    assert insured.getClaim(approved_claim).status == PENDING
+
+
+@pytest.mark.parametrize("state", ["unknown", "pending", "approved", "paid"])
+def test_reopen_claim__not_rejected__reverts(insured, gov, approved_claim, file_claim, stranger, state):
+    expected_status = {"unknown": NONE, "pending": PENDING, "approved": APPROVED, "paid": PAID}[state]
+    claim_id = {
+        "unknown": UNKNOWN_CLAIM,
+        "pending": None,
+        "approved": approved_claim,
+        "paid": approved_claim,
+    }[state]
+    if state == "pending":
+        claim_id = file_claim()
+    if state == "paid":
+        chain.pending_timestamp = window_end(insured, claim_id)
+        insured.executePayout(claim_id, sender=stranger)
+
+    with ape.reverts(insured.InvalidClaimStatus, claimId=claim_id, status=expected_status):
+        gov(insured.reopenClaim, claim_id)
+
+
+@pytest.mark.parametrize("who", ["guardian", "validator", "stranger"])
+def test_reopen_claim__direct_call__reverts_only_governance(
+    insured, file_claim, validator, guardian, stranger, who
+):
+    caller = {"guardian": guardian, "validator": validator, "stranger": stranger}[who]
+    claim_id = file_claim()
+    insured.postVerification(claim_id, False, 0, EVIDENCE, 1, sender=validator)
+
+    with ape.reverts(insured.OnlyGovernance, caller=caller):
+        insured.reopenClaim(claim_id, sender=caller)
+
+
+def test_skip_reasons__match_the_contract_constants(guard):
+    """lg_testkit's SKIP_* are the contract's (one copy of each number the chain defines)."""
+    assert [
+        guard.SKIP_WRONG_STATUS(),
+        guard.SKIP_CHALLENGE_WINDOW_OPEN(),
+        guard.SKIP_CHALLENGE_WINDOW_OVER(),
+        guard.SKIP_USER_BLACKLISTED(),
+        guard.SKIP_DAILY_PAYOUT_LIMIT(),
+    ] == [
+        SKIP_WRONG_STATUS,
+        SKIP_CHALLENGE_WINDOW_OPEN,
+        SKIP_CHALLENGE_WINDOW_OVER,
+        SKIP_USER_BLACKLISTED,
+        SKIP_DAILY_PAYOUT_LIMIT,
+    ]
+    assert guard.MAX_ORDER_ID_LENGTH() == 64
+    assert guard.MAX_INSTRUMENT_LENGTH() == 32

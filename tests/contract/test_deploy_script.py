@@ -1,4 +1,5 @@
-"""`ape run deploy` end to end: its own anvil, a TestUSDT, the proxy, and the deployment record."""
+"""`ape run deploy` end to end: its own anvil, a TestUSDT, the implementation pair (LeverageGuard and
+LeverageGuardAdmin), the proxy, and the deployment record."""
 
 from __future__ import annotations
 
@@ -60,9 +61,9 @@ def test_deploy__local__writes_deployment_record(
     directory, result = deployed
     assert result.returncode == 0, result.stderr
     record = json.loads((directory / "local.json").read_text())
-    assert set(record) == {"network", "proxy", "implementation", "asset", "block", "abi_sha256"}
+    assert set(record) == {"network", "proxy", "implementation", "admin", "asset", "block", "abi_sha256"}
     assert record["network"] == "local"
-    assert record["proxy"] != record["implementation"]
+    assert len({record["proxy"], record["implementation"], record["admin"], record["asset"]}) == 4
     assert len(record["abi_sha256"]) == 64
     assert f"LeverageGuard proxy {record['proxy']}" in result.stdout
 

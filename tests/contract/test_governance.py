@@ -6,11 +6,26 @@ from typing import Any, NamedTuple
 
 import ape
 import pytest
-from lg_testkit import CHALLENGE_PERIOD, DAY, PAUSE_CLAIMS, USDT
+from lg_testkit import (
+    CHALLENGE_PERIOD,
+    CLAIM_GRACE_PERIOD,
+    DAILY_APPROVAL_LIMIT,
+    DAILY_PAYOUT_LIMIT,
+    DAILY_WITHDRAWAL_LIMIT,
+    DAY,
+    DEFAULT_CHALLENGE_PERIOD,
+    HOUR,
+    MAX_COVERAGE_LIMIT,
+    MAX_PAYOUT_PER_CLAIM,
+    PAUSE_CLAIMS,
+    USDT,
+)
 
 ADMIN_ROLE = b"\x00" * 32
 UINT96_MAX = 2**96 - 1
+MIN_CHALLENGE_PERIOD = HOUR
 MAX_CHALLENGE_PERIOD = 30 * DAY
+MAX_CLAIM_GRACE_PERIOD = 90 * DAY
 
 
 class Setter(NamedTuple):
@@ -20,6 +35,7 @@ class Setter(NamedTuple):
     previous_field: str
     new_field: str
     configured_value: int  # what the `guard` fixture set
+    accepted: tuple[int, ...]  # values governance may set from the configured state
 
 
 SETTERS = [
@@ -29,7 +45,8 @@ SETTERS = [
         "DailyWithdrawalLimitChanged",
         "previousLimit",
         "newLimit",
-        20_000 * USDT,
+        DAILY_WITHDRAWAL_LIMIT,
+        (0, 1, 7_777),
     ),
     Setter(
         "setDailyPayoutLimit",
@@ -37,7 +54,8 @@ SETTERS = [
         "DailyPayoutLimitChanged",
         "previousLimit",
         "newLimit",
-        50_000 * USDT,
+        DAILY_PAYOUT_LIMIT,
+        (MAX_PAYOUT_PER_CLAIM, MAX_PAYOUT_PER_CLAIM + 1, UINT96_MAX),  # at least maxPayoutPerClaim
     ),
     Setter(
         "setMaxPayoutPerClaim",
@@ -45,7 +63,26 @@ SETTERS = [
         "MaxPayoutPerClaimChanged",
         "previousMax",
         "newMax",
-        5_000 * USDT,
+        MAX_PAYOUT_PER_CLAIM,
+        (0, 1, DAILY_PAYOUT_LIMIT),  # at most dailyPayoutLimit
+    ),
+    Setter(
+        "setDailyApprovalLimit",
+        "dailyApprovalLimit",
+        "DailyApprovalLimitChanged",
+        "previousLimit",
+        "newLimit",
+        DAILY_APPROVAL_LIMIT,
+        (0, 1, 7_777),
+    ),
+    Setter(
+        "setMaxCoverageLimit",
+        "maxCoverageLimit",
+        "MaxCoverageLimitChanged",
+        "previousMax",
+        "newMax",
+        MAX_COVERAGE_LIMIT,
+        (0, 1, 7_777),
     ),
     Setter(
         "setChallengePeriod",
@@ -54,9 +91,26 @@ SETTERS = [
         "previousPeriod",
         "newPeriod",
         CHALLENGE_PERIOD,
+        (MIN_CHALLENGE_PERIOD, 7_777, MAX_CHALLENGE_PERIOD),
+    ),
+    Setter(
+        "setClaimGracePeriod",
+        "claimGracePeriod",
+        "ClaimGracePeriodChanged",
+        "previousPeriod",
+        "newPeriod",
+        CLAIM_GRACE_PERIOD,
+        (0, 1, MAX_CLAIM_GRACE_PERIOD),
     ),
 ]
-AMOUNT_SETTERS = [s for s in SETTERS if s.function != "setChallengePeriod"]
+# Setters whose only bound is uint96 (setMaxPayoutPerClaim is bounded by dailyPayoutLimit first).
+AMOUNT_SETTERS = [
+    s
+    for s in SETTERS
+    if s.function
+    in ("setDailyWithdrawalLimit", "setDailyPayoutLimit", "setDailyApprovalLimit", "setMaxCoverageLimit")
+]
+SETTER_CASES = [pytest.param(s, v, id=f"{s.function}-{v}") for s in SETTERS for v in s.accepted]
 
 
 def _setter_id(setter: Setter) -> str:
@@ -269,8 +323,7 @@ def test_setters__configured_values(guard: Any) -> None:
     assert guard.MAX_CHALLENGE_PERIOD() == MAX_CHALLENGE_PERIOD
 
 
-@pytest.mark.parametrize("setter", SETTERS, ids=_setter_id)
-@pytest.mark.parametrize("new_value", [0, 1, 7_777])
+@pytest.mark.parametrize(("setter", "new_value"), SETTER_CASES)
 def test_setter__by_governance__emits_and_sets(
     guard: Any, gov: Any, signers: list[Any], setter: Setter, new_value: int
 ) -> None:
@@ -311,22 +364,85 @@ def test_amount_setter__uint96_max__accepted(guard: Any, gov: Any, setter: Sette
     assert getattr(guard, setter.getter)() == UINT96_MAX
 
 
-def test_set_challenge_period__max__accepted(guard: Any, gov: Any, signers: list[Any]) -> None:
-    receipt = gov(guard.setChallengePeriod, MAX_CHALLENGE_PERIOD)
+def test_set_max_payout_per_claim__above_daily_payout_limit__reverts(guard: Any, gov: Any) -> None:
+    for value in (DAILY_PAYOUT_LIMIT + 1, UINT96_MAX + 1):
+        with ape.reverts(
+            guard.MaxPayoutAboveDailyPayoutLimit, maxPayoutPerClaim=value, dailyPayoutLimit=DAILY_PAYOUT_LIMIT
+        ):
+            gov(guard.setMaxPayoutPerClaim, value)
+
+    assert guard.maxPayoutPerClaim() == MAX_PAYOUT_PER_CLAIM
+
+
+@pytest.mark.parametrize("limit", [0, MAX_PAYOUT_PER_CLAIM - 1])
+def test_set_daily_payout_limit__below_max_payout_per_claim__reverts(
+    guard: Any, gov: Any, limit: int
+) -> None:
+    with ape.reverts(
+        guard.MaxPayoutAboveDailyPayoutLimit, maxPayoutPerClaim=MAX_PAYOUT_PER_CLAIM, dailyPayoutLimit=limit
+    ):
+        gov(guard.setDailyPayoutLimit, limit)
+
+    assert guard.dailyPayoutLimit() == DAILY_PAYOUT_LIMIT
+
+
+def test_set_daily_payout_limit__zero_after_max_payout_zero__closes_payouts(
+    guard: Any, gov: Any, signers: list[Any]
+) -> None:
+    receipt = gov.set_daily_payout_limit(0)
 
     assert receipt.events == [
         _executed(guard, signers),
-        guard.ChallengePeriodChanged(previousPeriod=CHALLENGE_PERIOD, newPeriod=MAX_CHALLENGE_PERIOD),
+        guard.MaxPayoutPerClaimChanged(previousMax=MAX_PAYOUT_PER_CLAIM, newMax=0),
+        guard.DailyPayoutLimitChanged(previousLimit=DAILY_PAYOUT_LIMIT, newLimit=0),
     ]
-    assert guard.challengePeriod() == MAX_CHALLENGE_PERIOD
+    assert (guard.maxPayoutPerClaim(), guard.dailyPayoutLimit()) == (0, 0)
 
 
-@pytest.mark.parametrize("period", [MAX_CHALLENGE_PERIOD + 1, 2**32, UINT96_MAX + 1])
-def test_set_challenge_period__above_max__reverts_amount_too_large(guard: Any, gov: Any, period: int) -> None:
-    with ape.reverts(guard.AmountTooLarge, amount=period, max=MAX_CHALLENGE_PERIOD):
+@pytest.mark.parametrize(
+    "period", [0, 1, MIN_CHALLENGE_PERIOD - 1, MAX_CHALLENGE_PERIOD + 1, 2**32, UINT96_MAX + 1]
+)
+def test_set_challenge_period__out_of_bounds__reverts_invalid_challenge_period(
+    guard: Any, gov: Any, period: int
+) -> None:
+    with ape.reverts(
+        guard.InvalidChallengePeriod, period=period, min=MIN_CHALLENGE_PERIOD, max=MAX_CHALLENGE_PERIOD
+    ):
         gov(guard.setChallengePeriod, period)
 
     assert guard.challengePeriod() == CHALLENGE_PERIOD
+
+
+@pytest.mark.parametrize("period", [MAX_CLAIM_GRACE_PERIOD + 1, 2**32, 2**256 - 1])
+def test_set_claim_grace_period__above_max__reverts_invalid_claim_grace_period(
+    guard: Any, gov: Any, period: int
+) -> None:
+    with ape.reverts(guard.InvalidClaimGracePeriod, period=period, max=MAX_CLAIM_GRACE_PERIOD):
+        gov(guard.setClaimGracePeriod, period)
+
+    assert guard.claimGracePeriod() == CLAIM_GRACE_PERIOD
+
+
+def test_constants__bounds_and_defaults(guard: Any) -> None:
+    assert guard.MIN_CHALLENGE_PERIOD() == MIN_CHALLENGE_PERIOD
+    assert guard.MAX_CHALLENGE_PERIOD() == MAX_CHALLENGE_PERIOD
+    assert guard.DEFAULT_CHALLENGE_PERIOD() == DEFAULT_CHALLENGE_PERIOD
+    assert guard.DEFAULT_CLAIM_GRACE_PERIOD() == CLAIM_GRACE_PERIOD
+    assert guard.MAX_CLAIM_GRACE_PERIOD() == MAX_CLAIM_GRACE_PERIOD
+
+
+def test_fresh_pool__defaults_after_initialize(fresh_guard: Any) -> None:
+    """initialize sets the challenge and grace periods to their defaults; every limit starts closed."""
+    assert fresh_guard.challengePeriod() == DEFAULT_CHALLENGE_PERIOD
+    assert fresh_guard.claimGracePeriod() == CLAIM_GRACE_PERIOD
+    assert fresh_guard.executionDelay() == 0
+    assert [
+        fresh_guard.dailyWithdrawalLimit(),
+        fresh_guard.dailyPayoutLimit(),
+        fresh_guard.maxPayoutPerClaim(),
+        fresh_guard.dailyApprovalLimit(),
+        fresh_guard.maxCoverageLimit(),
+    ] == [0, 0, 0, 0, 0]
 
 
 # ====================================================================== multicall and failing proposals
@@ -337,9 +453,12 @@ def test_multicall__one_proposal__sets_several_parameters(
 ) -> None:
     calls = [
         guard.setDailyWithdrawalLimit.encode_input(1 * USDT),
-        guard.setDailyPayoutLimit.encode_input(2 * USDT),
-        guard.setMaxPayoutPerClaim.encode_input(3 * USDT),
-        guard.setChallengePeriod.encode_input(4),
+        guard.setMaxPayoutPerClaim.encode_input(2 * USDT),
+        guard.setDailyPayoutLimit.encode_input(3 * USDT),
+        guard.setChallengePeriod.encode_input(7_200),
+        guard.setDailyApprovalLimit.encode_input(4 * USDT),
+        guard.setMaxCoverageLimit.encode_input(5 * USDT),
+        guard.setClaimGracePeriod.encode_input(6),
         guard.grantRole.encode_input(roles["REGISTRAR_ROLE"], stranger),
     ]
 
@@ -347,17 +466,23 @@ def test_multicall__one_proposal__sets_several_parameters(
 
     assert receipt.events == [
         _executed(guard, signers),
-        guard.DailyWithdrawalLimitChanged(previousLimit=20_000 * USDT, newLimit=1 * USDT),
-        guard.DailyPayoutLimitChanged(previousLimit=50_000 * USDT, newLimit=2 * USDT),
-        guard.MaxPayoutPerClaimChanged(previousMax=5_000 * USDT, newMax=3 * USDT),
-        guard.ChallengePeriodChanged(previousPeriod=CHALLENGE_PERIOD, newPeriod=4),
+        guard.DailyWithdrawalLimitChanged(previousLimit=DAILY_WITHDRAWAL_LIMIT, newLimit=1 * USDT),
+        guard.MaxPayoutPerClaimChanged(previousMax=MAX_PAYOUT_PER_CLAIM, newMax=2 * USDT),
+        guard.DailyPayoutLimitChanged(previousLimit=DAILY_PAYOUT_LIMIT, newLimit=3 * USDT),
+        guard.ChallengePeriodChanged(previousPeriod=CHALLENGE_PERIOD, newPeriod=7_200),
+        guard.DailyApprovalLimitChanged(previousLimit=DAILY_APPROVAL_LIMIT, newLimit=4 * USDT),
+        guard.MaxCoverageLimitChanged(previousMax=MAX_COVERAGE_LIMIT, newMax=5 * USDT),
+        guard.ClaimGracePeriodChanged(previousPeriod=CLAIM_GRACE_PERIOD, newPeriod=6),
         guard.RoleGranted(role=roles["REGISTRAR_ROLE"], account=stranger, sender=guard),
     ]
     assert _parameters(guard) == {
         "dailyWithdrawalLimit": 1 * USDT,
-        "dailyPayoutLimit": 2 * USDT,
-        "maxPayoutPerClaim": 3 * USDT,
-        "challengePeriod": 4,
+        "dailyPayoutLimit": 3 * USDT,
+        "maxPayoutPerClaim": 2 * USDT,
+        "dailyApprovalLimit": 4 * USDT,
+        "maxCoverageLimit": 5 * USDT,
+        "challengePeriod": 7_200,
+        "claimGracePeriod": 6,
     }
     assert guard.hasRole(roles["REGISTRAR_ROLE"], stranger) is True
 
@@ -373,7 +498,12 @@ def test_multicall__one_call_reverts__nothing_changes(
         guard.setMaxPayoutPerClaim.encode_input(3 * USDT),
     ]
 
-    with ape.reverts(guard.AmountTooLarge, amount=MAX_CHALLENGE_PERIOD + 1, max=MAX_CHALLENGE_PERIOD):
+    with ape.reverts(
+        guard.InvalidChallengePeriod,
+        period=MAX_CHALLENGE_PERIOD + 1,
+        min=MIN_CHALLENGE_PERIOD,
+        max=MAX_CHALLENGE_PERIOD,
+    ):
         gov(guard.multicall, calls)
 
     assert _parameters(guard) == before
@@ -404,4 +534,4 @@ def test_multicall__called_directly__keeps_caller_and_reverts_only_governance(
     with ape.reverts(guard.OnlyGovernance, caller=caller):
         guard.multicall(calls, sender=caller)
 
-    assert guard.dailyPayoutLimit() == 50_000 * USDT
+    assert guard.dailyPayoutLimit() == DAILY_PAYOUT_LIMIT

@@ -11,7 +11,7 @@ from typing import Any
 
 import ape
 import pytest
-from lg_testkit import DAY, deploy_guard
+from lg_testkit import CLAIM_GRACE_PERIOD, DAY, DEFAULT_CHALLENGE_PERIOD, deploy_guard, deploy_pair, guard_at
 
 ZERO_ADDRESS = "0x" + "00" * 20
 UINT96_MAX = 2**96 - 1
@@ -20,6 +20,7 @@ DEFAULT_LIFETIME = 7 * DAY
 MIN_LIFETIME = HOUR
 MAX_LIFETIME = 30 * DAY
 MAX_SIGNERS = 20
+MAX_EXECUTION_DELAY = 30 * DAY
 
 
 def _address(i: int) -> str:
@@ -104,6 +105,7 @@ def test_propose__stores_proposal_fields(ms: Any, signers: list[Any]) -> None:
     assert view.confirmations == 1
     assert view.executed is False
     assert view.cancelled is False
+    assert view.readyAt == 0
 
 
 def test_propose__proposer_confirmation__counts(ms: Any, signers: list[Any], proposal: int) -> None:
@@ -166,9 +168,13 @@ def test_propose__lifetime_changed__applies_to_new_proposals_only(
 def test_confirm__by_other_signer__emits_and_counts(ms: Any, signers: list[Any], proposal: int) -> None:
     receipt = ms.confirm(proposal, sender=signers[1])
 
-    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal, signer=signers[1])]
+    assert receipt.events == [
+        ms.ProposalConfirmed(proposalId=proposal, signer=signers[1]),
+        ms.ProposalScheduled(proposalId=proposal, readyAt=receipt.timestamp),
+    ]
     assert ms.hasConfirmed(proposal, signers[1]) is True
     assert ms.getProposal(proposal).confirmations == 2
+    assert ms.getProposal(proposal).readyAt == receipt.timestamp
 
 
 def test_confirm__twice__reverts_already_confirmed(ms: Any, signers: list[Any], proposal: int) -> None:
@@ -226,7 +232,10 @@ def test_confirm__one_second_before_expiry__succeeds(
 
     receipt = ms.confirm(proposal, sender=signers[1])
 
-    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal, signer=signers[1])]
+    assert receipt.events == [
+        ms.ProposalConfirmed(proposalId=proposal, signer=signers[1]),
+        ms.ProposalScheduled(proposalId=proposal, readyAt=receipt.timestamp),
+    ]
 
 
 # ====================================================================== revokeConfirmation
@@ -604,7 +613,9 @@ def test_remove_signer__removed_signer__can_no_longer_act(ms: Any, signers: list
 # ====================================================================== signer set administration
 
 
-@pytest.mark.parametrize("function", ["addSigner", "removeSigner", "setThreshold", "setProposalLifetime"])
+@pytest.mark.parametrize(
+    "function", ["addSigner", "removeSigner", "setThreshold", "setProposalLifetime", "setExecutionDelay"]
+)
 @pytest.mark.parametrize("caller_kind", ["signer", "stranger"])
 def test_admin__called_directly__reverts_only_governance(
     ms: Any, signers: list[Any], stranger: Any, function: str, caller_kind: str
@@ -614,6 +625,7 @@ def test_admin__called_directly__reverts_only_governance(
         "removeSigner": signers[2],
         "setThreshold": 1,
         "setProposalLifetime": DAY,
+        "setExecutionDelay": HOUR,
     }[function]
     caller = signers[0] if caller_kind == "signer" else stranger
 
@@ -640,6 +652,13 @@ def test_add_signer__existing__reverts_already_signer(ms: Any, signers: list[Any
 def test_add_signer__zero_address__reverts(ms: Any, signers: list[Any]) -> None:
     with ape.reverts(ms.ZeroAddress):
         _as_governance(ms, signers[:2], ms.addSigner, ZERO_ADDRESS)
+
+
+def test_add_signer__the_contract_itself__reverts_invalid_signer(ms: Any, signers: list[Any]) -> None:
+    with ape.reverts(ms.InvalidSigner, account=ms.address):
+        _as_governance(ms, signers[:2], ms.addSigner, ms)
+
+    assert ms.isSigner(ms) is False
 
 
 def test_add_signer__twenty_first__reverts_too_many_signers(ms: Any, signers: list[Any]) -> None:
@@ -748,6 +767,8 @@ def test_views__after_initialisation(ms: Any, signers: list[Any], stranger: Any)
     assert ms.DEFAULT_PROPOSAL_LIFETIME() == DEFAULT_LIFETIME
     assert ms.MIN_PROPOSAL_LIFETIME() == MIN_LIFETIME
     assert ms.MAX_PROPOSAL_LIFETIME() == MAX_LIFETIME
+    assert ms.MAX_EXECUTION_DELAY() == MAX_EXECUTION_DELAY
+    assert ms.executionDelay() == 0
 
 
 @pytest.mark.parametrize("proposal_id", [0, 1])
@@ -781,15 +802,22 @@ def test_has_confirmed__unknown_proposal_or_non_signer__false(
 
 
 @pytest.fixture
-def implementation(project: Any, deployer: Any) -> Any:
-    return deployer.deploy(project.LeverageGuard)
+def pair(project: Any, deployer: Any) -> tuple[Any, Any]:
+    """(implementation, admin): a LeverageGuard and the LeverageGuardAdmin its fallback delegates to."""
+    return deploy_pair(project, deployer)
 
 
 @pytest.fixture
-def uninitialised(project: Any, deployer: Any, implementation: Any) -> Any:
+def implementation(project: Any, pair: tuple[Any, Any]) -> Any:
+    """The implementation seen through the whole interface (its fallback serves `initialize`)."""
+    return guard_at(project, pair[0].address)
+
+
+@pytest.fixture
+def uninitialised(project: Any, deployer: Any, pair: tuple[Any, Any]) -> Any:
     """A proxy whose constructor made a harmless call instead of `initialize` (OZ 5.7 rejects empty data)."""
-    proxy = deployer.deploy(project.LeverageGuardProxy, implementation, implementation.version.encode_input())
-    return project.LeverageGuard.at(proxy.address)
+    proxy = deployer.deploy(project.LeverageGuardProxy, pair[0], pair[0].version.encode_input())
+    return guard_at(project, proxy.address)
 
 
 def test_initialize__emits_setup_events(
@@ -804,8 +832,11 @@ def test_initialize__emits_setup_events(
         uninitialised.ThresholdChanged(previousThreshold=0, newThreshold=2),
         uninitialised.ProposalLifetimeChanged(previousLifetime=0, newLifetime=DEFAULT_LIFETIME),
         uninitialised.RoleGranted(role=b"\x00" * 32, account=uninitialised, sender=deployer),
-        uninitialised.Initialized(version=1),
+        uninitialised.ChallengePeriodChanged(previousPeriod=0, newPeriod=DEFAULT_CHALLENGE_PERIOD),
+        uninitialised.ClaimGracePeriodChanged(previousPeriod=0, newPeriod=CLAIM_GRACE_PERIOD),
+        uninitialised.Initialized(version=2),
     ]
+    assert uninitialised.executionDelay() == 0
     assert uninitialised.asset() == token.address
 
 
@@ -819,6 +850,29 @@ def test_initialize__twice__reverts(ms: Any, token: Any, stranger: Any) -> None:
 def test_initialize__implementation__reverts(implementation: Any, token: Any, stranger: Any) -> None:
     with ape.reverts(implementation.InvalidInitialization):
         implementation.initialize(token, [stranger], 1, sender=stranger)
+
+    assert implementation.isSigner(stranger) is False
+
+
+def test_admin__called_directly__cannot_initialise_and_has_no_signers(
+    project: Any, pair: tuple[Any, Any], token: Any, signers: list[Any], stranger: Any
+) -> None:
+    """LeverageGuardAdmin outside the proxy: initializers disabled, its own storage empty, so nothing a
+    signer or governance could do through the proxy can be done on it."""
+    admin = guard_at(project, pair[1].address)
+    assert pair[0].ADMIN() == pair[1].address
+
+    with ape.reverts(admin.InvalidInitialization):
+        admin.initialize(token, [stranger], 1, sender=stranger)
+
+    assert admin.getSigners() == []
+    assert admin.isSigner(signers[0]) is False
+    assert admin.threshold() == 0
+    assert admin.asset() == ZERO_ADDRESS
+    with ape.reverts(admin.NotSigner, account=signers[0]):
+        admin.propose(admin, 0, b"", sender=signers[0])
+    with ape.reverts(admin.OnlyGovernance, caller=stranger):
+        admin.setThreshold(1, sender=stranger)
 
 
 def test_initialize__zero_asset__reverts(uninitialised: Any, signers: list[Any], deployer: Any) -> None:
@@ -868,4 +922,463 @@ def test_initialize__through_proxy_constructor__bad_data_reverts_deployment(
     init_data = implementation.initialize.encode_input(token, [signers[0], signers[0]], 1)
 
     with ape.reverts(implementation.AlreadySigner, account=signers[0]):
-        deployer.deploy(project.LeverageGuardProxy, implementation, init_data)
+        deployer.deploy(project.LeverageGuardProxy, implementation.address, init_data)
+
+
+# ====================================================================== execution delay
+
+DELAY = 2 * HOUR
+MULTICALL_SELECTOR = bytes.fromhex("ac9650d8")
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+@pytest.fixture
+def delayed(ms: Any, signers: list[Any], guardian: Any) -> Any:
+    """`ms` with `guardian` holding GUARDIAN_ROLE and an execution delay of DELAY (proposals 1 and 2)."""
+    _as_governance(ms, signers[:2], ms.grantRole, ms.GUARDIAN_ROLE(), guardian)
+    _as_governance(ms, signers[:2], ms.setExecutionDelay, DELAY)
+    return ms
+
+
+def _scheduled(ms: Any, signers: list[Any], call: Any, *args: Any) -> tuple[int, int]:
+    """Proposes (signer 0) and confirms (signer 1): returns (proposal id, readyAt)."""
+    proposal_id = _propose(ms, signers[0], call, *args)
+    ms.confirm(proposal_id, sender=signers[1])
+    return proposal_id, int(ms.getProposal(proposal_id).readyAt)
+
+
+def _raw_proposal(ms: Any, signers: list[Any], data: bytes) -> tuple[int, int]:
+    proposal_id = int(ms.propose(ms, 0, data, sender=signers[0]).return_value)
+    ms.confirm(proposal_id, sender=signers[1])
+    return proposal_id, int(ms.getProposal(proposal_id).readyAt)
+
+
+def test_set_execution_delay__by_governance__emits_and_sets(ms: Any, signers: list[Any]) -> None:
+    receipt = _as_governance(ms, signers[:2], ms.setExecutionDelay, DELAY)
+
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=1, executor=signers[0]),
+        ms.ExecutionDelayChanged(previousDelay=0, newDelay=DELAY),
+    ]
+    assert ms.executionDelay() == DELAY
+
+
+def test_set_execution_delay__longest_the_lifetime_allows__accepted(ms: Any, signers: list[Any]) -> None:
+    _as_governance(ms, signers[:2], ms.setExecutionDelay, DEFAULT_LIFETIME - MIN_LIFETIME)
+
+    assert ms.executionDelay() == DEFAULT_LIFETIME - MIN_LIFETIME
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "delay"),
+    [
+        (DEFAULT_LIFETIME, DEFAULT_LIFETIME - MIN_LIFETIME + 1),
+        (MAX_LIFETIME, MAX_LIFETIME - MIN_LIFETIME + 1),
+        (MAX_LIFETIME, MAX_EXECUTION_DELAY),
+        (MIN_LIFETIME, 1),
+        (DEFAULT_LIFETIME, 2**32),
+    ],
+)
+def test_set_execution_delay__above_lifetime_minus_min_lifetime__reverts(
+    ms: Any, signers: list[Any], lifetime: int, delay: int
+) -> None:
+    """A proposal scheduled at once must stay executable MIN_PROPOSAL_LIFETIME: delay <= lifetime - 1 h
+    (which also keeps it under MAX_EXECUTION_DELAY, since the lifetime is at most 30 days)."""
+    if lifetime != DEFAULT_LIFETIME:
+        _as_governance(ms, signers[:2], ms.setProposalLifetime, lifetime)
+    maximum = min(MAX_EXECUTION_DELAY, lifetime - MIN_LIFETIME)
+
+    with ape.reverts(ms.InvalidExecutionDelay, delay=delay, max=maximum):
+        _as_governance(ms, signers[:2], ms.setExecutionDelay, delay)
+
+    assert ms.executionDelay() == 0
+
+
+def test_set_proposal_lifetime__below_delay_plus_min_lifetime__reverts(
+    delayed: Any, signers: list[Any], chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setProposalLifetime, DELAY + MIN_LIFETIME - 1)
+    chain.pending_timestamp = ready_at
+    with ape.reverts(
+        ms.InvalidProposalLifetime,
+        lifetime=DELAY + MIN_LIFETIME - 1,
+        min=DELAY + MIN_LIFETIME,
+        max=MAX_LIFETIME,
+    ):
+        ms.execute(proposal_id, sender=signers[0])
+
+    ok_id, ok_ready = _scheduled(ms, signers, ms.setProposalLifetime, DELAY + MIN_LIFETIME)
+    chain.pending_timestamp = ok_ready
+    ms.execute(ok_id, sender=signers[0])
+    assert ms.proposalLifetime() == DELAY + MIN_LIFETIME
+
+
+def test_delay__threshold_reached__schedules_at_now_plus_delay(delayed: Any, signers: list[Any]) -> None:
+    ms = delayed
+    proposal_id = _propose(ms, signers[0], ms.setThreshold, 3)
+    assert ms.getProposal(proposal_id).readyAt == 0
+
+    receipt = ms.confirm(proposal_id, sender=signers[1])
+
+    assert receipt.events == [
+        ms.ProposalConfirmed(proposalId=proposal_id, signer=signers[1]),
+        ms.ProposalScheduled(proposalId=proposal_id, readyAt=receipt.timestamp + DELAY),
+    ]
+    assert ms.getProposal(proposal_id).readyAt == receipt.timestamp + DELAY
+    # A further confirmation does not move readyAt.
+    later = ms.confirm(proposal_id, sender=signers[2])
+    assert later.events == [ms.ProposalConfirmed(proposalId=proposal_id, signer=signers[2])]
+    assert ms.getProposal(proposal_id).readyAt == receipt.timestamp + DELAY
+
+
+def test_delay__execute_one_second_before_ready__reverts_not_ready_then_succeeds_at_ready(
+    delayed: Any, signers: list[Any], chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setThreshold, 3)
+    chain.pending_timestamp = ready_at - 1
+
+    with ape.reverts(ms.ProposalNotReady, proposalId=proposal_id, readyAt=ready_at):
+        ms.execute(proposal_id, sender=signers[0])
+
+    chain.pending_timestamp = ready_at
+    receipt = ms.execute(proposal_id, sender=signers[0])
+    assert receipt.timestamp == ready_at
+    assert receipt.events == [
+        ms.ProposalExecuted(proposalId=proposal_id, executor=signers[0]),
+        ms.ThresholdChanged(previousThreshold=2, newThreshold=3),
+    ]
+
+
+def test_delay__threshold_no_longer_met_after_scheduling__reverts_threshold_not_met(
+    delayed: Any, signers: list[Any], chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setThreshold, 3)
+    ms.revokeConfirmation(proposal_id, sender=signers[1])
+    chain.pending_timestamp = ready_at
+
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal_id, have=1, need=2):
+        ms.execute(proposal_id, sender=signers[0])
+    # Confirming again does not reschedule: the original readyAt stands.
+    receipt = ms.confirm(proposal_id, sender=signers[1])
+    assert receipt.events == [ms.ProposalConfirmed(proposalId=proposal_id, signer=signers[1])]
+    ms.execute(proposal_id, sender=signers[0])
+    assert ms.threshold() == 3
+
+
+def test_delay__lowering_the_delay__applies_only_to_later_schedules(
+    delayed: Any, signers: list[Any], chain: Any
+) -> None:
+    ms = delayed
+    early_id, early_ready = _scheduled(ms, signers, ms.setThreshold, 3)
+    lower_id, lower_ready = _scheduled(ms, signers, ms.setExecutionDelay, 0)
+    chain.pending_timestamp = lower_ready
+    ms.execute(lower_id, sender=signers[0])
+
+    late_id, late_ready = _scheduled(ms, signers, ms.setThreshold, 1)
+
+    assert late_ready == int(chain.blocks.head.timestamp)  # no delay any more
+    assert ms.getProposal(early_id).readyAt == early_ready  # scheduled under the old delay: unchanged
+    ms.execute(late_id, sender=signers[0])
+    assert ms.threshold() == 1
+
+
+def test_propose__threshold_one__schedules_at_once(ms: Any, signers: list[Any]) -> None:
+    _as_governance(ms, signers[:2], ms.setThreshold, 1)
+    data = ms.setThreshold.encode_input(2)
+
+    receipt = ms.propose(ms, 0, data, sender=signers[2])
+
+    assert receipt.events == [
+        ms.ProposalCreated(
+            proposalId=2,
+            proposer=signers[2],
+            target=ms,
+            value=0,
+            data=data,
+            expiresAt=receipt.timestamp + DEFAULT_LIFETIME,
+        ),
+        ms.ProposalConfirmed(proposalId=2, signer=signers[2]),
+        ms.ProposalScheduled(proposalId=2, readyAt=receipt.timestamp),
+    ]
+    ms.execute(2, sender=signers[2])
+    assert ms.threshold() == 2
+
+
+# ---------------------------------------------------------------------- schedule
+
+
+@pytest.fixture
+def unscheduled(ms: Any, signers: list[Any]) -> int:
+    """Proposal 1 (signer 0's setThreshold(3), one confirmation), then the threshold lowered to 1 by
+    proposal 2: proposal 1 meets the threshold but was never scheduled."""
+    proposal_id = _propose(ms, signers[0], ms.setThreshold, 3)
+    _as_governance(ms, signers[:2], ms.setThreshold, 1)
+    return proposal_id
+
+
+def test_execute__threshold_met_but_never_scheduled__reverts_not_ready(
+    ms: Any, signers: list[Any], unscheduled: int
+) -> None:
+    with ape.reverts(ms.ProposalNotReady, proposalId=unscheduled, readyAt=0):
+        ms.execute(unscheduled, sender=signers[0])
+
+
+def test_schedule__threshold_met__emits_and_makes_executable(
+    ms: Any, signers: list[Any], unscheduled: int
+) -> None:
+    receipt = ms.schedule(unscheduled, sender=signers[2])
+
+    assert receipt.events == [ms.ProposalScheduled(proposalId=unscheduled, readyAt=receipt.timestamp)]
+    assert ms.getProposal(unscheduled).readyAt == receipt.timestamp
+    ms.execute(unscheduled, sender=signers[2])
+    assert ms.threshold() == 3
+
+
+def test_schedule__with_delay__ready_after_the_delay(
+    ms: Any, signers: list[Any], unscheduled: int, chain: Any
+) -> None:
+    _as_governance(ms, signers[:1], ms.setExecutionDelay, DELAY)
+
+    receipt = ms.schedule(unscheduled, sender=signers[1])
+
+    assert receipt.events == [ms.ProposalScheduled(proposalId=unscheduled, readyAt=receipt.timestamp + DELAY)]
+    with ape.reverts(ms.ProposalNotReady, proposalId=unscheduled, readyAt=receipt.timestamp + DELAY):
+        ms.execute(unscheduled, sender=signers[1])
+
+
+def test_schedule__already_scheduled__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    ready_at = ms.confirm(proposal, sender=signers[1]).timestamp
+
+    with ape.reverts(ms.ProposalAlreadyScheduled, proposalId=proposal, readyAt=ready_at):
+        ms.schedule(proposal, sender=signers[2])
+
+
+def test_schedule__threshold_not_met__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+    with ape.reverts(ms.ThresholdNotMet, proposalId=proposal, have=1, need=2):
+        ms.schedule(proposal, sender=signers[0])
+
+    assert ms.getProposal(proposal).readyAt == 0
+
+
+def test_schedule__by_stranger__reverts_not_signer(ms: Any, stranger: Any, unscheduled: int) -> None:
+    with ape.reverts(ms.NotSigner, account=stranger):
+        ms.schedule(unscheduled, sender=stranger)
+
+
+@pytest.mark.parametrize("state", ["unknown", "executed", "cancelled", "expired"])
+def test_schedule__not_open__reverts(
+    ms: Any, signers: list[Any], unscheduled: int, chain: Any, state: str
+) -> None:
+    proposal_id = unscheduled
+    if state == "unknown":
+        proposal_id, expectation = 99, ape.reverts(ms.UnknownProposal, proposalId=99)
+    elif state == "executed":
+        ms.schedule(proposal_id, sender=signers[0])
+        ms.execute(proposal_id, sender=signers[0])
+        expectation = ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal_id)
+    elif state == "cancelled":
+        ms.cancel(proposal_id, sender=signers[0])
+        expectation = ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal_id)
+    else:
+        expires_at = ms.getProposal(proposal_id).expiresAt
+        chain.pending_timestamp = expires_at
+        expectation = ape.reverts(ms.ProposalExpired, proposalId=proposal_id, expiresAt=expires_at)
+
+    with expectation:
+        ms.schedule(proposal_id, sender=signers[1])
+
+
+# ---------------------------------------------------------------------- guardian cancel
+
+
+def test_guardian_cancel__during_delay__emits_and_cancels(
+    delayed: Any, signers: list[Any], guardian: Any, chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setThreshold, 3)
+    chain.pending_timestamp = ready_at - 1
+
+    receipt = ms.cancel(proposal_id, sender=guardian)
+
+    assert receipt.events == [ms.ProposalCancelled(proposalId=proposal_id, by=guardian)]
+    assert ms.getProposal(proposal_id).cancelled is True
+    chain.pending_timestamp = ready_at
+    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal_id):
+        ms.execute(proposal_id, sender=signers[0])
+
+
+def test_guardian_cancel__at_ready__reverts_not_in_delay(
+    delayed: Any, signers: list[Any], guardian: Any, chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setThreshold, 3)
+    chain.pending_timestamp = ready_at
+
+    with ape.reverts(ms.NotInDelay, proposalId=proposal_id, readyAt=ready_at):
+        ms.cancel(proposal_id, sender=guardian)
+
+    ms.execute(proposal_id, sender=signers[0])
+    assert ms.threshold() == 3
+
+
+def test_guardian_cancel__not_scheduled__reverts_not_in_delay(
+    delayed: Any, signers: list[Any], guardian: Any
+) -> None:
+    proposal_id = _propose(delayed, signers[0], delayed.setThreshold, 3)
+
+    with ape.reverts(delayed.NotInDelay, proposalId=proposal_id, readyAt=0):
+        delayed.cancel(proposal_id, sender=guardian)
+
+
+def test_guardian_cancel__no_delay__never_in_delay(ms: Any, signers: list[Any], guardian: Any) -> None:
+    _as_governance(ms, signers[:2], ms.grantRole, ms.GUARDIAN_ROLE(), guardian)
+    proposal_id = _propose(ms, signers[0], ms.setThreshold, 3)
+    ready_at = ms.confirm(proposal_id, sender=signers[1]).timestamp
+
+    with ape.reverts(ms.NotInDelay, proposalId=proposal_id, readyAt=ready_at):
+        ms.cancel(proposal_id, sender=guardian)
+
+
+def test_guardian_cancel__revoke_guardian_role__reverts_not_cancellable(
+    delayed: Any, signers: list[Any], guardian: Any, chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.revokeRole, ms.GUARDIAN_ROLE(), guardian)
+
+    with ape.reverts(ms.GuardianRemovalNotCancellable, proposalId=proposal_id):
+        ms.cancel(proposal_id, sender=guardian)
+
+    chain.pending_timestamp = ready_at
+    ms.execute(proposal_id, sender=signers[0])
+    assert ms.hasRole(ms.GUARDIAN_ROLE(), guardian) is False
+
+
+def test_guardian_cancel__multicall_of_guardian_revocations__reverts_not_cancellable(
+    delayed: Any, signers: list[Any], guardian: Any, stranger: Any
+) -> None:
+    ms = delayed
+    role = ms.GUARDIAN_ROLE()
+    calls = [ms.revokeRole.encode_input(role, guardian), ms.revokeRole.encode_input(role, stranger)]
+    proposal_id, _ = _scheduled(ms, signers, ms.multicall, calls)
+
+    with ape.reverts(ms.GuardianRemovalNotCancellable, proposalId=proposal_id):
+        ms.cancel(proposal_id, sender=guardian)
+
+
+@pytest.mark.parametrize("kind", ["mixed_multicall", "other_role", "empty_multicall"])
+def test_guardian_cancel__anything_else__cancellable(
+    delayed: Any, signers: list[Any], guardian: Any, kind: str
+) -> None:
+    """Only a proposal that does nothing but revoke GUARDIAN_ROLE is shielded from the guardian."""
+    ms = delayed
+    role = ms.GUARDIAN_ROLE()
+    if kind == "mixed_multicall":
+        data = ms.multicall.encode_input(
+            [ms.revokeRole.encode_input(role, guardian), ms.setThreshold.encode_input(3)]
+        )
+    elif kind == "other_role":
+        data = ms.revokeRole.encode_input(ms.VALIDATOR_ROLE(), guardian)
+    else:
+        data = ms.multicall.encode_input([])
+    proposal_id, _ = _raw_proposal(ms, signers, data)
+
+    receipt = ms.cancel(proposal_id, sender=guardian)
+
+    assert receipt.events == [ms.ProposalCancelled(proposalId=proposal_id, by=guardian)]
+
+
+def _malformed_multicalls(revocation: bytes) -> dict[str, bytes]:
+    """multicall calldata a proposal may carry (propose does not decode it) that is not a well-formed list
+    of guardian revocations; the cancel check must treat each as 'not only guardian removals'."""
+    item = _word(len(revocation)) + revocation + bytes(32 - len(revocation) % 32)
+    good = MULTICALL_SELECTOR + _word(32) + _word(1) + _word(32) + item
+    return {
+        "too_short": MULTICALL_SELECTOR + _word(32),
+        "array_offset_out_of_range": MULTICALL_SELECTOR + _word(2**255) + _word(1) + _word(0),
+        "count_beyond_data": MULTICALL_SELECTOR + _word(32) + _word(5) + _word(32),
+        "element_offset_out_of_range": MULTICALL_SELECTOR + _word(32) + _word(1) + _word(2**200) + item,
+        "element_length_beyond_data": MULTICALL_SELECTOR + _word(32) + _word(1) + _word(32) + _word(10**6),
+        "revocation_with_extra_byte": good[: 4 + 96] + _word(len(revocation) + 1) + revocation + b"\x00" * 28,
+        "other_selector": bytes.fromhex("12345678") + good[4:],
+    }
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "too_short",
+        "array_offset_out_of_range",
+        "count_beyond_data",
+        "element_offset_out_of_range",
+        "element_length_beyond_data",
+        "revocation_with_extra_byte",
+        "other_selector",
+    ],
+)
+def test_guardian_cancel__malformed_multicall__cancellable(
+    delayed: Any, signers: list[Any], guardian: Any, variant: str
+) -> None:
+    ms = delayed
+    revocation = bytes(ms.revokeRole.encode_input(ms.GUARDIAN_ROLE(), guardian))
+    proposal_id, _ = _raw_proposal(ms, signers, _malformed_multicalls(revocation)[variant])
+
+    receipt = ms.cancel(proposal_id, sender=guardian)
+
+    assert receipt.events == [ms.ProposalCancelled(proposalId=proposal_id, by=guardian)]
+
+
+def test_guardian_cancel__well_formed_raw_multicall__not_cancellable(
+    delayed: Any, signers: list[Any], guardian: Any
+) -> None:
+    """The hand-built encoding the malformed variants start from is recognised when intact."""
+    ms = delayed
+    revocation = bytes(ms.revokeRole.encode_input(ms.GUARDIAN_ROLE(), guardian))
+    item = _word(len(revocation)) + revocation + bytes(32 - len(revocation) % 32)
+    proposal_id, _ = _raw_proposal(ms, signers, MULTICALL_SELECTOR + _word(32) + _word(1) + _word(32) + item)
+
+    with ape.reverts(ms.GuardianRemovalNotCancellable, proposalId=proposal_id):
+        ms.cancel(proposal_id, sender=guardian)
+
+
+@pytest.mark.parametrize("who", ["stranger", "revoked_guardian"])
+def test_cancel__during_delay_without_guardian_role__reverts_not_proposer(
+    delayed: Any, signers: list[Any], guardian: Any, stranger: Any, chain: Any, who: str
+) -> None:
+    ms = delayed
+    if who == "revoked_guardian":
+        revoke_id, ready_at = _scheduled(ms, signers, ms.revokeRole, ms.GUARDIAN_ROLE(), guardian)
+        chain.pending_timestamp = ready_at
+        ms.execute(revoke_id, sender=signers[0])
+    caller = guardian if who == "revoked_guardian" else stranger
+    proposal_id, _ = _scheduled(ms, signers, ms.setThreshold, 3)
+
+    with ape.reverts(ms.NotProposer, proposalId=proposal_id, caller=caller):
+        ms.cancel(proposal_id, sender=caller)
+
+
+def test_guardian_cancel__executed_proposal__reverts_already_executed(
+    delayed: Any, signers: list[Any], guardian: Any, chain: Any
+) -> None:
+    ms = delayed
+    proposal_id, ready_at = _scheduled(ms, signers, ms.setThreshold, 3)
+    chain.pending_timestamp = ready_at
+    ms.execute(proposal_id, sender=signers[0])
+
+    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal_id):
+        ms.cancel(proposal_id, sender=guardian)
+
+
+def test_cancel__removed_signer__own_proposal__reverts_not_proposer(ms: Any, signers: list[Any]) -> None:
+    proposal_id = _propose(ms, signers[2], ms.setThreshold, 1)
+    _as_governance(ms, signers[:2], ms.removeSigner, signers[2])
+
+    with ape.reverts(ms.NotProposer, proposalId=proposal_id, caller=signers[2]):
+        ms.cancel(proposal_id, sender=signers[2])
+
+    assert ms.getProposal(proposal_id).cancelled is False

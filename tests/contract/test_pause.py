@@ -9,8 +9,10 @@ import ape
 import pytest
 from ape import chain
 from lg_testkit import (
+    ACCOUNT_REF,
     APPROVED,
     CHALLENGE_PERIOD,
+    DAY,
     EVIDENCE,
     OKX,
     PAID,
@@ -20,6 +22,7 @@ from lg_testkit import (
     PAUSE_VERIFICATIONS,
     PAUSE_WITHDRAWALS,
     PENDING,
+    REJECTED,
     USDT,
 )
 
@@ -174,7 +177,7 @@ def operations(guard: Any, gov: Any, claims: dict[str, int], actors: dict[str, A
         "submitClaim": (
             PAUSE_CLAIMS,
             lambda: guard.submitClaim(OKX, "fresh-order", "ETH-USDT-SWAP", 100 * USDT, sender=trader),
-            lambda: guard.claimIdByOrder(OKX, "fresh-order") == 5,
+            lambda: guard.claimIdByOrder(OKX, ACCOUNT_REF, "ETH-USDT-SWAP", "fresh-order") == 5,
         ),
         "postVerification": (
             PAUSE_VERIFICATIONS,
@@ -310,9 +313,35 @@ def test_pause__all__guardian_can_still_veto_and_blacklist(guard, guardian, appr
     assert guard.isBlacklisted(trader)
 
 
+def test_pause__all__claim_appeals_and_registry_still_work(
+    guard, gov, guardian, registrar, file_claim, validator, trader, other_trader
+):
+    """Pause bits block the money paths only: batch vetoes, governance's cancel / reopen and the policy
+    registry keep working (they move no tokens)."""
+    a = file_claim(1_000 * USDT)
+    b = file_claim(1_000 * USDT)
+    guard.postVerification(a, True, 500 * USDT, EVIDENCE, 0, sender=validator)
+    guard.postVerification(b, True, 400 * USDT, EVIDENCE, 0, sender=validator)
+    guard.pause(PAUSE_ALL, sender=guardian)
+
+    guard.vetoClaims([a], 100, sender=guardian)
+    gov(guard.cancelApprovedClaim, b, 9)
+    gov(guard.reopenClaim, a)
+    end = guard.getPolicy(trader).coverageEnd
+    guard.extendCoverage([trader], 20_000 * USDT, end + DAY, sender=registrar)
+    guard.removeFromWhitelist([other_trader], sender=registrar)
+
+    assert [guard.getClaim(i).status for i in (a, b)] == [PENDING, REJECTED]
+    assert guard.reservedAmount() == 0
+    assert guard.getPolicy(trader).coverageEnd == end + DAY
+    assert not guard.isWhitelisted(other_trader)
+
+
 def test_pause__all__governance_can_still_change_parameters(guard, gov, guardian):
     guard.pause(PAUSE_ALL, sender=guardian)
 
-    gov(guard.setDailyPayoutLimit, 1 * USDT)
+    gov.set_daily_payout_limit(1 * USDT)
+    gov(guard.setChallengePeriod, 2 * CHALLENGE_PERIOD)
 
     assert guard.dailyPayoutLimit() == 1 * USDT
+    assert guard.challengePeriod() == 2 * CHALLENGE_PERIOD

@@ -11,11 +11,14 @@ from lg_testkit import (
     ACCOUNT_REF,
     APPROVED,
     CHALLENGE_PERIOD,
+    CLAIM_GRACE_PERIOD,
     COVERAGE_LIMIT,
     DAY,
     EVIDENCE,
+    MAX_COVERAGE_LIMIT,
     OKX,
     PAID,
+    PENDING,
     USDT,
 )
 
@@ -56,11 +59,15 @@ def test_add_to_whitelist__by_registrar__stores_policies_and_emits(
 
     start = receipt.timestamp
     assert receipt.events == [
+        guard.AccountRefBound(ACCOUNT_REF, trader),
         guard.Whitelisted(trader, ACCOUNT_REF, COVERAGE_LIMIT, start, end),
+        guard.AccountRefBound(OTHER_REF, other_trader),
         guard.Whitelisted(other_trader, OTHER_REF, COVERAGE_LIMIT, start, end),
     ]
-    assert guard.getPolicy(trader) == (ACCOUNT_REF, COVERAGE_LIMIT, start, end, 0, 0)
-    assert guard.getPolicy(other_trader) == (OTHER_REF, COVERAGE_LIMIT, start, end, 0, 0)
+    assert guard.accountRefHolder(ACCOUNT_REF) == trader
+    assert guard.accountRefHolder(OTHER_REF) == other_trader
+    assert guard.getPolicy(trader) == (ACCOUNT_REF, COVERAGE_LIMIT, start, end, 0, True, False)
+    assert guard.getPolicy(other_trader) == (OTHER_REF, COVERAGE_LIMIT, start, end, 0, True, False)
     assert guard.isWhitelisted(trader)
     assert guard.isWhitelisted(other_trader)
     assert guard.remainingCoverage(trader) == COVERAGE_LIMIT
@@ -73,7 +80,9 @@ def test_add_to_whitelist__coverage_start_is_block_time(guard, registrar, trader
     receipt = guard.addToWhitelist([trader], [ACCOUNT_REF], COVERAGE_LIMIT, end, sender=registrar)
 
     assert receipt.timestamp == at
-    assert receipt.events == [guard.Whitelisted(trader, ACCOUNT_REF, COVERAGE_LIMIT, at, end)]
+    assert guard.Whitelisted.from_receipt(receipt) == [
+        guard.Whitelisted(trader, ACCOUNT_REF, COVERAGE_LIMIT, at, end)
+    ]
     assert guard.getPolicy(trader).coverageStart == at
 
 
@@ -85,9 +94,10 @@ def test_add_to_whitelist__by_governance__succeeds(guard, gov, signers, trader, 
 
     assert receipt.events == [
         guard.ProposalExecuted(proposal_id, signers[0]),
+        guard.AccountRefBound(ACCOUNT_REF, trader),
         guard.Whitelisted(trader, ACCOUNT_REF, 500 * USDT, receipt.timestamp, end),
     ]
-    assert guard.getPolicy(trader) == (ACCOUNT_REF, 500 * USDT, receipt.timestamp, end, 0, 0)
+    assert guard.getPolicy(trader) == (ACCOUNT_REF, 500 * USDT, receipt.timestamp, end, 0, True, False)
 
 
 @pytest.mark.parametrize("who", ["stranger", "validator", "guardian", "trader", "signer"])
@@ -138,9 +148,32 @@ def test_add_to_whitelist__zero_coverage_limit__reverts(guard, registrar, trader
         guard.addToWhitelist([trader], [ACCOUNT_REF], 0, end, sender=registrar)
 
 
-def test_add_to_whitelist__coverage_limit_above_uint96__reverts(guard, registrar, trader, end):
-    with ape.reverts(guard.AmountTooLarge, amount=UINT96_MAX + 1, max=UINT96_MAX):
-        guard.addToWhitelist([trader], [ACCOUNT_REF], UINT96_MAX + 1, end, sender=registrar)
+@pytest.mark.parametrize("limit", [MAX_COVERAGE_LIMIT + 1, UINT96_MAX + 1])
+def test_add_to_whitelist__coverage_limit_above_max__reverts(guard, registrar, trader, end, limit):
+    with ape.reverts(guard.CoverageLimitAboveMax, coverageLimit=limit, max=MAX_COVERAGE_LIMIT):
+        guard.addToWhitelist([trader], [ACCOUNT_REF], limit, end, sender=registrar)
+
+    assert not guard.isWhitelisted(trader)
+
+
+def test_add_to_whitelist__coverage_limit_at_max__accepted(guard, registrar, trader, end):
+    guard.addToWhitelist([trader], [ACCOUNT_REF], MAX_COVERAGE_LIMIT, end, sender=registrar)
+
+    assert guard.getPolicy(trader).coverageLimit == MAX_COVERAGE_LIMIT
+
+
+def test_add_to_whitelist__max_coverage_limit_zero__blocks_new_policies(guard, gov, registrar, trader, end):
+    gov(guard.setMaxCoverageLimit, 0)
+
+    with ape.reverts(guard.CoverageLimitAboveMax, coverageLimit=1, max=0):
+        guard.addToWhitelist([trader], [ACCOUNT_REF], 1, end, sender=registrar)
+
+
+def test_add_to_whitelist__max_lowered__existing_policy_unchanged(insured, gov, trader):
+    gov(insured.setMaxCoverageLimit, 1 * USDT)
+
+    assert insured.getPolicy(trader).coverageLimit == COVERAGE_LIMIT
+    assert insured.remainingCoverage(trader) == COVERAGE_LIMIT
 
 
 @pytest.mark.parametrize("offset", [-DAY, -1, 0])
@@ -213,7 +246,7 @@ def test_add_to_whitelist__blacklisted_user__reverts(guard, guardian, registrar,
 
 
 def test_get_policy__unknown_user__is_all_zero(guard, stranger):
-    assert guard.getPolicy(stranger) == (bytes(32), 0, 0, 0, 0, 0)
+    assert guard.getPolicy(stranger) == (bytes(32), 0, 0, 0, 0, False, False)
     assert not guard.isWhitelisted(stranger)
     assert not guard.isBlacklisted(stranger)
     assert guard.remainingCoverage(stranger) == 0
@@ -222,16 +255,50 @@ def test_get_policy__unknown_user__is_all_zero(guard, stranger):
 # ---------------------------------------------------------------- removeFromWhitelist
 
 
-def test_remove_from_whitelist__by_registrar__ends_new_claims_and_emits(insured, registrar, trader):
+def test_remove_from_whitelist__by_registrar__ends_coverage_now_and_emits(insured, registrar, trader):
     policy_before = insured.getPolicy(trader)
 
     receipt = insured.removeFromWhitelist([trader], sender=registrar)
 
-    assert receipt.events == [insured.RemovedFromWhitelist(trader)]
+    now = receipt.timestamp
+    assert receipt.events == [insured.RemovedFromWhitelist(trader, now)]
     assert not insured.isWhitelisted(trader)
-    assert insured.getPolicy(trader) == policy_before
-    with ape.reverts(insured.NotWhitelisted, user=trader):
-        insured.submitClaim(OKX, "after-removal", "BTC-USDT-SWAP", 100 * USDT, sender=trader)
+    assert insured.getPolicy(trader) == (
+        policy_before.accountRef,
+        policy_before.coverageLimit,
+        policy_before.coverageStart,
+        now,
+        0,
+        False,
+        False,
+    )
+    assert insured.accountRefHolder(ACCOUNT_REF) == trader
+
+
+def test_remove_from_whitelist__claims_filed_until_grace_period_ends(insured, registrar, trader):
+    removed_at = insured.removeFromWhitelist([trader], sender=registrar).timestamp
+    deadline = removed_at + CLAIM_GRACE_PERIOD
+    chain.pending_timestamp = deadline
+
+    receipt = insured.submitClaim(OKX, "in-grace", "BTC-USDT-SWAP", 100 * USDT, sender=trader)
+
+    assert receipt.timestamp == deadline
+    assert insured.getClaim(receipt.return_value).status == PENDING
+    chain.pending_timestamp = deadline + 1
+    start = insured.getPolicy(trader).coverageStart
+    with ape.reverts(insured.OutsideCoverage, user=trader, coverageStart=start, claimDeadline=deadline):
+        insured.submitClaim(OKX, "after-grace", "BTC-USDT-SWAP", 100 * USDT, sender=trader)
+
+
+def test_remove_from_whitelist__after_coverage_end__keeps_the_earlier_end(
+    insured, registrar, trader, coverage_end
+):
+    chain.pending_timestamp = coverage_end + DAY
+
+    receipt = insured.removeFromWhitelist([trader], sender=registrar)
+
+    assert receipt.events == [insured.RemovedFromWhitelist(trader, coverage_end)]
+    assert insured.getPolicy(trader).coverageEnd == coverage_end
 
 
 def test_remove_from_whitelist__by_governance__succeeds(insured, gov, signers, trader, other_trader):
@@ -242,8 +309,8 @@ def test_remove_from_whitelist__by_governance__succeeds(insured, gov, signers, t
 
     assert receipt.events == [
         insured.ProposalExecuted(proposal_id, signers[0]),
-        insured.RemovedFromWhitelist(trader),
-        insured.RemovedFromWhitelist(other_trader),
+        insured.RemovedFromWhitelist(trader, receipt.timestamp),
+        insured.RemovedFromWhitelist(other_trader, receipt.timestamp),
     ]
     assert not insured.isWhitelisted(trader)
     assert not insured.isWhitelisted(other_trader)
@@ -297,13 +364,14 @@ def test_remove_from_whitelist__filed_claims_still_proceed(
     assert insured.getClaim(pending).status == PAID
     assert insured.getClaim(approved).status == PAID
     assert token.balanceOf(trader) == 2_700 * USDT
-    assert insured.getPolicy(trader).paidOut == 2_700 * USDT
+    assert insured.getPolicy(trader).used == 2_700 * USDT
 
 
-def test_add_to_whitelist__re_registered_trader__paid_out_restarts_reservations_stay(
+def test_add_to_whitelist__re_registered_trader__used_carries_over(
     insured, file_claim, registrar, validator, trader, stranger, end
 ):
-    """Documented: a re-registered trader starts with paidOut 0; approved, unpaid payouts stay reserved."""
+    """A new term starts the dates afresh; what the trader used (paid + reserved) carries over, so the
+    coverage limit is the trader's limit over all terms."""
     paid = file_claim(1_000 * USDT)
     insured.postVerification(paid, True, 1_000 * USDT, EVIDENCE, 0, sender=validator)
     chain.pending_timestamp += CHALLENGE_PERIOD
@@ -314,24 +382,308 @@ def test_add_to_whitelist__re_registered_trader__paid_out_restarts_reservations_
 
     receipt = insured.addToWhitelist([trader], [REF_3], 5_000 * USDT, end + DAY, sender=registrar)
 
-    assert insured.getPolicy(trader) == (REF_3, 5_000 * USDT, receipt.timestamp, end + DAY, 0, 300 * USDT)
-    assert insured.remainingCoverage(trader) == 4_700 * USDT
+    assert receipt.events == [
+        insured.AccountRefBound(REF_3, trader),
+        insured.Whitelisted(trader, REF_3, 5_000 * USDT, receipt.timestamp, end + DAY),
+    ]
+    assert insured.getPolicy(trader) == (
+        REF_3,
+        5_000 * USDT,
+        receipt.timestamp,
+        end + DAY,
+        1_300 * USDT,
+        True,
+        False,
+    )
+    assert insured.remainingCoverage(trader) == 3_700 * USDT
     assert insured.getClaim(reserved).status == APPROVED
+    # The previous account hash is released; the new one is bound.
+    assert insured.accountRefHolder(ACCOUNT_REF) == ZERO_ADDRESS
+    assert insured.accountRefHolder(REF_3) == trader
 
 
-def test_remaining_coverage__reservations_above_new_limit__is_zero(
+def test_add_to_whitelist__re_registered_below_used__reverts_coverage_limit_below_used(
     insured, file_claim, registrar, validator, trader, end
 ):
     claim_id = file_claim(1_000 * USDT)
     insured.postVerification(claim_id, True, 800 * USDT, EVIDENCE, 0, sender=validator)
     insured.removeFromWhitelist([trader], sender=registrar)
 
-    insured.addToWhitelist([trader], [ACCOUNT_REF], 500 * USDT, end, sender=registrar)
+    with ape.reverts(insured.CoverageLimitBelowUsed, coverageLimit=500 * USDT, used=800 * USDT):
+        insured.addToWhitelist([trader], [ACCOUNT_REF], 500 * USDT, end, sender=registrar)
 
-    assert insured.getPolicy(trader).reserved == 800 * USDT
+    insured.addToWhitelist([trader], [ACCOUNT_REF], 800 * USDT, end, sender=registrar)
+    assert insured.getPolicy(trader).used == 800 * USDT
     assert insured.remainingCoverage(trader) == 0
     with ape.reverts(insured.ClaimExceedsCoverage, claimedLoss=1, remainingCoverage=0):
         insured.submitClaim(OKX, "another", "BTC-USDT-SWAP", 1, sender=trader)
+
+
+def test_add_to_whitelist__same_ref_again__no_rebinding_event(insured, registrar, trader, end):
+    insured.removeFromWhitelist([trader], sender=registrar)
+
+    receipt = insured.addToWhitelist([trader], [ACCOUNT_REF], COVERAGE_LIMIT, end, sender=registrar)
+
+    assert receipt.events == [
+        insured.Whitelisted(trader, ACCOUNT_REF, COVERAGE_LIMIT, receipt.timestamp, end)
+    ]
+    assert insured.accountRefHolder(ACCOUNT_REF) == trader
+
+
+def test_add_to_whitelist__coverage_expired_without_removal__new_term_allowed(
+    insured, registrar, trader, coverage_end
+):
+    """A trader whose coverage ended (not removed) has no coverage in force: a new term may start."""
+    chain.pending_timestamp = coverage_end + 1
+    new_end = coverage_end + 30 * DAY
+
+    receipt = insured.addToWhitelist([trader], [ACCOUNT_REF], COVERAGE_LIMIT, new_end, sender=registrar)
+
+    assert insured.getPolicy(trader) == (
+        ACCOUNT_REF,
+        COVERAGE_LIMIT,
+        receipt.timestamp,
+        new_end,
+        0,
+        True,
+        False,
+    )
+
+
+# ---------------------------------------------------------------- accountRef binding
+
+
+def test_account_ref__held_by_trader_in_force__reverts_account_ref_in_use(
+    insured, registrar, trader, stranger, end
+):
+    with ape.reverts(insured.AccountRefInUse, accountRef=ACCOUNT_REF, holder=trader):
+        insured.addToWhitelist([stranger], [ACCOUNT_REF], COVERAGE_LIMIT, end, sender=registrar)
+
+    assert insured.accountRefHolder(ACCOUNT_REF) == trader
+    assert not insured.isWhitelisted(stranger)
+
+
+def test_account_ref__holder_removed_but_in_grace__still_in_use(insured, registrar, trader, stranger, end):
+    removed_at = insured.removeFromWhitelist([trader], sender=registrar).timestamp
+    chain.pending_timestamp = removed_at + CLAIM_GRACE_PERIOD
+
+    with ape.reverts(insured.AccountRefInUse, accountRef=ACCOUNT_REF, holder=trader):
+        insured.addToWhitelist([stranger], [ACCOUNT_REF], COVERAGE_LIMIT, end + 30 * DAY, sender=registrar)
+
+
+def test_account_ref__released_after_holder_window_closes__binds_new_trader(
+    insured, registrar, trader, stranger, end
+):
+    removed_at = insured.removeFromWhitelist([trader], sender=registrar).timestamp
+    chain.pending_timestamp = removed_at + CLAIM_GRACE_PERIOD + 1
+    new_end = end + 30 * DAY
+
+    receipt = insured.addToWhitelist([stranger], [ACCOUNT_REF], COVERAGE_LIMIT, new_end, sender=registrar)
+
+    assert receipt.events == [
+        insured.AccountRefBound(ACCOUNT_REF, stranger),
+        insured.Whitelisted(stranger, ACCOUNT_REF, COVERAGE_LIMIT, receipt.timestamp, new_end),
+    ]
+    assert insured.accountRefHolder(ACCOUNT_REF) == stranger
+    # The old holder can no longer file (its window closed); the new one can.
+    with ape.reverts(
+        insured.OutsideCoverage,
+        user=trader,
+        coverageStart=insured.getPolicy(trader).coverageStart,
+        claimDeadline=removed_at + CLAIM_GRACE_PERIOD,
+    ):
+        insured.submitClaim(OKX, "old-holder", "BTC-USDT-SWAP", 1 * USDT, sender=trader)
+    insured.submitClaim(OKX, "new-holder", "BTC-USDT-SWAP", 1 * USDT, sender=stranger)
+
+
+def test_account_ref__holder_moved_to_new_ref__old_ref_free_at_once(
+    insured, registrar, trader, stranger, coverage_end
+):
+    """Once the holder's policy names another ref, the old ref no longer lets it file: free to bind."""
+    chain.pending_timestamp = coverage_end + 1
+    insured.addToWhitelist([trader], [REF_3], COVERAGE_LIMIT, coverage_end + 30 * DAY, sender=registrar)
+    assert insured.accountRefHolder(ACCOUNT_REF) == ZERO_ADDRESS
+
+    insured.addToWhitelist(
+        [stranger], [ACCOUNT_REF], COVERAGE_LIMIT, coverage_end + 30 * DAY, sender=registrar
+    )
+
+    assert insured.accountRefHolder(ACCOUNT_REF) == stranger
+    assert insured.accountRefHolder(REF_3) == trader
+
+
+def test_account_ref__taken_over__old_holder_rebinds_on_a_new_ref(
+    insured, registrar, trader, stranger, coverage_end
+):
+    """After the holder's window closed its ref went to another trader; the old holder starts a new term on
+    a new ref, which is then bound to it (and refused to anyone else)."""
+    chain.pending_timestamp = coverage_end + CLAIM_GRACE_PERIOD + 1
+    later = coverage_end + 60 * DAY
+    insured.addToWhitelist([stranger], [ACCOUNT_REF], COVERAGE_LIMIT, later, sender=registrar)
+    insured.addToWhitelist([trader], [REF_3], COVERAGE_LIMIT, later, sender=registrar)
+
+    assert insured.accountRefHolder(ACCOUNT_REF) == stranger
+    assert insured.accountRefHolder(REF_3) == trader
+    with ape.reverts(insured.AccountRefInUse, accountRef=REF_3, holder=trader):
+        insured.addToWhitelist(addresses(1), [REF_3], COVERAGE_LIMIT, later, sender=registrar)
+
+
+def test_account_ref__same_ref_twice_in_batch__reverts_whole_batch(
+    guard, registrar, trader, other_trader, end
+):
+    with ape.reverts(guard.AccountRefInUse, accountRef=ACCOUNT_REF, holder=trader):
+        guard.addToWhitelist(
+            [trader, other_trader], [ACCOUNT_REF, ACCOUNT_REF], COVERAGE_LIMIT, end, sender=registrar
+        )
+
+    assert guard.accountRefHolder(ACCOUNT_REF) == ZERO_ADDRESS
+
+
+def test_account_ref_holder__unknown__zero_address(guard):
+    assert guard.accountRefHolder(REF_3) == ZERO_ADDRESS
+
+
+# ---------------------------------------------------------------- extendCoverage
+
+
+def test_extend_coverage__by_registrar__renews_in_place_and_emits(
+    insured, file_claim, validator, registrar, trader, other_trader, coverage_end
+):
+    claim_id = file_claim(1_000 * USDT)
+    insured.postVerification(claim_id, True, 600 * USDT, EVIDENCE, 0, sender=validator)
+    before = insured.getPolicy(trader)
+    new_end = coverage_end + 30 * DAY
+
+    receipt = insured.extendCoverage([trader, other_trader], 20_000 * USDT, new_end, sender=registrar)
+
+    assert receipt.events == [
+        insured.CoverageExtended(trader, 20_000 * USDT, new_end),
+        insured.CoverageExtended(other_trader, 20_000 * USDT, new_end),
+    ]
+    assert insured.getPolicy(trader) == (
+        ACCOUNT_REF,
+        20_000 * USDT,
+        before.coverageStart,
+        new_end,
+        600 * USDT,
+        True,
+        False,
+    )
+    assert insured.remainingCoverage(trader) == 20_000 * USDT - 600 * USDT
+    assert insured.getClaim(claim_id).status == APPROVED
+
+
+def test_extend_coverage__same_end_lower_limit__accepted(insured, registrar, trader, coverage_end):
+    insured.extendCoverage([trader], 1 * USDT, coverage_end, sender=registrar)
+
+    assert insured.getPolicy(trader).coverageLimit == 1 * USDT
+    assert insured.getPolicy(trader).coverageEnd == coverage_end
+
+
+def test_extend_coverage__by_governance__succeeds(insured, gov, signers, trader, coverage_end):
+    receipt = gov(insured.extendCoverage, [trader], COVERAGE_LIMIT, coverage_end + DAY)
+
+    assert receipt.events == [
+        insured.ProposalExecuted(insured.proposalCount(), signers[0]),
+        insured.CoverageExtended(trader, COVERAGE_LIMIT, coverage_end + DAY),
+    ]
+
+
+@pytest.mark.parametrize("who", ["stranger", "validator", "guardian", "trader"])
+def test_extend_coverage__by_others__reverts_unauthorized(
+    insured, stranger, validator, guardian, trader, coverage_end, who
+):
+    caller = actor(who, stranger=stranger, validator=validator, guardian=guardian, trader=trader)
+
+    with ape.reverts(insured.Unauthorized, account=caller):
+        insured.extendCoverage([trader], COVERAGE_LIMIT, coverage_end + DAY, sender=caller)
+
+
+def test_extend_coverage__end_earlier__reverts_coverage_end_not_later(
+    insured, registrar, trader, coverage_end
+):
+    with ape.reverts(insured.CoverageEndNotLater, coverageEnd=coverage_end - 1, currentEnd=coverage_end):
+        insured.extendCoverage([trader], COVERAGE_LIMIT, coverage_end - 1, sender=registrar)
+
+
+def test_extend_coverage__below_used__reverts(
+    insured, file_claim, validator, registrar, trader, coverage_end
+):
+    claim_id = file_claim(1_000 * USDT)
+    insured.postVerification(claim_id, True, 600 * USDT, EVIDENCE, 0, sender=validator)
+
+    with ape.reverts(insured.CoverageLimitBelowUsed, coverageLimit=600 * USDT - 1, used=600 * USDT):
+        insured.extendCoverage([trader], 600 * USDT - 1, coverage_end + DAY, sender=registrar)
+
+    insured.extendCoverage([trader], 600 * USDT, coverage_end + DAY, sender=registrar)
+    assert insured.remainingCoverage(trader) == 0
+
+
+def test_extend_coverage__above_max__reverts(insured, registrar, trader, coverage_end):
+    with ape.reverts(
+        insured.CoverageLimitAboveMax, coverageLimit=MAX_COVERAGE_LIMIT + 1, max=MAX_COVERAGE_LIMIT
+    ):
+        insured.extendCoverage([trader], MAX_COVERAGE_LIMIT + 1, coverage_end + DAY, sender=registrar)
+
+
+def test_extend_coverage__zero_limit__reverts(insured, registrar, trader, coverage_end):
+    with ape.reverts(insured.ZeroAmount):
+        insured.extendCoverage([trader], 0, coverage_end + DAY, sender=registrar)
+
+
+@pytest.mark.parametrize("end_kind", ["past", "beyond_uint40"])
+def test_extend_coverage__invalid_end__reverts(insured, registrar, trader, end_kind):
+    now = int(chain.pending_timestamp) + 100
+    chain.pending_timestamp = now
+    new_end = now - 1 if end_kind == "past" else UINT40_MAX + 1
+
+    with ape.reverts(insured.InvalidCoverageEnd, coverageEnd=new_end, currentTime=now):
+        insured.extendCoverage([trader], COVERAGE_LIMIT, new_end, sender=registrar)
+
+
+@pytest.mark.parametrize("state", ["never_whitelisted", "removed", "expired"])
+def test_extend_coverage__no_coverage_in_force__reverts_not_whitelisted(
+    insured, registrar, trader, stranger, coverage_end, state
+):
+    user = stranger if state == "never_whitelisted" else trader
+    if state == "removed":
+        insured.removeFromWhitelist([trader], sender=registrar)
+    elif state == "expired":
+        chain.pending_timestamp = coverage_end + 1
+
+    with ape.reverts(insured.NotWhitelisted, user=user):
+        insured.extendCoverage([user], COVERAGE_LIMIT, coverage_end + 60 * DAY, sender=registrar)
+
+
+def test_extend_coverage__at_coverage_end__still_in_force(insured, registrar, trader, coverage_end):
+    chain.pending_timestamp = coverage_end
+
+    insured.extendCoverage([trader], COVERAGE_LIMIT, coverage_end + DAY, sender=registrar)
+
+    assert insured.getPolicy(trader).coverageEnd == coverage_end + DAY
+
+
+def test_extend_coverage__blacklisted__reverts(insured, guardian, registrar, trader, coverage_end):
+    insured.addToBlacklist([trader], sender=guardian)
+
+    with ape.reverts(insured.UserBlacklisted, user=trader):
+        insured.extendCoverage([trader], COVERAGE_LIMIT, coverage_end + DAY, sender=registrar)
+
+
+def test_extend_coverage__empty_or_too_large_batch__reverts(insured, registrar, coverage_end):
+    with ape.reverts(insured.EmptyBatch):
+        insured.extendCoverage([], COVERAGE_LIMIT, coverage_end + DAY, sender=registrar)
+    with ape.reverts(insured.BatchTooLarge, length=201, max=200):
+        insured.extendCoverage(addresses(201), COVERAGE_LIMIT, coverage_end + DAY, sender=registrar)
+
+
+def test_extend_coverage__one_bad_user__reverts_whole_batch(
+    insured, registrar, trader, stranger, coverage_end
+):
+    with ape.reverts(insured.NotWhitelisted, user=stranger):
+        insured.extendCoverage([trader, stranger], COVERAGE_LIMIT, coverage_end + DAY, sender=registrar)
+
+    assert insured.getPolicy(trader).coverageEnd == coverage_end
 
 
 # ---------------------------------------------------------------- addToBlacklist / removeFromBlacklist
@@ -411,7 +763,7 @@ def test_remove_from_blacklist__by_governance__clears_flag_and_emits(insured, go
     ]
     assert not insured.isBlacklisted(trader)
     insured.submitClaim(OKX, "after-unblock", "BTC-USDT-SWAP", 100 * USDT, sender=trader)
-    assert insured.claimIdByOrder(OKX, "after-unblock") == 1
+    assert insured.claimIdByOrder(OKX, ACCOUNT_REF, "BTC-USDT-SWAP", "after-unblock") == 1
 
 
 @pytest.mark.parametrize("who", ["guardian", "registrar", "stranger"])
@@ -456,7 +808,7 @@ def test_remaining_coverage__follows_reservations_payouts_and_vetoes(
     insured.postVerification(first, True, 800 * USDT, EVIDENCE, 0, sender=validator)
     insured.postVerification(second, True, 2_000 * USDT, EVIDENCE, 0, sender=validator)
     assert insured.remainingCoverage(trader) == COVERAGE_LIMIT - 2_800 * USDT
-    assert insured.getPolicy(trader).reserved == 2_800 * USDT
+    assert insured.getPolicy(trader).used == 2_800 * USDT
 
     insured.vetoClaim(second, 100, sender=guardian)
     assert insured.remainingCoverage(trader) == COVERAGE_LIMIT - 800 * USDT
@@ -464,5 +816,4 @@ def test_remaining_coverage__follows_reservations_payouts_and_vetoes(
     chain.pending_timestamp += CHALLENGE_PERIOD
     insured.executePayout(first, sender=stranger)
     assert insured.remainingCoverage(trader) == COVERAGE_LIMIT - 800 * USDT
-    policy = insured.getPolicy(trader)
-    assert (policy.paidOut, policy.reserved) == (800 * USDT, 0)
+    assert insured.getPolicy(trader).used == 800 * USDT

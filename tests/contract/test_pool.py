@@ -7,9 +7,18 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from lg_testkit import DAY, POOL_FUNDS, USDT
-
-DAILY_WITHDRAWAL_LIMIT = 20_000 * USDT
+from lg_testkit import (
+    CHALLENGE_PERIOD,
+    CLAIM_GRACE_PERIOD,
+    DAILY_APPROVAL_LIMIT,
+    DAILY_PAYOUT_LIMIT,
+    DAILY_WITHDRAWAL_LIMIT,
+    DAY,
+    MAX_COVERAGE_LIMIT,
+    MAX_PAYOUT_PER_CLAIM,
+    POOL_FUNDS,
+    USDT,
+)
 
 
 def run_gov(gov: Any, call: Any, *args: Any, at: int | None = None) -> tuple[int, Any]:
@@ -257,7 +266,7 @@ def test_views__approval__reserves_without_moving_tokens(guard, approved_claim, 
 
 
 def test_views__payout__reduces_total_and_reserved(guard, approved_claim, stranger):
-    chain.pending_timestamp += 3_600
+    chain.pending_timestamp = guard.getClaim(approved_claim).payableAt
     guard.executePayout(approved_claim, sender=stranger)
 
     assert guard.totalAssets() == POOL_FUNDS - 800 * USDT
@@ -274,9 +283,14 @@ def test_views__tokens_sent_directly__count_as_free(guard, token, stranger):
 
 def test_views__configured_limits__read_back(guard):
     assert guard.dailyWithdrawalLimit() == DAILY_WITHDRAWAL_LIMIT
-    assert guard.dailyPayoutLimit() == 50_000 * USDT
-    assert guard.maxPayoutPerClaim() == 5_000 * USDT
-    assert guard.challengePeriod() == 3_600
+    assert guard.dailyPayoutLimit() == DAILY_PAYOUT_LIMIT
+    assert guard.maxPayoutPerClaim() == MAX_PAYOUT_PER_CLAIM
+    assert guard.dailyApprovalLimit() == DAILY_APPROVAL_LIMIT
+    assert guard.maxCoverageLimit() == MAX_COVERAGE_LIMIT
+    assert guard.challengePeriod() == CHALLENGE_PERIOD
+    assert guard.claimGracePeriod() == CLAIM_GRACE_PERIOD
+    assert guard.executionDelay() == 0
+    assert guard.approvedToday() == 0
 
 
 # ---------------------------------------------------------------- rescueToken

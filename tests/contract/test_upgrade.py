@@ -6,13 +6,17 @@ from typing import Any
 
 import ape
 import pytest
+from ape.contracts import ContractInstance
 from lg_testkit import (
+    ACCOUNT_REF,
     CHALLENGE_PERIOD,
     EVIDENCE,
     OKX,
     PAUSE_DEPOSITS,
     USDT,
     Governance,
+    as_guard,
+    deploy_upgrade_target,
 )
 
 # ERC-1967: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)
@@ -41,7 +45,8 @@ def _snapshot(guard: Any, accounts: list[Any]) -> dict[str, Any]:
         "freeBalance": guard.freeBalance(),
         "claimCount": guard.claimCount(),
         "claims": [tuple(guard.getClaim(i)) for i in range(1, guard.claimCount() + 1)],
-        "claimIdByOrder": guard.claimIdByOrder(OKX, "order-1"),
+        "claimIdByOrder": guard.claimIdByOrder(OKX, ACCOUNT_REF, "BTC-USDT-SWAP", "order-1"),
+        "accountRefHolder": guard.accountRefHolder(ACCOUNT_REF),
         "policies": [tuple(guard.getPolicy(a)) for a in accounts],
         "whitelisted": [guard.isWhitelisted(a) for a in accounts],
         "blacklisted": [guard.isBlacklisted(a) for a in accounts],
@@ -55,10 +60,15 @@ def _snapshot(guard: Any, accounts: list[Any]) -> dict[str, Any]:
         "dailyWithdrawalLimit": guard.dailyWithdrawalLimit(),
         "dailyPayoutLimit": guard.dailyPayoutLimit(),
         "maxPayoutPerClaim": guard.maxPayoutPerClaim(),
+        "dailyApprovalLimit": guard.dailyApprovalLimit(),
+        "maxCoverageLimit": guard.maxCoverageLimit(),
         "challengePeriod": guard.challengePeriod(),
+        "claimGracePeriod": guard.claimGracePeriod(),
+        "executionDelay": guard.executionDelay(),
         "pausedFlags": guard.pausedFlags(),
         "withdrawnToday": guard.withdrawnToday(),
         "paidOutToday": guard.paidOutToday(),
+        "approvedToday": guard.approvedToday(),
     }
 
 
@@ -68,8 +78,13 @@ def v2(test_contracts: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def v2_implementation(v2: Any, deployer: Any) -> Any:
-    return deployer.deploy(v2)
+def v2_implementation(v2: Any, deployer: Any, project: Any) -> Any:
+    return deploy_upgrade_target(project, deployer, v2)
+
+
+def _v2_at(v2: Any, address: Any) -> Any:
+    """V2's own ABI at the proxy (not cached for the address: isolation reverts the upgrade)."""
+    return ContractInstance(address, v2.contract_type)
 
 
 @pytest.fixture
@@ -93,11 +108,11 @@ def busy_guard(
     return guard
 
 
-def test_version__is_1_0_0(guard: Any, chain: Any, project: Any) -> None:
+def test_version__is_1_1_0(guard: Any, chain: Any, project: Any) -> None:
     implementation = project.LeverageGuard.at(_implementation(chain, guard))
 
-    assert guard.version() == "1.0.0"
-    assert implementation.version() == "1.0.0"
+    assert guard.version() == "1.1.0"
+    assert implementation.version() == "1.1.0"
     assert guard.UPGRADE_INTERFACE_VERSION() == "5.0.0"
 
 
@@ -111,9 +126,11 @@ def test_upgrade__through_proposal__emits_upgraded_and_switches_implementation(
         guard.Upgraded(implementation=v2_implementation),
     ]
     assert _implementation(chain, guard) == v2_implementation.address.lower()
-    upgraded = v2.at(guard.address)
+    upgraded = _v2_at(v2, guard.address)
     assert upgraded.version() == "2.0.0"
     assert upgraded.v2Marker() == V2_MARKER
+    # The new implementation brought its own admin half.
+    assert guard.ADMIN() == v2_implementation.ADMIN()
 
 
 def test_upgrade__through_proposal__keeps_state(
@@ -143,8 +160,8 @@ def test_upgrade__through_proposal__keeps_state(
 
     gov(busy_guard.upgradeToAndCall, v2_implementation, b"")
 
-    upgraded = v2.at(busy_guard.address)
-    after = _snapshot(upgraded, accounts)
+    upgraded = _v2_at(v2, busy_guard.address)
+    after = _snapshot(busy_guard, accounts)
     # the upgrade proposal itself is the only new proposal
     assert after.pop("proposalCount") == before.pop("proposalCount") + 1
     upgrade_proposal = after["proposals"].pop()
@@ -166,15 +183,15 @@ def test_upgrade__after_upgrade__claims_pay_and_governance_works(
     chain: Any,
 ) -> None:
     gov(guard.upgradeToAndCall, v2_implementation, b"")
-    upgraded = v2.at(guard.address)
+    upgraded = _v2_at(v2, guard.address)
     chain.pending_timestamp += CHALLENGE_PERIOD
 
     upgraded.executePayout(approved_claim, sender=trader)
-    Governance(upgraded, signers)(upgraded.setThreshold, 3)
+    Governance(guard, signers)(guard.setThreshold, 3)
 
     assert token.balanceOf(trader) == 800 * USDT
-    assert upgraded.reservedAmount() == 0
-    assert upgraded.threshold() == 3
+    assert guard.reservedAmount() == 0
+    assert guard.threshold() == 3
 
 
 def test_upgrade__with_call_data__runs_it_as_governance(
@@ -205,6 +222,28 @@ def test_upgrade__with_initialize_call__reverts_invalid_initialization(
     assert guard.isSigner(stranger) is False
 
 
+def test_upgrade__with_migrate_from_1_0_on_a_1_1_pool__reverts_invalid_initialization(
+    guard: Any, gov: Governance, v2_implementation: Any, trader: Any, chain: Any
+) -> None:
+    """migrateFrom1_0 is reinitializer(2): a pool initialised as 1.1 is at version 2 already."""
+    implementation_before = _implementation(chain, guard)
+
+    with ape.reverts(guard.InvalidInitialization):
+        gov(guard.upgradeToAndCall, v2_implementation, guard.migrateFrom1_0.encode_input([trader]))
+
+    assert _implementation(chain, guard) == implementation_before
+
+
+@pytest.mark.parametrize("caller_kind", ["signer", "stranger"])
+def test_migrate_from_1_0__called_directly__reverts_only_governance(
+    guard: Any, signers: list[Any], stranger: Any, trader: Any, caller_kind: str
+) -> None:
+    caller = signers[0] if caller_kind == "signer" else stranger
+
+    with ape.reverts(guard.OnlyGovernance, caller=caller):
+        guard.migrateFrom1_0([trader], sender=caller)
+
+
 @pytest.mark.parametrize("caller_kind", ["signer", "stranger"])
 def test_upgrade__called_directly__reverts_only_governance(
     guard: Any, v2_implementation: Any, signers: list[Any], stranger: Any, chain: Any, caller_kind: str
@@ -216,7 +255,7 @@ def test_upgrade__called_directly__reverts_only_governance(
         guard.upgradeToAndCall(v2_implementation, b"", sender=caller)
 
     assert _implementation(chain, guard) == implementation_before
-    assert guard.version() == "1.0.0"
+    assert guard.version() == "1.1.0"
 
 
 def test_upgrade__to_non_uups_contract__reverts_invalid_implementation(
@@ -233,7 +272,7 @@ def test_upgrade__to_non_uups_contract__reverts_invalid_implementation(
         gov(guard.upgradeToAndCall, token, b"")
 
     assert _implementation(chain, guard) == implementation_before
-    assert guard.version() == "1.0.0"
+    assert guard.version() == "1.1.0"
 
 
 def test_upgrade__on_implementation_directly__reverts_unauthorized_call_context(
@@ -255,9 +294,12 @@ def test_proxiable_uuid__through_proxy__reverts_unauthorized_call_context(
     assert implementation.proxiableUUID() == IMPLEMENTATION_SLOT.to_bytes(32, "big")
 
 
-def test_v2_implementation__cannot_be_initialised(v2_implementation: Any, token: Any, stranger: Any) -> None:
-    with ape.reverts(v2_implementation.InvalidInitialization):
-        v2_implementation.initialize(token, [stranger], 1, sender=stranger)
+def test_v2_implementation__cannot_be_initialised(
+    v2_implementation: Any, project: Any, token: Any, stranger: Any
+) -> None:
+    whole = as_guard(project, v2_implementation.address)
+    with ape.reverts(whole.InvalidInitialization):
+        whole.initialize(token, [stranger], 1, sender=stranger)
 
     assert v2_implementation.version() == "2.0.0"
     assert v2_implementation.v2Marker() == V2_MARKER
@@ -275,9 +317,34 @@ def test_upgrade__verdict_posted_after_upgrade__uses_kept_policy(
 ) -> None:
     claim_id = file_claim(2_000 * USDT)
     gov(guard.upgradeToAndCall, v2_implementation, b"")
-    upgraded = v2.at(guard.address)
+    upgraded = _v2_at(v2, guard.address)
 
     upgraded.postVerification(claim_id, True, 1_500 * USDT, EVIDENCE, 0, sender=validator)
 
-    assert upgraded.reservedAmount() == 1_500 * USDT
-    assert upgraded.remainingCoverage(trader) == 10_000 * USDT - 1_500 * USDT
+    assert guard.reservedAmount() == 1_500 * USDT
+    assert guard.remainingCoverage(trader) == 10_000 * USDT - 1_500 * USDT
+
+
+def test_implementation__admin_without_code__reverts_zero_address(
+    project: Any, deployer: Any, stranger: Any, guard: Any
+) -> None:
+    """LeverageGuard's constructor refuses an admin half that is not a contract (its fallback would
+    delegate every admin selector into nothing)."""
+    with ape.reverts(guard.ZeroAddress):
+        deployer.deploy(project.LeverageGuard, stranger)
+    with ape.reverts(guard.ZeroAddress):
+        deployer.deploy(project.LeverageGuard, "0x0000000000000000000000000000000000000000")
+
+
+def test_upgrade__new_pair__admin_selectors_served_by_the_new_admin(
+    guard: Any, gov: Governance, v2_implementation: Any, project: Any, chain: Any
+) -> None:
+    old_admin = guard.ADMIN()
+
+    gov(guard.upgradeToAndCall, v2_implementation, b"")
+
+    assert guard.ADMIN() == v2_implementation.ADMIN() != old_admin
+    # Admin-half views and setters keep working through the new pair, in the proxy's storage.
+    assert guard.challengePeriod() == CHALLENGE_PERIOD
+    Governance(guard, gov.signers)(guard.setChallengePeriod, 2 * CHALLENGE_PERIOD)
+    assert guard.challengePeriod() == 2 * CHALLENGE_PERIOD

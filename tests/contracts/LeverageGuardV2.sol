@@ -6,6 +6,9 @@ import {LeverageGuard} from "../../contracts/LeverageGuard.sol";
 /// @title LeverageGuardV2
 /// @notice Test-only upgrade target: LeverageGuard with a new version string and one new function. Never deploy.
 contract LeverageGuardV2 is LeverageGuard {
+    /// @param admin The LeverageGuardAdmin the fallback delegates to.
+    constructor(address admin) LeverageGuard(admin) {}
+
     /// @notice Implementation version.
     function version() external pure override returns (string memory) {
         return "2.0.0";

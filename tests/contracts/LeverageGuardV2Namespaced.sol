@@ -7,6 +7,9 @@ import {LeverageGuard} from "../../contracts/LeverageGuard.sol";
 /// @notice Test-only upgrade target: LeverageGuard plus state in its own ERC-7201 namespace, so an upgrade can be
 /// shown to leave every V1 slot alone. Never deploy outside tests.
 contract LeverageGuardV2Namespaced is LeverageGuard {
+    /// @param admin The LeverageGuardAdmin the fallback delegates to.
+    constructor(address admin) LeverageGuard(admin) {}
+
     /// @custom:storage-location erc7201:leverageguard.storage.LeverageGuardV2Test
     struct V2Storage {
         uint256 marker;
@@ -27,7 +30,7 @@ contract LeverageGuardV2Namespaced is LeverageGuard {
 
     /// @notice Second-stage initialiser, run by `upgradeToAndCall`.
     /// @param marker_ A value stored in the V2 namespace.
-    function initializeV2(uint256 marker_) external reinitializer(2) onlyGovernance {
+    function initializeV2(uint256 marker_) external reinitializer(3) onlyGovernance {
         _v2Storage().marker = marker_;
         emit V2Initialized(marker_);
     }

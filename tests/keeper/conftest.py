@@ -81,17 +81,19 @@ def keeper_world(
     deployer: Any,
     tmp_path: Path,
 ) -> Iterator[Callable[[int], KeeperWorld]]:
-    """``keeper_world(count)``: scenarios anchored a day after chain time, and a simulator serving them."""
+    """``keeper_world(count)``: scenarios anchored a day after chain time, and a simulator serving them;
+    ``pool=`` another configured guard than the fixtures' (e.g. one on USDC)."""
     started: list[SimExchange] = []
 
-    def build(count: int, seed: int = WORLD_SEED, **sim_options: Any) -> KeeperWorld:
+    def build(count: int, seed: int = WORLD_SEED, pool: Any = None, **sim_options: Any) -> KeeperWorld:
+        on = guard if pool is None else pool
         scenarios = generator.generate(count, seed, anchor=int(chain.pending_timestamp) + DAY)
         accounts_file = tmp_path / "accounts.json"
         scenarios.write_keeper_accounts(accounts_file)
         sim = SimExchange(scenarios, **sim_options).start()
         started.append(sim)
-        seeder = ClaimSeeder(chain, guard, registrar, deployer, accounts)
-        return KeeperWorld(chain, guard, scenarios, sim, seeder, accounts_file, tmp_path)
+        seeder = ClaimSeeder(chain, on, registrar, deployer, accounts)
+        return KeeperWorld(chain, on, scenarios, sim, seeder, accounts_file, tmp_path)
 
     yield build
     for sim in started:

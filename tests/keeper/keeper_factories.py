@@ -6,7 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from keeper.evidence import ClaimInput, Exchange, LiquidationEvidence, LiquidationKind, loss_from
+from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, loss_from
+from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 from keeper.settings import KeeperSettings
 

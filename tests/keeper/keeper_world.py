@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from keeper_factories import make_settings
+from lg_testkit import CHALLENGE_PERIOD, DAY
 
 from keeper.audit_log import AuditLog
 from keeper.chain import ChainClient, OnChainStatus
@@ -25,8 +26,7 @@ from keeper.store import SqliteStore
 from ops.keeper_process import keeper_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-DAY = 86_400
-CHALLENGE_PERIOD = 3_600
+__all__ = ["CHALLENGE_PERIOD", "DAY", "PASSPHRASE", "KeeperWorld", "wait_until"]
 PASSPHRASE = "correct horse battery staple"  # test keystores only
 
 

@@ -19,7 +19,8 @@ from rpc_proxy import SwitchableProxy
 
 from keeper.audit_log import verify_audit_log
 from keeper.chain import OnChainStatus
-from keeper.daemon import EXIT_HEAD_STALLED, EXIT_LOCKED, EXIT_OK
+from keeper.daemon import EXIT_CONFIG, EXIT_HEAD_STALLED, EXIT_LOCKED, EXIT_OK
+from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD
 from keeper.sim.faults import FaultConfig
 from keeper.sim.onchain import pick_claims
 from keeper.store import SqliteStore, TxKind
@@ -91,7 +92,7 @@ def test_keeper_process__sigkill_at_random_points__every_claim_decided_and_paid_
     keeper_world: Any, keystore_validator: Any, chain: Any, tmp_path: Any
 ) -> None:
     # Exchange latency stretches each pass, so kills land inside fetches, posts and payouts as well.
-    world: KeeperWorld = keeper_world(80)
+    world: KeeperWorld = keeper_world(160)  # 24 claims, one per exchange account
     world.sim.set_faults(FaultConfig(latency_ms=25))
     seed_claims(world, 24)
     alias, account = keystore_validator()
@@ -129,7 +130,7 @@ def test_keeper_process__sigkill_at_random_points__every_claim_decided_and_paid_
 def test_two_keeper_processes__same_contract__no_claim_decided_twice_none_lost(
     keeper_world: Any, keystore_validator: Any, chain: Any, tmp_path: Any
 ) -> None:
-    world: KeeperWorld = keeper_world(60)
+    world: KeeperWorld = keeper_world(120)  # 16 claims, one per exchange account
     seed_claims(world, 16)
     (alias_a, account_a), (alias_b, account_b) = keystore_validator(), keystore_validator()
     start_block = int(chain.blocks.head.number)
@@ -253,3 +254,22 @@ def test_keeper_process__once__one_pass_json_summary_and_exit_zero(
         ids,
     )
     world.assert_verdicts_match_generator(paid=False)
+
+
+def test_keeper_process__claim_window_longer_than_grace_period__refuses_to_start_with_config_exit(
+    keeper_world: Any, keystore_validator: Any, tmp_path: Any
+) -> None:
+    world: KeeperWorld = keeper_world(20)
+    alias, _ = keystore_validator()
+    window = DEFAULT_CLAIM_GRACE_PERIOD + 1
+    env = world.keeper_env(alias, "window", claim_window_seconds=window)
+
+    keeper = KeeperProcess(env, alias, tmp_path / "window.log", once=True).start()
+
+    assert keeper.wait(timeout=60) == EXIT_CONFIG
+    message = (
+        f"configuration error: LG_CLAIM_WINDOW_SECONDS={window} is longer than the contract's "
+        f"claimGracePeriod()={DEFAULT_CLAIM_GRACE_PERIOD}: lower the claim window to at most the grace period"
+    )
+    assert message in [r.get("msg") for r in keeper.log_records()]
+    assert SqliteStore(tmp_path / "window.sqlite3").cursor() is None  # no pass ran

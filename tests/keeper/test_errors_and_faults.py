@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from keeper_factories import make_settings
 
-from keeper.evidence import ClaimInput, Exchange
+from keeper.evidence import ClaimInput
 from keeper.exchanges.binance import BinanceAdapter
 from keeper.exchanges.errors import AuthenticationError, Disposition, TransientError
 from keeper.exchanges.okx import OkxAdapter
 from keeper.exchanges.registry import AdapterRegistry, transport_config
 from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest, Verifier
+from keeper.interface import Exchange
 from keeper.limits import EndpointLimiter, EndpointRate
 from keeper.settings import AccountCredentials, AccountRegistry, KeeperSettings
 from keeper.sim.faults import FaultConfig

@@ -17,8 +17,9 @@ from keeper.sim.onchain import pick_claims
 from keeper.store import ClaimState
 
 EVERY_KIND = [f"okx:{k}" for k in KINDS] + [f"binance:{k}" for k in BINANCE_KINDS]
-# Reason codes the contract lets reach the keeper. OUTSIDE_COVERAGE (7) and ZERO_PAYOUT (10) cannot be filed:
-# the contract refuses a claim after coverage ends or above remaining coverage (see tests/contract).
+# Reason codes the seeder's claims reach the keeper with. ZERO_PAYOUT (10) cannot be filed: the contract
+# refuses a claim above remaining coverage. OUTSIDE_COVERAGE (7) can be filed on 1.1 only in the claim grace
+# period after coverage ends, which `fileable` leaves out (see tests/contract).
 FILEABLE_REASONS = {0, 1, 2, 3, 4, 5, 8, 9}
 
 

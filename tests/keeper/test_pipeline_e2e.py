@@ -71,16 +71,27 @@ def world(
     tmp_path: Path,
 ) -> Iterator[World]:
     scenarios = generator.generate(120, SEED, anchor=int(chain.pending_timestamp) + DAY)
-    picked: list[ExpectedVerdict] = []
-    for name in WANTED:
-        candidates = [e for e in scenarios.expected if e.scenario == name and fileable(e)]
+    # One claim per exchange account (on 1.1 an accountRef is bound to one trader at a time): the scarcest
+    # scenario kinds choose first.
+    refs: set[str] = set()
+    chosen: dict[str, ExpectedVerdict] = {}
+    fileable_of = {
+        name: [e for e in scenarios.expected if e.scenario == name and fileable(e)] for name in WANTED
+    }
+    for name in sorted(WANTED, key=lambda n: len(fileable_of[n])):
+        candidates = [e for e in fileable_of[name] if e.claim["account_ref"] not in refs]
         assert candidates, f"seed {SEED} has no fileable {name}"
-        picked.append(min(candidates, key=lambda e: e.claim["submitted_at"]))
+        chosen[name] = min(candidates, key=lambda e: e.claim["submitted_at"])
+        refs.add(chosen[name].claim["account_ref"])
+    picked: list[ExpectedVerdict] = [chosen[name] for name in WANTED]
     last_early = max(e.claim["submitted_at"] for e in picked)
     late = [
         e
         for e in scenarios.expected
-        if e.scenario == LATE and fileable(e) and e.claim["submitted_at"] > last_early + 60
+        if e.scenario == LATE
+        and fileable(e)
+        and e.claim["submitted_at"] > last_early + 60
+        and e.claim["account_ref"] not in refs
     ]
     assert late, f"seed {SEED} has no fileable {LATE} after the others"
     picked.append(max(late, key=lambda e: e.claim["submitted_at"]))

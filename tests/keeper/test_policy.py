@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from keeper_factories import LIQUIDATED_AT_MS, claim, evidence, policy
 from pydantic import ValidationError
 
-from keeper.evidence import Exchange, LiquidationKind
+from keeper.evidence import LiquidationKind
+from keeper.interface import Exchange, ReasonCode
 from keeper.policy import (
     Decision,
     canonical_json,
@@ -22,7 +23,6 @@ from keeper.policy import (
     hash_record,
     reject_without_evidence,
 )
-from keeper.reasons import ReasonCode
 
 
 def test_decide__covered_full_liquidation__pays_loss_times_ratio() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from keeper.evidence import Exchange
+from keeper.interface import Exchange
 from keeper.settings import AccountRegistry, AccountsFileError, KeeperSettings, UnknownAccountError
 
 REF = "0x" + "0a" * 32

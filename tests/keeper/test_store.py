@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from keeper.interface import ReasonCode
 from keeper.policy import Decision
-from keeper.reasons import ReasonCode
 from keeper.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    AppealKind,
+    AppealRecord,
     ClaimRecord,
     ClaimState,
     SqliteStore,
@@ -118,7 +120,81 @@ def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: Sqli
         ClaimState.DECIDED: 1,
         ClaimState.POSTED: 3,
         ClaimState.PAID: 1,
+        ClaimState.VETOED: 0,
+        ClaimState.CANCELLED: 0,
     }
+
+
+def appeal(claim_id: int, kind: AppealKind, block: int, log_index: int = 0) -> AppealRecord:
+    return AppealRecord(claim_id=claim_id, kind=kind, block_number=block, log_index=log_index)
+
+
+def test_record_claims__appeals__applied_in_chain_order_with_the_cursor(store: SqliteStore) -> None:
+    approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+    store.record_claims([claim(1), claim(2), claim(3)], cursor=10)
+    for claim_id in (1, 2, 3):
+        store.save_decision(claim_id, approve, {}, evidence=None)
+    store.set_state([1, 2, 3], ClaimState.POSTED)
+    store.payout_failed(3, "payout_failed: amount=5", retry_at=900)
+
+    appeals = [
+        appeal(3, AppealKind.REOPENED, block=12),  # listed out of order: applied after its cancel at 11
+        appeal(3, AppealKind.CANCELLED, block=11),
+        appeal(1, AppealKind.VETOED, block=11, log_index=4),
+        appeal(2, AppealKind.CANCELLED, block=11, log_index=5),
+        appeal(99, AppealKind.REOPENED, block=12),  # filed before our start block: nothing to change
+    ]
+    assert store.record_claims([], cursor=20, appeals=appeals) == []
+
+    assert store.cursor() == 20
+    assert [store.claim(i).state for i in (1, 2)] == [ClaimState.VETOED, ClaimState.CANCELLED]
+    reopened = store.claim(3)
+    assert (reopened.state, reopened.attempts, reopened.next_attempt_at, reopened.last_error) == (
+        ClaimState.RECORDED,
+        0,
+        0,
+        "reopened on chain",
+    )
+    assert (reopened.payout_failures, reopened.payout_retry_at) == (0, 0)
+    assert [c.claim_id for c in store.due_for_verification(now=0)] == [3]
+    assert store.awaiting_payout() == []
+
+
+def test_record_claims__appeal_fails__nothing_applied_and_cursor_kept(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    bad = claim(2).model_copy(update={"user": None})  # NOT NULL violation inside the transaction
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_claims([bad], cursor=30, appeals=[appeal(1, AppealKind.VETOED, block=20)])
+
+    assert store.cursor() == 10
+    assert store.claim(1).state is ClaimState.RECORDED
+
+
+def test_payout_failed__counts_refusals_not_waits(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    store.payout_failed(1, "payout_failed: amount=5", retry_at=100)
+    store.payout_failed(1, "payout_failed: amount=5", retry_at=200)
+    store.payout_failed(1, "payout_skipped: DAILY_PAYOUT_LIMIT", retry_at=300, count=False)
+
+    record = store.claim(1)
+    assert (record.payout_failures, record.payout_retry_at, record.last_error) == (
+        2,
+        300,
+        "payout_skipped: DAILY_PAYOUT_LIMIT",
+    )
+
+
+def test_migrations__version_1_database__upgraded_with_payout_back_off_columns(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    old = SqliteStore(path, migrations=MIGRATIONS[:1])
+    old.record_claims([claim(1)], cursor=5)
+    old.close()
+
+    upgraded = SqliteStore(path)
+
+    assert upgraded.schema_version == SCHEMA_VERSION == 2
+    assert upgraded.claim(1) == claim(1)  # payout_failures 0, payout_retry_at 0
 
 
 def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
