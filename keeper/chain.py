@@ -16,7 +16,6 @@ from keeper.policy import Decision
 from keeper.store import AppealKind, AppealRecord
 
 # The contract's ClaimStatus (keeper.interface); the old name stays for the modules that use it.
-OnChainStatus = ClaimStatus
 
 
 class ClaimedEvent(BaseModel):
@@ -38,7 +37,7 @@ class ClaimView(BaseModel):
 
     user: str
     exchange: int
-    status: OnChainStatus
+    status: ClaimStatus
     claimed_loss: int
     payout: int
     submitted_at: int
@@ -232,7 +231,7 @@ class ChainClient:
         return ClaimView(
             user=str(view.user).lower(),
             exchange=int(view.exchange),
-            status=OnChainStatus(int(view.status)),
+            status=ClaimStatus(int(view.status)),
             claimed_loss=int(view.claimedLoss),
             payout=int(view.payout),
             submitted_at=int(view.submittedAt),
@@ -325,7 +324,7 @@ class ChainClient:
         items = [
             (claim_id, d.approved, d.payout, bytes.fromhex(d.evidence_hash[2:]), int(d.reason_code))
             for claim_id, d in verdicts
-            if self.claim(claim_id).status is OnChainStatus.PENDING
+            if self.claim(claim_id).status is ClaimStatus.PENDING
         ]
         if not items:
             return None
@@ -333,7 +332,7 @@ class ChainClient:
 
     def execute_payouts(self, claim_ids: Sequence[int]) -> SentTransaction | None:
         """Pays the claims still Approved on chain; None when none is."""
-        ids = [cid for cid in claim_ids if self.claim(cid).status is OnChainStatus.APPROVED]
+        ids = [cid for cid in claim_ids if self.claim(cid).status is ClaimStatus.APPROVED]
         if not ids:
             return None
         return self._send("executePayouts", ids, ids)

@@ -110,6 +110,8 @@ REGISTRAR_ROLE = keccak(b"REGISTRAR_ROLE")
 # --- bounds (seconds for periods) ---
 _HOUR = 3_600
 _DAY = 24 * _HOUR
+DAY = _DAY
+"""The contract's day: every daily limit counts per UTC day, `block.timestamp // DAY`."""
 
 MAX_BATCH_SIZE = 200
 MAX_ORDER_ID_LENGTH = 64

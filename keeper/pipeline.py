@@ -25,7 +25,6 @@ from keeper.chain import (
     ClaimedEvent,
     ClaimView,
     FailedPayout,
-    OnChainStatus,
     PolicyChange,
     SentTransaction,
     SkippedItem,
@@ -40,13 +39,12 @@ from keeper.exchanges.service import (
     Verifier,
     decision_for,
 )
-from keeper.interface import Exchange, SkipReason
+from keeper.interface import DAY, ClaimStatus, Exchange, SkipReason
 from keeper.policy import Decision, PolicyParams, canonical_record, hash_record
 from keeper.store import AppealKind, ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-DAY = 86_400
 """The contract's day: its daily limits reset at each multiple of this (UTC midnight)."""
 APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
 
@@ -228,7 +226,7 @@ class Pipeline:
 
     def _settled_elsewhere(self, claim: ClaimRecord, view: ClaimView) -> bool:
         """A claim decided on chain without us (another keeper, a previous run that crashed after posting)."""
-        if view.status is OnChainStatus.PENDING:
+        if view.status is ClaimStatus.PENDING:
             return False
         log.warning("claim %d is already %s on chain; not deciding it", claim.claim_id, view.status.name)
         self.store.set_state([claim.claim_id], _state_for(view.status))
@@ -327,7 +325,7 @@ class Pipeline:
         if sent is None or sent.status == "confirmed":
             settled = ids
         else:
-            settled = [cid for cid in ids if self.chain.claim(cid).status is not OnChainStatus.PENDING]
+            settled = [cid for cid in ids if self.chain.claim(cid).status is not ClaimStatus.PENDING]
         self.store.set_state(settled, ClaimState.POSTED)
 
     def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
@@ -357,10 +355,10 @@ class Pipeline:
                 if payable_at is None or payable_at > now:
                     continue
             view = self.chain.claim(claim_id)
-            if view.status is OnChainStatus.PAID:
+            if view.status is ClaimStatus.PAID:
                 self.store.set_state([claim_id], ClaimState.PAID)
                 self._payable_at.pop(claim_id, None)
-            elif view.status is not OnChainStatus.APPROVED:
+            elif view.status is not ClaimStatus.APPROVED:
                 self._payable_at[claim_id] = None  # vetoed or rejected elsewhere: nothing to pay
             elif view.payable_at <= now:
                 payable.append(claim_id)
@@ -381,7 +379,7 @@ class Pipeline:
                     self._payout_failed(failure, now, report)
                 for item in sent.skipped:
                     self._payout_skipped(item, now, report)
-            paid = [cid for cid in batch if self.chain.claim(cid).status is OnChainStatus.PAID]
+            paid = [cid for cid in batch if self.chain.claim(cid).status is ClaimStatus.PAID]
             self.store.set_state(paid, ClaimState.PAID)
             report.paid.extend(paid)
             for claim_id in paid:
@@ -445,8 +443,8 @@ def _record(event: ClaimedEvent) -> ClaimRecord:
     return ClaimRecord(**event.model_dump())
 
 
-def _state_for(status: OnChainStatus) -> ClaimState:
-    return ClaimState.PAID if status is OnChainStatus.PAID else ClaimState.POSTED
+def _state_for(status: ClaimStatus) -> ClaimState:
+    return ClaimState.PAID if status is ClaimStatus.PAID else ClaimState.POSTED
 
 
 def _batches(items: Sequence[T], size: int) -> list[list[T]]:

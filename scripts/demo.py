@@ -37,8 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keeper.audit_log import verify_audit_log
-from keeper.chain import OnChainStatus
-from keeper.interface import ReasonCode
+from keeper.interface import ClaimStatus, ReasonCode
 from keeper.sim.generator import BINANCE_KINDS, KINDS, generate
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
@@ -137,8 +136,8 @@ def keeper_settings(
     }
 
 
-def status_of(guard: Any, filed: FiledClaim) -> OnChainStatus:
-    return OnChainStatus(int(guard.getClaim(filed.claim_id).status))
+def status_of(guard: Any, filed: FiledClaim) -> ClaimStatus:
+    return ClaimStatus(int(guard.getClaim(filed.claim_id).status))
 
 
 def follow_keeper(
@@ -149,9 +148,9 @@ def follow_keeper(
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         statuses = [status_of(guard, f) for f in filed]
-        decided = sum(s is not OnChainStatus.PENDING for s in statuses)
-        waiting = sum(s is OnChainStatus.APPROVED for s in statuses)
-        paid = sum(s is OnChainStatus.PAID for s in statuses)
+        decided = sum(s is not ClaimStatus.PENDING for s in statuses)
+        waiting = sum(s is ClaimStatus.APPROVED for s in statuses)
+        paid = sum(s is ClaimStatus.PAID for s in statuses)
         progress.update(decided_task, completed=decided)
         progress.update(paid_task, completed=paid, total=paid + waiting)
         if decided == len(filed) and waiting == 0:
@@ -176,7 +175,7 @@ def summary_table(guard: Any, filed: list[FiledClaim]) -> Table:
         row = rows.setdefault(name, [0, 0, 0])
         row[0] += 1
         row[1] += int(view.claimedLoss)
-        row[2] += int(view.payout) if OnChainStatus(int(view.status)) is OnChainStatus.PAID else 0
+        row[2] += int(view.payout) if ClaimStatus(int(view.status)) is ClaimStatus.PAID else 0
     for name, (count, claimed, paid) in sorted(rows.items()):
         table.add_row(name, str(count), usdt(claimed), usdt(paid))
     total = [sum(r[i] for r in rows.values()) for i in range(3)]

@@ -17,9 +17,10 @@ from ops.deployment import deploy_implementation, deploy_leverage_guard, guard_a
 
 # The chain's numbers come from keeper/interface.py (the one Python copy, checked against the contract by
 # tests/keeper/test_interface.py); the names below are the tests' short spellings of them.
-PAUSE_CLAIMS, PAUSE_VERIFICATIONS = PauseFlag.CLAIMS, PauseFlag.VERIFICATIONS
-PAUSE_PAYOUTS, PAUSE_WITHDRAWALS = PauseFlag.PAYOUTS, PauseFlag.WITHDRAWALS
-PAUSE_DEPOSITS = PauseFlag.DEPOSITS
+# Plain ints: IntFlag's `~` stays inside the defined bits, the contract's does not.
+PAUSE_CLAIMS, PAUSE_VERIFICATIONS = int(PauseFlag.CLAIMS), int(PauseFlag.VERIFICATIONS)
+PAUSE_PAYOUTS, PAUSE_WITHDRAWALS = int(PauseFlag.PAYOUTS), int(PauseFlag.WITHDRAWALS)
+PAUSE_DEPOSITS, PAUSE_ALL = int(PauseFlag.DEPOSITS), int(PauseFlag.ALL)
 OKX, BINANCE, BYBIT = Exchange.OKX, Exchange.BINANCE, Exchange.BYBIT
 PENDING, APPROVED = ClaimStatus.PENDING, ClaimStatus.APPROVED
 REJECTED, PAID = ClaimStatus.REJECTED, ClaimStatus.PAID

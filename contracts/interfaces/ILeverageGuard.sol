@@ -9,7 +9,7 @@ import {ILeverageGuardTypes} from "./ILeverageGuardTypes.sol";
 /// @title ILeverageGuard
 /// @notice The whole interface of a LeverageGuard proxy: what `LeverageGuard` (the UUPS implementation)
 /// serves itself and what its fallback serves from `LeverageGuardAdmin`. Tooling, scripts and the keeper talk
-/// to the proxy through this interface; `tests/contract/test_interface.py` checks that it is exactly the union
+/// to the proxy through this interface; `tests/contract/test_proxy_interface.py` checks that it is exactly the union
 /// of the two implementations' functions, each served by one of them.
 interface ILeverageGuard is ILeverageGuardTypes, IAccessControl, IERC165 {
     // --- events and errors of the OpenZeppelin parts (Initializable, ERC1967, UUPS, SafeERC20, guards)

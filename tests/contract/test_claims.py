@@ -31,7 +31,9 @@ from lg_testkit import (
     USDT,
 )
 
-NONE = 0
+from keeper.interface import ClaimStatus
+
+NONE = ClaimStatus.NONE
 OTHER_REF = bytes.fromhex("cd" * 32)
 INSTRUMENT = "BTC-USDT-SWAP"
 UNKNOWN_CLAIM = 99

@@ -21,10 +21,11 @@ from lg_testkit import (
     USDT,
 )
 
+from keeper.interface import MAX_CHALLENGE_PERIOD
+
 ADMIN_ROLE = b"\x00" * 32
 UINT96_MAX = 2**96 - 1
 MIN_CHALLENGE_PERIOD = HOUR
-MAX_CHALLENGE_PERIOD = 30 * DAY
 MAX_CLAIM_GRACE_PERIOD = 90 * DAY
 
 

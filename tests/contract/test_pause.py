@@ -16,6 +16,7 @@ from lg_testkit import (
     EVIDENCE,
     OKX,
     PAID,
+    PAUSE_ALL,
     PAUSE_CLAIMS,
     PAUSE_DEPOSITS,
     PAUSE_PAYOUTS,
@@ -26,7 +27,6 @@ from lg_testkit import (
     USDT,
 )
 
-PAUSE_ALL = 31
 ALL_FLAGS = [PAUSE_CLAIMS, PAUSE_VERIFICATIONS, PAUSE_PAYOUTS, PAUSE_WITHDRAWALS, PAUSE_DEPOSITS]
 
 

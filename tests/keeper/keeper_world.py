@@ -14,9 +14,10 @@ from keeper_factories import make_settings
 from lg_testkit import CHALLENGE_PERIOD, DAY
 
 from keeper.audit_log import AuditLog
-from keeper.chain import ChainClient, OnChainStatus
+from keeper.chain import ChainClient
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
+from keeper.interface import ClaimStatus
 from keeper.pipeline import Pipeline, PipelineConfig
 from keeper.policy import PolicyParams
 from keeper.sim.onchain import ClaimSeeder, FiledClaim
@@ -66,12 +67,12 @@ class KeeperWorld:
             config=PipelineConfig(**{"confirmations": 0, "defer_base_seconds": 60, **config}),
         )
 
-    def status(self, filed: FiledClaim) -> OnChainStatus:
-        return OnChainStatus(int(self.guard.getClaim(filed.claim_id).status))
+    def status(self, filed: FiledClaim) -> ClaimStatus:
+        return ClaimStatus(int(self.guard.getClaim(filed.claim_id).status))
 
     def settled(self) -> bool:
         """Every filed claim decided, and every approved one paid."""
-        final = {OnChainStatus.REJECTED, OnChainStatus.PAID}
+        final = {ClaimStatus.REJECTED, ClaimStatus.PAID}
         return all(self.status(f) in final for f in self.filed)
 
     def assert_verdicts_match_generator(self, paid: bool = True) -> None:
@@ -79,13 +80,9 @@ class KeeperWorld:
             view = self.guard.getClaim(f.claim_id)
             approved = f.expected.reason_code == 0
             want = (
-                OnChainStatus.REJECTED
-                if not approved
-                else OnChainStatus.PAID
-                if paid
-                else OnChainStatus.APPROVED
+                ClaimStatus.REJECTED if not approved else ClaimStatus.PAID if paid else ClaimStatus.APPROVED
             )
-            got = (OnChainStatus(int(view.status)), int(view.payout), int(view.reasonCode))
+            got = (ClaimStatus(int(view.status)), int(view.payout), int(view.reasonCode))
             assert got == (want, f.expected.payout, f.expected.reason_code), f.expected.scenario
 
     def keeper_env(self, alias: str, name: str, **settings: Any) -> dict[str, str]:

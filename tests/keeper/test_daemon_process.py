@@ -18,9 +18,8 @@ from keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
 from rpc_proxy import SwitchableProxy
 
 from keeper.audit_log import verify_audit_log
-from keeper.chain import OnChainStatus
 from keeper.daemon import EXIT_CONFIG, EXIT_HEAD_STALLED, EXIT_LOCKED, EXIT_OK
-from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD
+from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD, ClaimStatus
 from keeper.sim.faults import FaultConfig
 from keeper.sim.onchain import pick_claims
 from keeper.store import SqliteStore, TxKind
@@ -43,7 +42,7 @@ def seed_claims(world: KeeperWorld, count: int) -> None:
 
 
 def decided(world: KeeperWorld) -> bool:
-    return all(world.status(f) is not OnChainStatus.PENDING for f in world.filed)
+    return all(world.status(f) is not ClaimStatus.PENDING for f in world.filed)
 
 
 def events_per_claim(guard: Any, event: str) -> Counter[int]:
@@ -225,7 +224,7 @@ def test_keeper_process__rpc_node_down__passes_fail_loudly_then_resume(
             for expected in picked[3:]:
                 world.file(expected)  # the test reaches the node directly; the keeper cannot
             keeper.wait_for_log(lambda r: r.get("msg", "").startswith("pass failed"), 60)
-            assert [world.status(f) for f in world.filed[3:]] == [OnChainStatus.PENDING] * 3
+            assert [world.status(f) for f in world.filed[3:]] == [ClaimStatus.PENDING] * 3
 
             proxy.restore()
             wait_until(lambda: decided(world), 60, "the claims filed during the outage decided")

@@ -11,7 +11,7 @@ import pytest
 from keeper_world import CHALLENGE_PERIOD, KeeperWorld
 from lg_testkit import USDT, Governance
 
-from keeper.chain import OnChainStatus
+from keeper.interface import ClaimStatus
 from keeper.sim.generator import BINANCE_KINDS, KINDS
 from keeper.sim.onchain import pick_claims
 from keeper.store import ClaimState
@@ -124,7 +124,7 @@ def test_run_once__verdict_the_pool_cannot_reserve__held_alone_then_posted_after
     assert [r.getMessage() for r in caplog.records] == [
         f"ALERT claim {last}: its verdict reverts on chain ({error}); retry in 120s"
     ]  # back-off 60 s x 2^attempts; deciding it was attempt 1
-    assert OnChainStatus(int(guard.getClaim(last).status)) is OnChainStatus.PENDING
+    assert ClaimStatus(int(guard.getClaim(last).status)) is ClaimStatus.PENDING
 
     token.mint(sponsor, 1_000 * USDT, sender=sponsor)
     token.approve(guard, 1_000 * USDT, sender=sponsor)

@@ -20,9 +20,10 @@ import pytest
 from keeper_factories import make_settings
 
 from keeper.audit_log import AuditLog, verify_audit_log
-from keeper.chain import ChainClient, OnChainStatus
+from keeper.chain import ChainClient
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
+from keeper.interface import ClaimStatus
 from keeper.pipeline import Pipeline, PipelineConfig
 from keeper.policy import PolicyParams
 from keeper.sim import generator
@@ -45,7 +46,7 @@ WANTED = (
     "okx:adl",
 )
 LATE = "okx:full_liquidation"
-STATUS_FOR_REASON = {True: OnChainStatus.APPROVED, False: OnChainStatus.REJECTED}
+STATUS_FOR_REASON = {True: ClaimStatus.APPROVED, False: ClaimStatus.REJECTED}
 
 
 @dataclass
@@ -130,8 +131,8 @@ def advance(chain: Any, seconds: int) -> None:
 def assert_on_chain(guard: Any, on_chain_id: int, expected: ExpectedVerdict, paid: bool) -> None:
     view = guard.getClaim(on_chain_id)
     approved = expected.reason_code == 0
-    want = OnChainStatus.PAID if paid and approved else STATUS_FOR_REASON[approved]
-    assert (OnChainStatus(view.status), view.payout, view.reasonCode) == (
+    want = ClaimStatus.PAID if paid and approved else STATUS_FOR_REASON[approved]
+    assert (ClaimStatus(view.status), view.payout, view.reasonCode) == (
         want,
         expected.payout,
         expected.reason_code,
@@ -229,7 +230,7 @@ def test_run_once__exchange_down__claim_deferred_and_stays_pending(
     down = world.keeper.run_once()
 
     assert (down.deferred, down.decided, down.posted) == ([claim_id], [], [])
-    assert OnChainStatus(guard.getClaim(claim_id).status) is OnChainStatus.PENDING
+    assert ClaimStatus(guard.getClaim(claim_id).status) is ClaimStatus.PENDING
     record = world.store.claim(claim_id)
     assert (record.state, record.attempts) == (ClaimState.DEFERRED, 1)
     assert record.next_attempt_at == int(chain.blocks.head.timestamp) + 60
@@ -261,7 +262,7 @@ def test_run_once__credentials_refused__deferred_with_alert_not_rejected(
         report = world.keeper.run_once()
 
     assert (report.deferred, report.decided, report.posted) == ([claim_id], [], [])
-    assert OnChainStatus(guard.getClaim(claim_id).status) is OnChainStatus.PENDING
+    assert ClaimStatus(guard.getClaim(claim_id).status) is ClaimStatus.PENDING
     record = world.store.claim(claim_id)
     assert record.state is ClaimState.DEFERRED
     assert record.last_error is not None and record.last_error.startswith("authentication")

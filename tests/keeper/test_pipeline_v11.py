@@ -14,8 +14,8 @@ from keeper_factories import policy
 from keeper_world import CHALLENGE_PERIOD, DAY, KeeperWorld
 from lg_testkit import POOL_FUNDS, Governance, configure
 
-from keeper.chain import ChainClient, OnChainStatus
-from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD, ReasonCode, SkipReason
+from keeper.chain import ChainClient
+from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD, ClaimStatus, ReasonCode, SkipReason
 from keeper.metrics import KeeperMetrics
 from keeper.pipeline import ClaimWindowTooLongError, check_claim_window, next_utc_day
 from keeper.sim.onchain import PoolLimits, pick_claims, pool_limit_calls
@@ -127,7 +127,7 @@ def test_run_once__verdict_over_daily_approval_limit__held_until_next_utc_day_th
     assert [r.getMessage() for r in caplog.records] == [
         f"ALERT claim {last}: its verdict reverts on chain ({error}); retry in {retry_at - now}s"
     ]
-    assert OnChainStatus(int(guard.getClaim(last).status)) is OnChainStatus.PENDING
+    assert ClaimStatus(int(guard.getClaim(last).status)) is ClaimStatus.PENDING
     assert keeper.run_once().decided == []  # still the same UTC day: not verified again
 
     world.chain.mine(timestamp=retry_at)
@@ -286,7 +286,7 @@ def test_run_once__appeals_on_chain__reopened_verified_again_cancelled_and_vetoe
     gov(guard.cancelApprovedClaim, cancel_id, ReasonCode.GUARDIAN_VETO)
     guard.vetoClaim(veto_id, ReasonCode.GUARDIAN_VETO, sender=guardian)
     gov(guard.reopenClaim, reopen_id)
-    assert OnChainStatus(int(guard.getClaim(reopen_id).status)) is OnChainStatus.PENDING
+    assert ClaimStatus(int(guard.getClaim(reopen_id).status)) is ClaimStatus.PENDING
 
     report = keeper.run_once()
 
