@@ -51,7 +51,8 @@ abstract contract LeverageGuardBase is ILeverageGuardTypes, SelfGoverned, Access
     uint256 public constant DEFAULT_CLAIM_GRACE_PERIOD = 7 days;
     uint256 public constant MAX_CLAIM_GRACE_PERIOD = 90 days;
 
-    uint256 internal constant DAY = 1 days;
+    /// @notice Every daily limit counts per UTC day: `block.timestamp / DAY`.
+    uint256 public constant DAY = 1 days;
 
     struct Policy {
         // slot 0

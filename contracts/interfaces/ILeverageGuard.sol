@@ -31,6 +31,8 @@ interface ILeverageGuard is ILeverageGuardTypes, IAccessControl, IERC165 {
     /// @notice The LeverageGuardAdmin implementation that serves every selector not defined here.
     function ADMIN() external view returns (address);
     function DEFAULT_ADMIN_ROLE() external view returns (bytes32);
+    /// @notice Every daily limit counts per UTC day: `block.timestamp / DAY`.
+    function DAY() external view returns (uint256);
     function DEFAULT_CHALLENGE_PERIOD() external view returns (uint256);
     /// @notice How long after coverage ends a claim may still be filed; `initialize` sets the default.
     function DEFAULT_CLAIM_GRACE_PERIOD() external view returns (uint256);
