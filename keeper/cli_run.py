@@ -3,6 +3,12 @@
 The validator key is an ape account alias (encrypted keystore). Unattended, ape reads its passphrase from
 the environment variable ``APE_ACCOUNTS_<alias>_PASSPHRASE``; with neither that variable nor a terminal
 the command refuses to start rather than hang on a prompt. The keeper never holds or logs the passphrase.
+On a local network (``ethereum:local:*``) ``--account TEST::n`` is ape's n-th test account (no passphrase).
+
+The contract is ``--contract``, else ``LG_CONTRACT_ADDRESS``, else the proxy of ``LG_DEPLOYMENT_FILE``, else
+that of ``<LG_DEPLOYMENTS_DIR>/<network>.json`` (``deployments/local.json`` for ``ethereum:local:foundry``),
+the record `ape run deploy` writes and the ape scripts read. On a local network the keeper counts blocks at
+once (``LG_CONFIRMATIONS`` 0) and has no head watchdog (``LG_WATCHDOG_SECONDS`` 0) unless they are set.
 
 Exit codes: 0 stopped cleanly (or ``--once`` done); 70 a pass got stuck; 73 another keeper holds the
 database; 75 the chain head stopped moving; 78 configuration error (also: ``LG_CLAIM_WINDOW_SECONDS`` longer
@@ -44,8 +50,15 @@ from keeper.pipeline import (
     RunReport,
     check_claim_window,
 )
-from keeper.settings import AccountsFileError, DeploymentFileError, KeeperSettings
+from keeper.settings import (
+    AccountsFileError,
+    DeploymentFileError,
+    KeeperSettings,
+    is_local_network,
+    network_name,
+)
 from keeper.store import SqliteStore
+from ops.deployment import deployment_path
 
 __all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "build_pipeline", "run"]
 
@@ -117,6 +130,41 @@ def lock_path(settings: KeeperSettings) -> Path:
     return settings.database_path.with_name(settings.database_path.name + ".lock")
 
 
+TEST_ACCOUNT_PREFIX = "TEST::"
+
+
+class AccountAliasParam(click.ParamType):
+    """``--account``: an ape alias, or ``TEST::n`` (ape's n-th test account, local networks only)."""
+
+    name = "alias"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if text.startswith(TEST_ACCOUNT_PREFIX) and index_of_test_account(text) is None:
+            self.fail(f"{text!r} is not a test account: TEST:: takes an index, e.g. TEST::4", param, ctx)
+        return text
+
+
+def index_of_test_account(alias: str) -> int | None:
+    """n for ``TEST::n``, None for an ape keystore alias (or a malformed ``TEST::`` alias)."""
+    index = alias.removeprefix(TEST_ACCOUNT_PREFIX)
+    if index == alias or not index.isdigit():
+        return None
+    return int(index)
+
+
+def check_account(alias: str, network: str) -> None:
+    """Test accounts only on a local network (their keys are public); a keystore needs its passphrase."""
+    if alias.startswith(TEST_ACCOUNT_PREFIX):
+        if not is_local_network(network):
+            raise click.BadParameter(
+                f"test account {alias!r} on {network!r}: test accounts are for ethereum:local:* only",
+                param_hint="'--account'",
+            )
+        return
+    check_unattended_passphrase(alias)
+
+
 def check_unattended_passphrase(alias: str) -> None:
     if f"APE_ACCOUNTS_{alias}_PASSPHRASE" not in os.environ and not sys.stdin.isatty():
         raise ConfigurationError(
@@ -125,22 +173,44 @@ def check_unattended_passphrase(alias: str) -> None:
         )
 
 
-def load_settings(address: str | None) -> tuple[KeeperSettings, str]:
+def load_settings(address: str | None, network: str | None = None) -> tuple[KeeperSettings, str]:
+    """Settings for ``network`` (local defaults on ethereum:local:*) and the contract to watch."""
     try:
         settings = KeeperSettings()
-        contract_address = address or settings.resolved_contract_address()
+        if network is not None:
+            settings = settings.for_network(network)
+        contract_address = address or settings.resolved_contract_address(network)
     except (ValueError, AccountsFileError, DeploymentFileError) as exc:
         raise ConfigurationError(str(exc)) from None
     if contract_address is None:
+        expected = ""
+        if network is not None and (name := network_name(network)) is not None:
+            expected = f" (none at {deployment_path(name, settings.deployments_dir)}: run `ape run deploy`)"
         raise ConfigurationError(
-            "no contract: pass --contract, or set LG_CONTRACT_ADDRESS or LG_DEPLOYMENT_FILE"
+            "no contract: pass --contract, or set LG_CONTRACT_ADDRESS or LG_DEPLOYMENT_FILE" + expected
         )
     return settings, contract_address
 
 
+def load_account(accounts: Any, alias: str) -> Any:
+    """The validator: ape's test account ``TEST::n``, else the keystore alias set to sign unattended."""
+    index = index_of_test_account(alias)
+    if index is not None:
+        return accounts.test_accounts[index]
+    sender = accounts.load(alias)
+    sender.set_autosign(True)  # passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE
+    return sender
+
+
 @click.command()
 @click.option("--network", required=True, help="ape network choice, e.g. ethereum:sepolia:node.")
-@click.option("--account", "alias", required=True, help="ape account alias of the validator.")
+@click.option(
+    "--account",
+    "alias",
+    type=AccountAliasParam(),
+    required=True,
+    help="ape account alias of the validator; TEST::n on a local network.",
+)
 @click.option(
     "--contract",
     "address",
@@ -153,8 +223,8 @@ def run(network: str, alias: str, address: str | None, once: bool) -> None:
     stop = threading.Event()
     stop_on_signals(stop)  # first thing: a stop during the slow start-up still ends cleanly
     try:
-        settings, contract_address = load_settings(address)
-        check_unattended_passphrase(alias)
+        check_account(alias, network)
+        settings, contract_address = load_settings(address, network)
     except ConfigurationError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
@@ -193,8 +263,7 @@ def _run_locked(
 
     quiet_ape_logging(settings.log_level)
     with networks.parse_network_choice(network):
-        sender = accounts.load(alias)
-        sender.set_autosign(True)  # passphrase from APE_ACCOUNTS_<alias>_PASSPHRASE
+        sender = load_account(accounts, alias)
         contract = project.ILeverageGuard.at(contract_address)
         metrics = KeeperMetrics()
         pipeline = build_pipeline(settings, contract, sender, chain, metrics)
@@ -207,7 +276,7 @@ def _run_locked(
         if once:
             click.echo(report_json(pipeline.run_once(should_stop=stop.is_set)))
             return EXIT_OK
-        health = HealthState(HealthLimits(settings.watchdog_seconds, settings.max_pass_seconds))
+        health = HealthState(HealthLimits(settings.head_watchdog_seconds, settings.max_pass_seconds))
         server = None
         if settings.metrics_enabled:
             server = MetricsServer(settings.metrics_host, settings.metrics_port, metrics, health).start()
@@ -215,7 +284,7 @@ def _run_locked(
             log.info("metrics on http://%s:%d/metrics, health on /healthz", host, port)
         daemon_config = DaemonConfig(
             poll_interval_seconds=settings.poll_interval_seconds,
-            watchdog_seconds=settings.watchdog_seconds,
+            watchdog_seconds=settings.head_watchdog_seconds,
             max_pass_seconds=settings.max_pass_seconds,
         )
         try:

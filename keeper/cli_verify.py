@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ from keeper.exchanges.service import (
 from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 from keeper.settings import AccountsFileError, KeeperSettings
+from ops.units import parse_amount
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -38,6 +40,7 @@ EXIT_DEFERRED = 75
 EXIT_AUTH = 77
 EXIT_CONFIG = 78
 ZERO_ADDRESS = "0x" + "0" * 40
+_SYMBOL = re.compile(r"\s([A-Za-z][A-Za-z0-9.]*)$")
 
 
 def _emit(payload: dict[str, Any]) -> None:
@@ -51,6 +54,27 @@ def _fail(error: str, detail: str, code: int) -> NoReturn:
 
 def _describe(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def _base_units(text: str | None, decimals: int, option: str) -> int | None:
+    """`--claimed-loss`/`--remaining-coverage`: "1,200.5 USDT" is a token amount (ops.units.parse_amount, with
+    the policy's token decimals); a bare integer is base units, as the evidence and the chain count them."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    symbol = _SYMBOL.search(stripped)
+    if symbol is None:
+        _fail(
+            "invalid_input",
+            f"{option} {text!r} is neither a token amount like '1200 USDT' nor base units like 1200000000",
+            EXIT_INVALID_INPUT,
+        )
+    try:
+        return parse_amount(stripped, decimals, symbol.group(1))
+    except click.BadParameter as bad:
+        _fail("invalid_input", f"{option} {bad.message}", EXIT_INVALID_INPUT)
 
 
 def _policy(settings: KeeperSettings, overrides: dict[str, Any]) -> PolicyParams:
@@ -73,12 +97,14 @@ def _exit_code(outcome: VerificationOutcome) -> int:
 @click.option("--instrument", required=True, help="OKX instId (BTC-USDT-SWAP) or Binance symbol (BTCUSDT).")
 @click.option("--account-ref", required=True, help="0x + 64 hex digits, the claim's accountRef.")
 @click.option(
-    "--claimed-loss", type=click.IntRange(min=0), help="Token units; with it the decision is printed."
+    "--claimed-loss",
+    help='"1200 USDT" (a token amount, as the ape scripts take it) or base units (1200000000); with it the '
+    "decision is printed.",
 )
 @click.option("--submitted-at", type=click.IntRange(min=0), help="Unix seconds; default now.")
 @click.option("--coverage-start", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--coverage-end", type=click.IntRange(min=0), help="Unix seconds; default --submitted-at.")
-@click.option("--remaining-coverage", type=click.IntRange(min=0), help="Token units; default --claimed-loss.")
+@click.option("--remaining-coverage", help='Like --claimed-loss ("9000 USDT" or base units); default it.')
 @click.option("--claim-id", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--user", default=ZERO_ADDRESS, show_default=True)
 @click.option("--coverage-ratio", help="Override LG_COVERAGE_RATIO (decimal 0..1).")
@@ -93,11 +119,11 @@ def verify(
     order_id: str,
     instrument: str,
     account_ref: str,
-    claimed_loss: int | None,
+    claimed_loss: str | None,
     submitted_at: int | None,
     coverage_start: int,
     coverage_end: int | None,
-    remaining_coverage: int | None,
+    remaining_coverage: str | None,
     claim_id: int,
     user: str,
     coverage_ratio: str | None,
@@ -143,7 +169,9 @@ def verify(
 
     outcome = Verifier(accounts, AdapterRegistry(settings), settings.verify_workers).verify(request)
     payload: dict[str, Any] = outcome.model_dump(mode="json", exclude_none=True)
-    if claimed_loss is not None and outcome.status is not OutcomeStatus.DEFERRED:
+    loss = _base_units(claimed_loss, policy.token_decimals, "--claimed-loss")
+    remaining = _base_units(remaining_coverage, policy.token_decimals, "--remaining-coverage")
+    if loss is not None and outcome.status is not OutcomeStatus.DEFERRED:
         now = submitted_at if submitted_at is not None else int(time.time())
         try:
             claim = ClaimInput(
@@ -153,11 +181,11 @@ def verify(
                 account_ref=request.account_ref,
                 order_id=order_id,
                 instrument=instrument,
-                claimed_loss=claimed_loss,
+                claimed_loss=loss,
                 submitted_at=now,
                 coverage_start=coverage_start,
                 coverage_end=coverage_end if coverage_end is not None else now,
-                remaining_coverage=remaining_coverage if remaining_coverage is not None else claimed_loss,
+                remaining_coverage=remaining if remaining is not None else loss,
             )
         except ValidationError as exc:
             _fail("invalid_input", _describe(exc), EXIT_INVALID_INPUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from keeper.evidence import AccountRef
 from keeper.interface import Exchange
 from keeper.policy import PolicyParams
+from ops.deployment import DEPLOYMENTS_DIR, deployment_path
 
 
 class UnknownAccountError(LookupError):
@@ -41,6 +43,25 @@ class DeploymentFileError(ValueError):
 
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+LOCAL_NETWORK = "local"
+# What a local chain (``ethereum:local:*``: anvil without a block time mines a block per transaction and none
+# in between) changes, for each setting not given explicitly: no reorgs to wait out, so every block counts at
+# once, and a head that does not move is normal, so no watchdog (0 = off).
+LOCAL_DEFAULTS: dict[str, object] = {"confirmations": 0, "watchdog_seconds": 0.0}
+
+
+def network_name(choice: str) -> str | None:
+    """The network of an ape network choice (``ethereum:sepolia:node`` -> ``sepolia``), as the ape scripts
+    name ``deployments/<network>.json``; None when the choice names none (a bare ecosystem or a URI)."""
+    parts = choice.split(":")
+    if len(parts) < 2 or "/" in choice or not parts[1]:
+        return None
+    return parts[1]
+
+
+def is_local_network(choice: str) -> bool:
+    return network_name(choice) == LOCAL_NETWORK
 
 
 class AccountCredentials(BaseModel):
@@ -166,13 +187,20 @@ class KeeperSettings(BaseSettings):
     deployment_file: Path | None = Field(
         default=None, description="deployments/<network>.json written by `ape run deploy`; its proxy is used."
     )
+    deployments_dir: Path = Field(
+        default=DEPLOYMENTS_DIR,
+        description="Without LG_CONTRACT_ADDRESS / LG_DEPLOYMENT_FILE: <dir>/<network>.json, as ape scripts.",
+    )
 
     # The long-running loop (keeper/daemon.py); see docs/keeper-daemon.md.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port.")
     metrics_enabled: bool = True
     watchdog_seconds: float = Field(
-        default=300.0, gt=0, description="Exit non-zero when the chain head has not moved for this long."
+        default=300.0,
+        ge=0,
+        description="Exit non-zero when the chain head has not moved for this long; 0 = no head watchdog "
+        "(the default on a local network).",
     )
     max_pass_seconds: float = Field(
         default=900.0, gt=0, description="A pass running longer than this is stuck: exit for a restart."
@@ -191,18 +219,43 @@ class KeeperSettings(BaseSettings):
             raise ValueError(f"shard_index {self.shard_index} must be below shard_count {self.shard_count}")
         return self
 
-    def resolved_contract_address(self) -> str | None:
-        """LG_CONTRACT_ADDRESS, else the proxy named in LG_DEPLOYMENT_FILE, else None."""
+    def for_network(self, choice: str) -> KeeperSettings:
+        """These settings on the ape network ``choice``: on a local network (``ethereum:local:*``) every
+        setting of ``LOCAL_DEFAULTS`` not given explicitly takes its local value."""
+        if not is_local_network(choice):
+            return self
+        update = {name: value for name, value in LOCAL_DEFAULTS.items() if name not in self.model_fields_set}
+        return self.model_copy(update=update)
+
+    @property
+    def head_watchdog_seconds(self) -> float:
+        """The daemon's head-stall limit: ``watchdog_seconds``, or never (infinity) when it is 0."""
+        return self.watchdog_seconds if self.watchdog_seconds > 0 else math.inf
+
+    def deployment_record(self, choice: str | None = None) -> Path | None:
+        """LG_DEPLOYMENT_FILE, else ``<deployments_dir>/<network>.json`` of the network ``choice`` when it
+        exists (where `ape run deploy` wrote it and the ape scripts read it), else None."""
+        if self.deployment_file is not None:
+            return self.deployment_file
+        name = None if choice is None else network_name(choice)
+        if name is None:
+            return None
+        path = deployment_path(name, self.deployments_dir)
+        return path if path.is_file() else None
+
+    def resolved_contract_address(self, choice: str | None = None) -> str | None:
+        """LG_CONTRACT_ADDRESS, else the proxy of the deployment record (``deployment_record``), else None."""
         if self.contract_address is not None:
             return self.contract_address
-        if self.deployment_file is None:
+        record = self.deployment_record(choice)
+        if record is None:
             return None
         try:
-            proxy = json.loads(self.deployment_file.read_text())["proxy"]
+            proxy = json.loads(record.read_text())["proxy"]
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DeploymentFileError(self.deployment_file, f"{type(exc).__name__}: {exc}") from None
+            raise DeploymentFileError(record, f"{type(exc).__name__}: {exc}") from None
         if not isinstance(proxy, str) or not _ADDRESS.fullmatch(proxy):
-            raise DeploymentFileError(self.deployment_file, f"proxy {proxy!r} is not an address")
+            raise DeploymentFileError(record, f"proxy {proxy!r} is not an address")
         return proxy
 
     def redacted(self) -> dict[str, object]:

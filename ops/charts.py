@@ -57,41 +57,85 @@ def verdicts_by_reason(report: Report, path: Path) -> None:
     _save(figure, path)
 
 
-def payouts_over_time(report: Report, path: Path) -> None:
-    paid = sorted((c.paid_at, c.payout) for c in report.claims if c.paid_at is not None)
+def _time_limits(axes: Axes, timestamps: list[int]) -> None:
+    """The x-axis spans the data plus a margin (5% of the span, at least 30 minutes a side), so one event is a
+    point in a short window, not a dot on matplotlib's default multi-year axis for a single date."""
+    first, last = min(timestamps), max(timestamps)
+    margin = max((last - first) * 0.05, 1_800)
+    axes.set_xlim(_when(int(first - margin)), _when(int(last + margin)))
+    axes.xaxis_date()
+
+
+def _mark_events(axes: Axes, marks: list[tuple[int, str]]) -> None:
+    """A dotted vertical line and a label at the top for each (timestamp, text)."""
+    for when, text in marks:
+        axes.axvline(_when(when), color="grey", linestyle=":", linewidth=1)
+        axes.annotate(
+            text,
+            (_when(when), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -4),
+            textcoords="offset points",
+            rotation=90,
+            va="top",
+            fontsize=7,
+            color="dimgrey",
+        )
+
+
+def payouts_figure(report: Report) -> Figure:
+    """Cumulative payouts from 0, a step per payout, each marked with its claim id; y from 0 to the total."""
+    paid = sorted((c.paid_at, c.payout, c.claim_id) for c in report.claims if c.paid_at is not None)
     figure, axes = plt.subplots(figsize=(8, 4.5))
     if paid:
-        total = 0
-        times, totals = [], []
-        for when, amount in paid:
+        start = paid[0][0] - max((paid[-1][0] - paid[0][0]) * 0.05, 1_800)
+        times, totals, total = [_when(int(start))], [0.0], 0
+        for when, amount, _ in paid:
             total += amount
             times.append(_when(when))
             totals.append(_units(total, report.decimals))
         axes.step(times, totals, where="post", marker="o")
-        axes.xaxis_date()
+        _time_limits(axes, [int(start), *(when for when, _, _ in paid)])
+        axes.set_ylim(0, max(totals[-1] * 1.1, 1e-9))
+        _mark_events(axes, [(when, f"#{claim_id}") for when, _, claim_id in paid])
         figure.autofmt_xdate()
     else:
         _empty(axes, "no payouts in this period")
     axes.set_title("Payouts over time (cumulative)")
     axes.set_ylabel(report.symbol)
-    _save(figure, path)
+    return figure
 
 
-def pool_balance(report: Report, path: Path) -> None:
+def pool_figure(report: Report) -> Figure:
+    """Free and reserved stacked (their top is the pool's total), y-range from the data so that a withdrawal
+    of a few percent is visible; deposits, withdrawals, verdicts and payouts marked."""
     figure, axes = plt.subplots(figsize=(8, 4.5))
     if report.pool:
         times = [_when(p.timestamp) for p in report.pool]
         free = [_units(p.free, report.decimals) for p in report.pool]
         reserved = [_units(p.reserved, report.decimals) for p in report.pool]
         axes.stackplot(times, free, reserved, labels=["free", "reserved"], step="post")
-        axes.legend(loc="upper left")
-        axes.xaxis_date()
+        axes.legend(loc="lower left")
+        totals = [f + r for f, r in zip(free, reserved, strict=True)]
+        low, high = min(min(free), min(totals)), max(totals)
+        margin = max((high - low) * 0.15, high * 0.005, 1.0)
+        axes.set_ylim(max(low - margin, 0.0), high + margin)
+        _time_limits(axes, [p.timestamp for p in report.pool])
+        _mark_events(axes, [(p.timestamp, ", ".join(p.events)) for p in report.pool if p.events])
         figure.autofmt_xdate()
     else:
         _empty(axes, "no pool activity in this period")
     axes.set_title("Pool: free vs reserved")
     axes.set_ylabel(report.symbol)
-    _save(figure, path)
+    return figure
+
+
+def payouts_over_time(report: Report, path: Path) -> None:
+    _save(payouts_figure(report), path)
+
+
+def pool_balance(report: Report, path: Path) -> None:
+    _save(pool_figure(report), path)
 
 
 def write_charts(report: Report, directory: Path) -> list[Path]:

@@ -6,8 +6,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
+from unittest import mock
 
 import click
+from ape.api.trace import TraceAPI
+from ape_ethereum.trace import Trace
 from rich.console import Console
 from rich.table import Table
 
@@ -31,22 +35,15 @@ def fail(message: str) -> CommandFailed:
 
 @contextlib.contextmanager
 def quiet_traces() -> Iterator[None]:
-    """Hides the call trace ape-foundry dumps on every revert (to the stdout it saw at import, so only a
-    file-descriptor redirect silences it); our own one-line error is printed instead."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no real stdout (e.g. an embedding host): nothing to silence
+    """Silences the call trace ape-foundry prints on every revert it handles (`trace.show()` in its error
+    handler); our own one-line error is printed instead. Only the trace printer is muted: stdout stays the
+    terminal, so ape's "Sign:" and passphrase prompts are seen."""
+
+    def _no_show(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    with mock.patch.object(Trace, "show", _no_show), mock.patch.object(TraceAPI, "show", _no_show):
         yield
-        return
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -16,7 +16,7 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from ops.context import GuardContext
-from ops.labels import CLAIM_STATUSES, reason_name
+from ops.labels import CLAIM_STATUSES, exchange_name, reason_name
 from ops.units import format_duration, format_flags, role_name
 
 AMOUNT_ARGS = frozenset(
@@ -37,6 +37,8 @@ AMOUNT_ARGS = frozenset(
         "used",
         "maxPayoutPerClaim",
         "dailyPayoutLimit",
+        "remainingCoverage",
+        "cap",
     }
 )
 DURATION_ARGS = frozenset({"period", "lifetime", "delay"})
@@ -134,6 +136,8 @@ def format_value(ctx: GuardContext, name: str, value: Any) -> str:
         return format_duration(value)
     if isinstance(value, int) and name == "status" and 0 <= value < len(CLAIM_STATUSES):
         return CLAIM_STATUSES[value]
+    if isinstance(value, int) and name == "exchange":
+        return exchange_name(value)
     if isinstance(value, int) and name in REASON_ARGS:
         return f"{value} ({reason_name(value)})"
     if isinstance(value, int) and name in {"flags", "flag"}:

@@ -11,11 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 from ape.exceptions import ApeException
+from eth_utils.crypto import keccak
 
 from ops.cli_output import console, fail, quiet_traces, table
 from ops.context import GuardContext
-from ops.decode import decode_call, describe_call, describe_error
-from ops.simulate import Simulation, SimulationRefusedError, simulate
+from ops.decode import decode_call, describe_call, describe_error, format_decoded
+from ops.simulate import Simulation, SimulationRefusedError, dry_run, simulate
 from ops.units import format_countdown, format_timestamp
 
 
@@ -41,6 +42,7 @@ OPEN_STATES = frozenset(
 @dataclass(frozen=True)
 class ProposalInfo:
     proposal_id: int
+    target: str
     data: bytes
     value: int
     proposer: str
@@ -53,6 +55,12 @@ class ProposalInfo:
     """0 until the proposal first reached its threshold, then when it becomes executable."""
     now: int
     """The chain time the state was judged at (the pending block's timestamp)."""
+
+    @property
+    def data_hash(self) -> str:
+        """keccak256 of the proposal's calldata, 0x-hex: what a hardware wallet's blind-signing screen or an
+        independent decoder can be checked against."""
+        return "0x" + keccak(self.data).hex()
 
     @property
     def countdown(self) -> str:
@@ -84,7 +92,17 @@ def preview(ctx: GuardContext, data: bytes, heading: str) -> Simulation:
 
 
 def send(ctx: GuardContext, method: Any, *args: Any, sender: Any) -> Any:
-    """Sends a transaction; a revert (caught at gas estimation, before anything is signed) is one line."""
+    """Sends a transaction to the guard, after a dry run of it from `sender` on the pending block: one that
+    would revert is refused with its decoded custom error (exit 1) and nothing is signed or sent. The call is
+    printed before ape asks to sign it, and ape's prompts ("Sign:", the keystore passphrase) stay on the
+    terminal; only ape's call-trace dump is muted."""
+    data = bytes(method.encode_input(*args))
+    try:
+        dry_run(ctx, str(sender.address), data)
+    except SimulationRefusedError as refused:
+        raise fail(refused.reason) from None
+    call = format_decoded(ctx, decode_call(ctx, data))
+    console.print(f"Transaction from {sender.address} to {ctx.guard.address}: {call}")
     try:
         with quiet_traces():
             return method(*args, sender=sender)
@@ -116,6 +134,7 @@ def proposal_info(ctx: GuardContext, proposal_id: int, now: int) -> ProposalInfo
         state = ProposalState.READY
     return ProposalInfo(
         proposal_id=proposal_id,
+        target=str(view.target),
         data=bytes(view.data),
         value=int(view.value),
         proposer=str(view.proposer),

@@ -8,8 +8,9 @@ chain. The salt comes from `LG_ACCOUNT_REF_SALT` or a file and is never printed.
 from __future__ import annotations
 
 import csv
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +20,7 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from keeper.settings import AccountCredentials
 from ops.labels import EXCHANGES
 from ops.units import parse_amount, parse_timestamp
 
@@ -32,6 +34,12 @@ def _checksum(value: str) -> str:
     if not is_address(value):
         raise ValueError("not an address")
     return str(to_checksum_address(value))
+
+
+def _exchange_slug(value: str) -> str:
+    if value.lower() not in EXCHANGES:
+        raise ValueError(f"unknown exchange (known: {', '.join(sorted(EXCHANGES))})")
+    return value.lower()
 
 
 class WhitelistRow(BaseModel):
@@ -51,9 +59,7 @@ class WhitelistRow(BaseModel):
     @field_validator("exchange")
     @classmethod
     def _exchange(cls, value: str) -> str:
-        if value.lower() not in EXCHANGES:
-            raise ValueError(f"unknown exchange (known: {', '.join(sorted(EXCHANGES))})")
-        return value.lower()
+        return _exchange_slug(value)
 
 
 class ExtendRow(BaseModel):
@@ -190,3 +196,140 @@ def whitelist_batches(policies: Sequence[P], size: int) -> list[list[P]]:
 
 def chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+# --- the keeper's credential entries (`ape run registrar whitelist --keeper-accounts OUT.json`)
+
+CREDENTIALS_COLUMN = "keeper_credentials"
+ENV_SOURCE = "env:"
+FILE_SOURCE = "file:"
+ENV_SUFFIXES = {"api_key": "_API_KEY", "secret": "_SECRET", "passphrase": "_PASSPHRASE"}
+
+
+@dataclass(frozen=True)
+class KeeperEntry:
+    """The keeper's credentials for one CSV row, keyed on chain by the row's salted accountRef."""
+
+    line: int
+    address: str
+    account_ref: bytes
+    credentials: AccountCredentials
+
+    @property
+    def ref_hex(self) -> str:
+        return "0x" + self.account_ref.hex()
+
+
+class CredentialsRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    address: str
+    exchange: str
+    exchange_account_id: str = Field(min_length=1, max_length=128)
+    keeper_credentials: str = Field(min_length=1)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _checksum(value)
+
+    @field_validator("exchange")
+    @classmethod
+    def _exchange(cls, value: str) -> str:
+        return _exchange_slug(value)
+
+
+def _credential_fields(reference: str, base_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The secret fields a `keeper_credentials` reference points at; errors name variables and files, never
+    a value. An unknown form is not repeated either: it may be a secret pasted into the CSV by mistake."""
+    if reference.startswith(ENV_SOURCE):
+        prefix = reference.removeprefix(ENV_SOURCE)
+        if not prefix.isidentifier():
+            raise ValueError(f"{reference!r}: env: takes a variable prefix such as env:LG_TRADER_7")
+        fields = {f: environ[prefix + s] for f, s in ENV_SUFFIXES.items() if prefix + s in environ}
+        missing = [prefix + ENV_SUFFIXES[f] for f in ("api_key", "secret") if f not in fields]
+        if missing:
+            raise ValueError(f"{reference!r}: environment variable(s) {', '.join(missing)} not set")
+        return fields
+    if reference.startswith(FILE_SOURCE):
+        path = base_dir / Path(reference.removeprefix(FILE_SOURCE)).expanduser()
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{reference!r}: cannot read {path} ({type(exc).__name__})") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"{reference!r}: {path} is not a JSON object")
+        return {f: str(raw[f]) for f in ENV_SUFFIXES if f in raw}
+    raise ValueError(
+        f"{CREDENTIALS_COLUMN} must be env:PREFIX or file:PATH (the secret itself never goes in the CSV)"
+    )
+
+
+def resolve_credentials(
+    reference: str, exchange: str, base_dir: Path, environ: Mapping[str, str]
+) -> AccountCredentials:
+    fields = _credential_fields(reference, base_dir, environ)
+    try:
+        return AccountCredentials.model_validate({"exchange": exchange, **fields})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"{reference!r}: {problems}") from None
+
+
+def read_keeper_entries(
+    path: Path, salt: bytes, environ: Mapping[str, str] | None = None
+) -> list[KeeperEntry]:
+    """Every row's credentials from its `keeper_credentials` source (`env:PREFIX`: PREFIX_API_KEY,
+    PREFIX_SECRET, PREFIX_PASSPHRASE; `file:PATH`, relative to the CSV: a JSON object with api_key, secret,
+    passphrase). Read before anything is sent, so a missing secret refuses the whole file."""
+    source = os.environ if environ is None else environ
+    entries = []
+    for line, row in _rows(path, CredentialsRow, (*WHITELIST_COLUMNS, CREDENTIALS_COLUMN)):
+        assert isinstance(row, CredentialsRow)
+        try:
+            credentials = resolve_credentials(row.keeper_credentials, row.exchange, path.parent, source)
+        except ValueError as error:
+            raise click.BadParameter(f"{path} line {line}: {error}") from None
+        ref = account_ref(salt, row.exchange, row.exchange_account_id)
+        entries.append(KeeperEntry(line, row.address, ref, credentials))
+    return entries
+
+
+def keeper_entry_json(credentials: AccountCredentials) -> dict[str, str]:
+    """One entry of the keeper's accounts file (keeper/settings.py `AccountRegistry`)."""
+    entry = {
+        "exchange": credentials.exchange.slug,
+        "api_key": credentials.api_key.get_secret_value(),
+        "secret": credentials.secret.get_secret_value(),
+    }
+    if credentials.passphrase is not None:
+        entry["passphrase"] = credentials.passphrase.get_secret_value()
+    return entry
+
+
+def write_keeper_accounts(path: Path, entries: Sequence[KeeperEntry]) -> None:
+    """Adds (or replaces) ``entries`` in the keeper's accounts file at ``path``, keyed by accountRef; other
+    entries stay. Written to a new file of mode 0600 and renamed over the old, so it is never readable by
+    others nor left half written."""
+    existing: dict[str, object] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise click.BadParameter(f"{path}: not a keeper accounts file ({type(exc).__name__})") from None
+        if not isinstance(loaded, dict):
+            raise click.BadParameter(f"{path}: not a keeper accounts file (not a JSON object)")
+        existing = {str(ref).lower(): entry for ref, entry in loaded.items()}
+    existing.update({entry.ref_hex: keeper_entry_json(entry.credentials) for entry in entries})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(existing, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
@@ -120,18 +120,28 @@ def _read(ctx: GuardContext, probes: list[Probe], results: list[bytes]) -> list[
     return shown
 
 
-def _call_as_guard(ctx: GuardContext, calldata: bytes) -> list[bytes]:
-    """eth_call from the guard to itself through web3, which hands back the exact revert data (ape's error
-    text renders it inconsistently); returns multicall's bytes[]."""
+def dry_run(
+    ctx: GuardContext, sender: str, calldata: bytes, block: Literal["latest", "pending"] = "pending"
+) -> bytes:
+    """eth_call of `calldata` to the guard from `sender` (on the pending block by default: the one a
+    transaction sent now lands in, with its timestamp): what the transaction would do,
+    without sending it. Through web3, which hands back the exact revert data (ape's error text renders it
+    inconsistently, and prints a call trace); raises SimulationRefusedError with the decoded custom error."""
     guard = ctx.guard
     try:
-        raw = guard.provider.web3.eth.call({"from": guard.address, "to": guard.address, "data": calldata})
+        raw = guard.provider.web3.eth.call({"from": sender, "to": guard.address, "data": calldata}, block)
     except ContractLogicError as error:
         data = error.data if isinstance(error.data, str) else ""
         decoded = decode_revert(ctx, bytes.fromhex(data.removeprefix("0x"))) if data else None
         reason = format_decoded(ctx, decoded) if decoded else (error.message or "reverted without a reason")
         raise SimulationRefusedError(reason) from None
-    return [bytes(item) for item in abi_decode(["bytes[]"], bytes(raw))[0]]
+    return bytes(raw)
+
+
+def _call_as_guard(ctx: GuardContext, calldata: bytes) -> list[bytes]:
+    """eth_call from the guard to itself; returns multicall's bytes[]."""
+    raw = dry_run(ctx, ctx.guard.address, calldata, "latest")
+    return [bytes(item) for item in abi_decode(["bytes[]"], raw)[0]]
 
 
 def simulate(ctx: GuardContext, data: bytes, call: DecodedCall) -> Simulation:

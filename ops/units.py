@@ -41,6 +41,17 @@ def parse_amount(text: str, decimals: int, symbol: str) -> int:
     return int(whole or "0") * scale + int(fraction.ljust(decimals, "0") or "0")
 
 
+def require_positive_amount_text(text: str) -> str:
+    """`text` unchanged if it reads as an amount above zero ('1200 USDT', '0.5'); checked without the
+    token's decimals or symbol (no RPC), which `parse_amount` then checks. Negative amounts never match."""
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not an amount like '1200 USDT' or '0.5'")
+    if not match.group("number").replace(",", "").replace("_", "").replace(".", "").strip("0"):
+        raise click.BadParameter(f"{text!r} is zero: the amount must be more than 0")
+    return text
+
+
 def units_text(amount: int, decimals: int, *, grouping: bool = False) -> str:
     """Base units -> exact token units, trailing zeros dropped: 2500500000 -> '2500.5' ('2,500.5' grouped)."""
     sign = "-" if amount < 0 else ""

@@ -16,10 +16,18 @@ from typing import Any
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import guard_options, open_guard
-from ops.cli_output import CommandFailed, console, fail, table
+from keeper.interface import require_instrument, require_order_id
+from ops.cli_options import (
+    account_option,
+    claim_input,
+    claim_logs,
+    guard_options,
+    open_guard,
+    positive_amount,
+)
+from ops.cli_output import console, fail, table
 from ops.governance import send
 from ops.labels import CLAIM_STATUSES, EXCHANGES, exchange_name, reason_name
 from ops.units import format_timestamp
@@ -34,9 +42,21 @@ def cli() -> None:
 @account_option()
 @guard_options
 @click.option("--exchange", type=click.Choice(sorted(EXCHANGES), case_sensitive=False), required=True)
-@click.option("--order-id", required=True, help="The exchange's id of the liquidated order.")
-@click.option("--instrument", required=True, help="e.g. BTC-USDT-SWAP (OKX) or BTCUSDT (Binance).")
-@click.option("--loss", required=True, help='The loss claimed, e.g. "1200 USDT".')
+@click.option(
+    "--order-id",
+    required=True,
+    callback=claim_input(require_order_id),
+    help="The exchange's id of the order.",
+)
+@click.option(
+    "--instrument",
+    required=True,
+    callback=claim_input(require_instrument),
+    help="Upper-case, e.g. BTC-USDT-SWAP (OKX) or BTCUSDT (Binance).",
+)
+@click.option(
+    "--loss", required=True, callback=positive_amount, help='The loss claimed, more than 0, e.g. "1200 USDT".'
+)
 def file_claim(
     network: Any,
     account: Any,
@@ -51,13 +71,7 @@ def file_claim(
     ctx = open_guard(project, network, guard_address, deployments_dir)
     amount = ctx.amount(loss)
     exchange_id = EXCHANGES[exchange.lower()]
-    try:
-        receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
-    except CommandFailed as refused:
-        if refused.message.startswith("InvalidInstrument") and instrument.upper() != instrument:
-            hint = f"instruments are upper-case, e.g. {instrument.upper()!r}"
-            raise fail(f"{refused.message}: {hint}") from None
-        raise
+    receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
     event = receipt.decode_logs(ctx.guard.LiquidationClaimed)[0]
     console.print(
         f"Claim #{event.claimId} filed: {exchange} order {order_id} ({instrument}), loss {ctx.fmt(amount)}. "
@@ -77,9 +91,12 @@ def status(network: Any, guard_address: str | None, deployments_dir: Path, claim
     state = CLAIM_STATUSES[int(claim.status)]
     decided = int(claim.decidedAt)
     exchange = exchange_name(int(claim.exchange))
+    filed = claim_logs(ctx, network.name, deployments_dir, claim_id)
     rows = [
         ["trader", str(claim.user)],
         ["exchange", exchange],
+        ["order id", str(filed.orderId) if filed else "-"],
+        ["instrument", str(filed.instrument) if filed else "-"],
         ["status", state],
         ["claimed loss", ctx.fmt(int(claim.claimedLoss))],
         ["payout", ctx.fmt(int(claim.payout))],

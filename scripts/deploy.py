@@ -20,8 +20,9 @@ from typing import Any
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
+from ops.cli_options import account_option
 from ops.cli_output import console
 from ops.context import load_context
 from ops.deployment import (

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import guard_options, open_guard
+from ops.cli_options import account_option, guard_options, open_guard
 from ops.cli_output import console
 from ops.governance import send
 from ops.units import format_flags, parse_flags

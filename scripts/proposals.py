@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 from ape import chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import guard_options, open_guard
+from ops.cli_options import account_option, guard_options, open_guard
 from ops.cli_output import CommandFailed, console, fail, table
 from ops.context import GuardContext
 from ops.decode import decode_call, describe_call
@@ -99,6 +99,11 @@ def show(network: Any, guard_address: str | None, deployments_dir: Path, proposa
     table(f"Proposal #{proposal_id}", COLUMNS, [_row(ctx, info)])
     console.print(f"proposer {info.proposer}; confirmed by {', '.join(info.confirmed_by) or 'nobody'}")
     console.print(f"readyAt {info.ready_at}: {info.ready_text}")
+    # The raw proposal, to check against a hardware wallet or an independent decoder.
+    console.print(f"raw target   {info.target}")
+    console.print(f"raw value    {info.value} wei")
+    console.print(f"raw calldata 0x{info.data.hex()}")
+    console.print(f"calldata keccak256 {info.data_hash}")
     if info.state in OPEN_STATES:
         preview(ctx, info.data, "Calls:")
 

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import ADDRESS, guard_options, open_guard
+from ops.cli_options import ADDRESS, account_option, guard_options, open_guard
 from ops.cli_output import console, fail
 from ops.context import GuardContext
 from ops.governance import preview, send

@@ -10,6 +10,11 @@ USDT", at most the pool's maxCoverageLimit; end an ISO date or unix time). Each 
 hash of exchange and account id (ops/registrar.py); the raw id never goes on chain, and an accountRef is bound
 to one trader at a time (AccountRefInUse otherwise). Traders with coverage in force (or already blacklisted)
 are skipped, so a run stopped half way can simply be run again; one whose coverage ended starts a new term.
+With `--keeper-accounts OUT.json` the keeper's credential entries (its LG_ACCOUNTS_FILE, keyed by accountRef)
+are written for the rows registered (and rows skipped as in force with the same accountRef), mode 0600;
+each row's column keeper_credentials names where its read-only API credentials are, never the secret itself:
+`env:PREFIX` (PREFIX_API_KEY, PREFIX_SECRET, PREFIX_PASSPHRASE for OKX) or `file:PATH` (a JSON object with
+api_key, secret, passphrase; relative to the CSV). They are read before anything is sent and never printed.
 extend CSV columns: address,coverage_limit,coverage_end: renews policies in force in place (`extendCoverage`:
 the end only moves later, the limit stays at least what the trader has used). blacklist CSV: address.
 """
@@ -22,21 +27,24 @@ from typing import Any
 
 import click
 from ape import chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 from rich.progress import Progress
 
 from keeper.interface import MAX_BATCH_SIZE
-from ops.cli_options import guard_options, open_guard
+from ops.cli_options import account_option, guard_options, open_guard
 from ops.cli_output import CommandFailed, console, fail
 from ops.context import GuardContext
 from ops.governance import send
 from ops.registrar import (
+    KeeperEntry,
     chunks,
     load_salt,
     read_addresses,
     read_extensions,
+    read_keeper_entries,
     read_whitelist,
     whitelist_batches,
+    write_keeper_accounts,
 )
 
 CSV_FILE = click.Path(dir_okay=False, exists=True, path_type=Path)
@@ -76,6 +84,12 @@ def _run_batches(ctx: GuardContext, label: str, batches: Sequence[Any], submit: 
 @guard_options
 @batch_size_option
 @click.option("--salt-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
+@click.option(
+    "--keeper-accounts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the keeper's credential entries (keyed by accountRef, mode 0600) to this accounts file.",
+)
 @click.argument("csv_file", type=CSV_FILE)
 def whitelist(
     network: Any,
@@ -84,15 +98,38 @@ def whitelist(
     deployments_dir: Path,
     batch_size: int,
     salt_file: Path | None,
+    keeper_accounts: Path | None,
     csv_file: Path,
 ) -> None:
     """Insure the traders in CSV_FILE."""
+    salt = load_salt(salt_file)
+    entries = read_keeper_entries(csv_file, salt) if keeper_accounts is not None else []
     ctx = open_guard(project, network, guard_address, deployments_dir)
-    policies = read_whitelist(csv_file, load_salt(salt_file), ctx.decimals, ctx.symbol)
+    policies = read_whitelist(csv_file, salt, ctx.decimals, ctx.symbol)
     now = int(chain.pending_timestamp)
     todo = [p for p in policies if not _in_force(ctx, p.address, now)]
     if skipped := len(policies) - len(todo):
         console.print(f"{skipped} trader(s) already whitelisted with coverage in force: skipped")
+    by_address = {entry.address: entry for entry in entries}
+    handed_over: list[KeeperEntry] = []
+
+    def hand_over(chosen: list[KeeperEntry]) -> None:
+        if keeper_accounts is None or not chosen:
+            return
+        write_keeper_accounts(keeper_accounts, chosen)
+        handed_over.extend(chosen)
+
+    # A trader skipped as in force under the same accountRef is covered by an earlier run: its entry is
+    # (re)written too, so a run stopped half way and run again leaves a complete accounts file.
+    hand_over(
+        [
+            by_address[p.address]
+            for p in policies
+            if p not in todo
+            and p.address in by_address
+            and bytes(ctx.guard.getPolicy(p.address).accountRef) == p.account_ref
+        ]
+    )
 
     def submit(batch: Any) -> None:
         users = [p.address for p in batch]
@@ -106,9 +143,25 @@ def whitelist(
             batch[0].coverage_end,
             sender=account,
         )
+        hand_over([by_address[p.address] for p in batch if p.address in by_address])
 
-    done = _run_batches(ctx, "whitelisting", whitelist_batches(todo, batch_size), submit)
+    try:
+        done = _run_batches(ctx, "whitelisting", whitelist_batches(todo, batch_size), submit)
+    finally:
+        _report_hand_over(keeper_accounts, handed_over)
     console.print(f"Whitelisted {done} trader(s).")
+
+
+def _report_hand_over(path: Path | None, entries: Sequence[KeeperEntry]) -> None:
+    """The accountRef of every entry written (public: it is on chain), never a credential."""
+    if path is None:
+        return
+    for entry in sorted(entries, key=lambda e: e.line):
+        exchange = entry.credentials.exchange.slug
+        console.print(
+            f"keeper credentials: line {entry.line} {entry.address} {exchange} accountRef {entry.ref_hex}"
+        )
+    console.print(f"Keeper credentials for {len(entries)} accountRef(s) in {path} (mode 0600).")
 
 
 def _in_force(ctx: GuardContext, user: str, now: int) -> bool:

@@ -39,6 +39,9 @@ def test_claim_file__insured_trader__claim_on_chain(run_cli: RunCli, insured: An
     status = run_cli("claim", "status", str(claim_id))
     assert status.exit_code == 0, status.output
     assert "Pending" in status.output and "1,200.5 USDT" in status.output
+    assert "order id     │ cli-order-1" in status.output, status.output
+    assert "instrument   │ BTC-USDT-SWAP" in status.output
+    assert "exchange     │ okx" in status.output
 
 
 def test_claim_file__not_whitelisted__refused_before_chain(
@@ -197,11 +200,8 @@ def test_claim_file__lower_case_instrument__refused_with_hint(
     args = ("--exchange", "okx", "--order-id", "o-1", "--instrument", "btc-usdt-swap", "--loss", "10")
     result = run_cli("claim", "file", *args, account=trader)
 
-    assert result.exit_code == 1
-    assert (
-        "InvalidInstrument(instrument=btc-usdt-swap): instruments are upper-case, e.g. 'BTC-USDT-SWAP'"
-        in (result.output)
-    )
+    assert result.exit_code == 2
+    assert "(instruments are upper-case: 'BTC-USDT-SWAP')" in result.output
     assert insured.claimCount() == 0
 
 

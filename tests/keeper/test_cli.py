@@ -10,11 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from keeper_world import ROOT, KeeperWorld
 
+from keeper.daemon import EXIT_CONFIG, EXIT_OK
+from keeper.interface import ClaimStatus
+from keeper.sim.onchain import pick_claims
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
+from keeper.store import SqliteStore
+from ops.keeper_process import KeeperProcess
 
 EXCHANGE_SLUGS = {1: "okx", 2: "binance"}
+GUIDE_VALIDATOR = "TEST::4"  # the signer guide's validator (tests/conftest.py: accounts[4])
 
 
 def run_verify(
@@ -155,3 +162,97 @@ def test_sim_cli__generate_then_serve_on_port_0__prints_port_and_answers(tmp_pat
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- `python -m keeper run` on the signer guide's local chain (issue 11, item 3)
+
+
+def guide_env(world: KeeperWorld, name: str, deployments: Path, **settings: Any) -> dict[str, str]:
+    """The keeper's environment as the signer guide sets it on anvil: no LG_CONFIRMATIONS, no watchdog
+    setting, no contract address (found in ``<deployments>/local.json``), a test account, no passphrase."""
+    env = world.keeper_env(GUIDE_VALIDATOR, name, deployments_dir=deployments, **settings)
+    for variable in ("LG_CONFIRMATIONS", "LG_WATCHDOG_SECONDS", "LG_CONTRACT_ADDRESS", "LG_DEPLOYMENT_FILE"):
+        if variable.lower().removeprefix("lg_") not in settings:
+            env.pop(variable, None)
+    env.pop(f"APE_ACCOUNTS_{GUIDE_VALIDATOR}_PASSPHRASE")
+    return env
+
+
+def test_keeper_run_once__guide_local_settings__decides_every_claim_the_last_included(
+    keeper_world: Any, chain: Any, validator: Any, tmp_path: Path
+) -> None:
+    assert str(chain.provider.network.name) == "local"
+    world: KeeperWorld = keeper_world(60)
+    picked = pick_claims(world.scenarios, 4, first=("okx:full_liquidation", "binance:full_liquidation"))
+    world.whitelist(picked)
+    for expected in picked:
+        world.file(expected)
+    deployments = tmp_path / "deployments"
+    deployments.mkdir()
+    (deployments / "local.json").write_text(
+        json.dumps({"network": "local", "proxy": str(world.guard.address)})
+    )
+
+    # With the 2 confirmations of a real network, anvil (a block per transaction, none in between) never
+    # confirms the last two claims: nothing mines after them.
+    waiting = guide_env(world, "guide", deployments, confirmations=2)
+    keeper = KeeperProcess(waiting, GUIDE_VALIDATOR, tmp_path / "confirmations.log", once=True).start()
+    assert keeper.wait(timeout=120) == EXIT_OK
+    assert [world.status(f) for f in world.filed[-2:]] == [ClaimStatus.PENDING] * 2
+    assert ClaimStatus.PENDING not in [world.status(f) for f in world.filed[:-2]]
+
+    # The guide's settings: on ethereum:local:foundry the keeper counts every block at once.
+    keeper = KeeperProcess(
+        guide_env(world, "guide", deployments), GUIDE_VALIDATOR, tmp_path / "guide.log", once=True
+    )
+    assert keeper.start().wait(timeout=120) == EXIT_OK
+    world.assert_verdicts_match_generator(paid=False)
+    started = next(r for r in keeper.log_records() if r.get("msg") == "keeper starting")
+    assert (started["account"], started["contract"]) == (GUIDE_VALIDATOR, str(world.guard.address))
+    assert (started["settings"]["confirmations"], started["settings"]["watchdog_seconds"]) == (0, 0.0)
+    store = SqliteStore(tmp_path / "guide.sqlite3")
+    sent = store.transactions()
+    store.close()
+    assert sorted(c for tx in sent for c in tx.claim_ids) == sorted(f.claim_id for f in world.filed)
+    assert {str(chain.get_receipt(tx.tx_hash).sender) for tx in sent} == {str(validator.address)}
+
+
+def run_keeper(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keeper", "run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def bare_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LG_")}
+    return env | {"LG_DEPLOYMENTS_DIR": str(tmp_path / "deployments"), **settings}
+
+
+def test_keeper_run__test_account_off_a_local_network__exit_2_before_any_rpc(tmp_path: Path) -> None:
+    done = run_keeper(bare_env(tmp_path), "--network", "ethereum:sepolia:node", "--account", "TEST::4")
+    assert done.returncode == 2
+    assert (
+        "Invalid value for '--account': test account 'TEST::4' on 'ethereum:sepolia:node': "
+        "test accounts are for ethereum:local:* only"
+    ) in done.stderr
+
+
+def test_keeper_run__malformed_test_account__exit_2_naming_it(tmp_path: Path) -> None:
+    done = run_keeper(bare_env(tmp_path), "--network", "ethereum:local:foundry", "--account", "TEST::four")
+    assert done.returncode == 2
+    assert "'TEST::four' is not a test account: TEST:: takes an index, e.g. TEST::4" in done.stderr
+
+
+def test_keeper_run__no_deployment_record__config_exit_names_the_expected_file(tmp_path: Path) -> None:
+    done = run_keeper(bare_env(tmp_path), "--network", "ethereum:local:foundry", "--account", "TEST::4")
+    assert done.returncode == EXIT_CONFIG
+    expected = tmp_path / "deployments" / "local.json"
+    assert done.stderr.strip() == (
+        "configuration error: no contract: pass --contract, or set LG_CONTRACT_ADDRESS or LG_DEPLOYMENT_FILE"
+        f" (none at {expected}: run `ape run deploy`)"
+    )

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from keeper.interface import Exchange
-from keeper.settings import AccountRegistry, AccountsFileError, KeeperSettings, UnknownAccountError
+from keeper.settings import (
+    AccountRegistry,
+    AccountsFileError,
+    DeploymentFileError,
+    KeeperSettings,
+    UnknownAccountError,
+    is_local_network,
+    network_name,
+)
+from ops.deployment import DEPLOYMENTS_DIR, deployment_path
 
 REF = "0x" + "0a" * 32
+PROXY_A = "0x" + "a1" * 20
+PROXY_B = "0x" + "b2" * 20
+PROXY_C = "0x" + "c3" * 20
 
 
 def test_settings__lg_environment__base_urls_accounts_and_policy(
@@ -66,3 +80,114 @@ def test_accounts_file__not_json__error_names_file(tmp_path: Path) -> None:
     path.write_text("{nope")
     with pytest.raises(AccountsFileError, match=r"a\.json"):
         AccountRegistry.from_file(path)
+
+
+# --- the network the keeper runs on (issue 11, item 3)
+
+
+def clean_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> KeeperSettings:
+    for name in ("LG_CONFIRMATIONS", "LG_WATCHDOG_SECONDS", "LG_CONTRACT_ADDRESS", "LG_DEPLOYMENT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return KeeperSettings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("choice", "confirmations", "watchdog", "head_limit"),
+    [
+        ("ethereum:local:foundry", 0, 0.0, math.inf),
+        ("ethereum:local:test", 0, 0.0, math.inf),
+        ("ethereum:local", 0, 0.0, math.inf),
+        ("ethereum:sepolia:node", 2, 300.0, 300.0),
+        ("ethereum:mainnet:node", 2, 300.0, 300.0),
+        ("ethereum", 2, 300.0, 300.0),
+    ],
+)
+def test_settings__per_network_defaults__local_counts_at_once_and_has_no_head_watchdog(
+    monkeypatch: pytest.MonkeyPatch, choice: str, confirmations: int, watchdog: float, head_limit: float
+) -> None:
+    settings = clean_settings(monkeypatch).for_network(choice)
+    assert (settings.confirmations, settings.watchdog_seconds) == (confirmations, watchdog)
+    assert settings.head_watchdog_seconds == head_limit
+    assert is_local_network(choice) is (confirmations == 0)
+
+
+def test_settings__local_network_explicit_values__kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = clean_settings(monkeypatch, LG_CONFIRMATIONS="3", LG_WATCHDOG_SECONDS="45").for_network(
+        "ethereum:local:foundry"
+    )
+    assert (settings.confirmations, settings.watchdog_seconds, settings.head_watchdog_seconds) == (
+        3,
+        45.0,
+        45.0,
+    )
+
+
+def test_settings__negative_watchdog__rejected_with_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="watchdog_seconds") as caught:
+        clean_settings(monkeypatch, LG_WATCHDOG_SECONDS="-1")
+    assert caught.value.errors()[0]["input"] == "-1"
+
+
+@pytest.mark.parametrize(
+    ("choice", "name"),
+    [
+        ("ethereum:local:foundry", "local"),
+        ("ethereum:sepolia:node", "sepolia"),
+        ("ethereum", None),
+        ("http://127.0.0.1:8545", None),
+    ],
+)
+def test_network_name__of_a_choice__as_the_scripts_name_the_record(choice: str, name: str | None) -> None:
+    assert network_name(choice) == name
+
+
+def write_record(path: Path, proxy: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"network": path.stem, "proxy": proxy}))
+    return path
+
+
+def test_deployment__default_directory__found_as_the_ape_scripts_find_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_record(deployment_path("local", DEPLOYMENTS_DIR), PROXY_A)
+    write_record(tmp_path / "deployments" / "sepolia.json", PROXY_B)
+    settings = clean_settings(monkeypatch)
+    assert settings.deployments_dir == Path("deployments")
+    assert settings.deployment_record("ethereum:local:foundry") == Path("deployments/local.json")
+    assert settings.resolved_contract_address("ethereum:local:foundry") == PROXY_A
+    assert settings.resolved_contract_address("ethereum:sepolia:node") == PROXY_B
+    assert settings.resolved_contract_address("ethereum:holesky:node") is None
+    assert settings.resolved_contract_address() is None
+
+
+def test_deployment__lg_deployments_dir__searched_instead(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_record(tmp_path / "elsewhere" / "local.json", PROXY_B)
+    settings = clean_settings(monkeypatch, LG_DEPLOYMENTS_DIR=str(tmp_path / "elsewhere"))
+    assert settings.resolved_contract_address("ethereum:local:foundry") == PROXY_B
+
+
+def test_deployment__lg_deployment_file_and_contract_address__win_over_the_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_record(tmp_path / "deployments" / "local.json", PROXY_A)
+    named = write_record(tmp_path / "named.json", PROXY_B)
+    by_file = clean_settings(monkeypatch, LG_DEPLOYMENT_FILE=str(named))
+    assert by_file.resolved_contract_address("ethereum:local:foundry") == PROXY_B
+    by_address = clean_settings(monkeypatch, LG_CONTRACT_ADDRESS=PROXY_C, LG_DEPLOYMENT_FILE=str(named))
+    assert by_address.resolved_contract_address("ethereum:local:foundry") == PROXY_C
+
+
+def test_deployment__record_without_proxy__error_names_the_discovered_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_record(tmp_path / "deployments" / "local.json", "0x12")
+    with pytest.raises(DeploymentFileError, match=r"deployments/local\.json: proxy '0x12' is not an address"):
+        clean_settings(monkeypatch).resolved_contract_address("ethereum:local:foundry")
