@@ -444,6 +444,9 @@ class GuardModel:
                 )
                 if holder_may_file:
                     raise ModelRevertError("AccountRefInUse", account_ref, holder)
+                if held.account_ref == account_ref:
+                    # The old holder keeps no ref to file under (POL-2: NotWhitelisted from now on).
+                    held.account_ref = bytes(32)
                 self.notes["model: account ref rebound to another trader"] += 1
             self.account_ref_holder[account_ref] = user
         if (

@@ -23,7 +23,7 @@ _COMMON = settings(
 settings.register_profile(
     "stateful-default",
     _COMMON,
-    max_examples=25,
+    max_examples=40,
     stateful_step_count=30,
     # The same examples on every CI run: a red build is reproducible and never flaky.
     derandomize=True,
