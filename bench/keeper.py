@@ -245,6 +245,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
 
     from keeper.chain import ChainClient
     from keeper.cli_run import build_pipeline
+    from keeper.interface import Exchange
     from keeper.settings import KeeperSettings
     from keeper.sim.faults import FaultConfig
     from keeper.sim.server import SimLimits
@@ -292,7 +293,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     for expected in scenarios.expected:
         c = expected.claim
         data = guard.submitClaim.encode_input(
-            c["exchange"], c["order_id"], c["instrument"], c["claimed_loss"]
+            Exchange.from_slug(c["exchange"]), c["order_id"], c["instrument"], c["claimed_loss"]
         )
         calls.append((trader_of[c["account_ref"]], "0x" + bytes(data).hex()))
 

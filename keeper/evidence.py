@@ -66,6 +66,12 @@ class ClaimInput(BaseModel):
     coverage_end: int = Field(ge=0)
     remaining_coverage: TokenUnits
 
+    @field_validator("exchange", mode="before")
+    @classmethod
+    def _exchange_by_name(cls, value: object) -> object:
+        """Files written for people (scenario files) name the exchange; the chain numbers it."""
+        return Exchange.from_slug(value) if isinstance(value, str) else value
+
 
 class LiquidationEvidence(BaseModel):
     """What an exchange adapter proved about one order.

@@ -195,7 +195,7 @@ class ScenarioGenerator:
         claim = {
             "claim_id": len(self.expected) + 1,
             "user": "0x" + self._hex(20),
-            "exchange": int(Exchange.from_slug(claim_exchange)),
+            "exchange": Exchange.from_slug(claim_exchange).slug,
             "account_ref": account_ref,
             "order_id": order_id,
             "instrument": order.instrument,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from keeper.interface import Exchange
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 
 GAS_MONEY_WEI = 10**17
@@ -143,6 +144,10 @@ class ClaimSeeder:
         claim = expected.claim
         self.chain.pending_timestamp = claim["submitted_at"]
         receipt = self.guard.submitClaim(
-            claim["exchange"], claim["order_id"], claim["instrument"], claim["claimed_loss"], sender=trader
+            Exchange.from_slug(claim["exchange"]),
+            claim["order_id"],
+            claim["instrument"],
+            claim["claimed_loss"],
+            sender=trader,
         )
         return FiledClaim(expected, trader, int(receipt.return_value))

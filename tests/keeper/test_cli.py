@@ -20,7 +20,6 @@ from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
 from ops.keeper_process import KeeperProcess
 
-EXCHANGE_SLUGS = {1: "okx", 2: "binance"}
 GUIDE_VALIDATOR = "TEST::4"  # the signer guide's validator (tests/conftest.py: accounts[4])
 
 
@@ -50,7 +49,7 @@ def claim_args(expected: ExpectedVerdict) -> list[str]:
     claim = expected.claim
     return [
         "--exchange",
-        EXCHANGE_SLUGS[claim["exchange"]],
+        claim["exchange"],
         "--order-id",
         claim["order_id"],
         "--instrument",
