@@ -42,14 +42,14 @@ def _exchange_slug(value: str) -> str:
     return value.lower()
 
 
-class WhitelistRow(BaseModel):
+class _TraderAccountRow(BaseModel):
+    """A CSV row naming a trader and its exchange account (the columns every registrar file shares)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
     address: str
     exchange: str
     exchange_account_id: str = Field(min_length=1, max_length=128)
-    coverage_limit: str = Field(min_length=1)
-    coverage_end: str = Field(min_length=1)
 
     @field_validator("address")
     @classmethod
@@ -60,6 +60,11 @@ class WhitelistRow(BaseModel):
     @classmethod
     def _exchange(cls, value: str) -> str:
         return _exchange_slug(value)
+
+
+class WhitelistRow(_TraderAccountRow):
+    coverage_limit: str = Field(min_length=1)
+    coverage_end: str = Field(min_length=1)
 
 
 class ExtendRow(BaseModel):
@@ -220,23 +225,8 @@ class KeeperEntry:
         return "0x" + self.account_ref.hex()
 
 
-class CredentialsRow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
-
-    address: str
-    exchange: str
-    exchange_account_id: str = Field(min_length=1, max_length=128)
+class CredentialsRow(_TraderAccountRow):
     keeper_credentials: str = Field(min_length=1)
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        return _checksum(value)
-
-    @field_validator("exchange")
-    @classmethod
-    def _exchange(cls, value: str) -> str:
-        return _exchange_slug(value)
 
 
 def _credential_fields(reference: str, base_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
