@@ -75,12 +75,12 @@ APPROVING = {"full_liquidation", "partial_liquidation"}
 def _generator_clock(anchor: int) -> Iterator[Any]:
     from keeper.sim import generator
 
-    saved = generator.ANCHOR_SECONDS, generator.DAY
-    generator.ANCHOR_SECONDS, generator.DAY = anchor, DAY_SCALE
+    saved = generator.DAY
+    generator.DAY = DAY_SCALE
     try:
         yield generator
     finally:
-        generator.ANCHOR_SECONDS, generator.DAY = saved
+        generator.DAY = saved
 
 
 def generate_workload(
@@ -104,7 +104,7 @@ def generate_workload(
                     self._scenario(exchange, self.rng.choices(kinds, weights=weights)[0])
                 return self.scenario_file()
 
-        return BenchGenerator(seed).generate(count)
+        return BenchGenerator(seed, anchor=anchor).generate(count)
 
 
 # ------------------------------------------------------------------------------- simulator and chain
@@ -133,7 +133,7 @@ def _recording_sim_class() -> Any:
                 scope = f"{user}:{params.get('instId', '')}" if endpoint == "trade/order" else user
                 keys.append((f"okx {endpoint}", scope))
             elif parts.path.startswith("/fapi/"):
-                from keeper.sim.server import BINANCE_WEIGHTS
+                from keeper.sim.binance import BINANCE_WEIGHTS
 
                 endpoint = parts.path.removeprefix("/fapi/v1/")
                 weight = BINANCE_WEIGHTS.get(endpoint) or (20 if params.get("symbol") else 50)

@@ -7,6 +7,7 @@ and the canonical record it commits to, so ``verify_audit_log`` can recompute th
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -41,18 +42,40 @@ class AuditLog:
         return f"AuditLog({self.path})"
 
     def record_decision(
-        self, claim_id: int, decision: Decision, canonical_record: dict[str, Any], timestamp: int
+        self,
+        claim_id: int,
+        decision: Decision,
+        canonical_record: dict[str, Any],
+        timestamp: int,
+        reviewer: str | None = None,
     ) -> None:
+        """A verdict; ``reviewer`` names the person who decided it (manual review), None for the policy."""
+        entry: dict[str, Any] = {
+            "type": "decision",
+            "ts": timestamp,
+            "claim_id": claim_id,
+            "approved": decision.approved,
+            "payout": str(decision.payout),
+            "reason_code": int(decision.reason_code),
+            "evidence_hash": decision.evidence_hash,
+            "canonical_record": canonical_record,
+        }
+        if reviewer is not None:
+            entry["reviewer"] = reviewer
+        self._append(entry)
+
+    def record_review(
+        self, claim_id: int, cause: str, detail: str, answers: list[dict[str, object]], timestamp: int
+    ) -> None:
+        """A claim sent to a person, with the digests of the raw answers kept for them."""
         self._append(
             {
-                "type": "decision",
+                "type": "review",
                 "ts": timestamp,
                 "claim_id": claim_id,
-                "approved": decision.approved,
-                "payout": str(decision.payout),
-                "reason_code": int(decision.reason_code),
-                "evidence_hash": decision.evidence_hash,
-                "canonical_record": canonical_record,
+                "cause": cause,
+                "detail": detail,
+                "answers": answers,
             }
         )
 
@@ -73,13 +96,16 @@ class AuditLog:
 
     def _append(self, body: dict[str, Any]) -> None:
         with self._lock:
-            line = json.dumps(
-                {**body, "prev_sha256": self._last_line_digest()}, sort_keys=True, separators=(",", ":")
-            ).encode()
             # One write(2) of the whole line on an O_APPEND descriptor: a process killed mid-append leaves
             # either the whole line or none of it (no torn record to break the chain).
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
+                # `keeper review decide` appends from another process than the daemon: the flock keeps the
+                # read-last-line / append pair atomic across processes (the thread lock only within one).
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                line = json.dumps(
+                    {**body, "prev_sha256": self._last_line_digest()}, sort_keys=True, separators=(",", ":")
+                ).encode()
                 written = os.write(fd, line + b"\n")
                 if written != len(line) + 1:
                     raise AuditLogError(self.path, f"short write ({written} of {len(line) + 1} bytes)")

@@ -25,7 +25,13 @@ import click
 
 from keeper.cli_run import ConfigurationError, load_settings
 from keeper.daemon import EXIT_CONFIG, EXIT_OK
-from keeper.exchanges.errors import AuthenticationError, ExchangeError, OrderNotFoundError
+from keeper.exchanges.base import OrderQuery
+from keeper.exchanges.errors import (
+    AuthenticationError,
+    ExchangeError,
+    NeedsReviewError,
+    OrderNotFoundError,
+)
 from keeper.exchanges.registry import AdapterRegistry, UnsupportedExchangeError
 from keeper.interface import Exchange
 from keeper.logs import configure_logging, quiet_ape_logging
@@ -64,8 +70,17 @@ def probe(registry: AccountRegistry, adapters: AdapterRegistry, trader: str, acc
         return TraderCheck(trader, account_ref, "-", Coverage.MISSING, "no credentials for this accountRef")
     exchange = credentials.exchange
     try:
-        adapters.adapter_for(credentials).fetch_evidence(PROBE_ORDER_ID, PROBE_INSTRUMENTS[exchange])
-    except OrderNotFoundError:
+        adapter = adapters.adapter_for(credentials)
+        now = adapter.now_ms()
+        adapter.fetch_evidence(
+            OrderQuery(
+                order_id=PROBE_ORDER_ID,
+                instrument=PROBE_INSTRUMENTS[exchange],
+                not_before_ms=now,
+                not_after_ms=now,
+            )
+        )
+    except (OrderNotFoundError, NeedsReviewError):  # an authenticated answer about an order we made up
         return TraderCheck(trader, account_ref, exchange.slug, Coverage.OK, "")
     except AuthenticationError as exc:
         return TraderCheck(

@@ -114,6 +114,7 @@ def report_json(report: RunReport) -> str:
             "recorded": report.recorded,
             "decided": report.decided,
             "deferred": report.deferred,
+            "reviewed": report.reviewed,
             "held": report.held,
             "posted": report.posted,
             "paid": report.paid,

@@ -1,8 +1,13 @@
 """``keeper verify``: verify one order against its exchange and print one JSON object on the last line.
 
 Exit codes: 0 evidence obtained; 1 rejected without evidence (not_found, unknown_account, account_mismatch);
-2 invalid input; 75 deferred (transient, rate limited, malformed response: try again or review);
-77 authentication refused (alert); 78 configuration error.
+2 invalid input; 3 needs a person (``{"error": "manual_review", "cause": ...}``: aged out of the exchange's
+history, instrument not live, malformed or inconsistent answers, a fee in another asset, ...); 75 deferred
+(transient, rate limited: try again); 77 authentication refused (alert); 78 configuration error.
+
+An unknown account prints as before (``error`` unknown_account, exit 1, with ``--claimed-loss`` a decision
+rejecting with UNKNOWN_ACCOUNT), although the keeper daemon sends such a claim to a person instead. An
+unsupported settlement currency is evidence (exit 0) whose decision rejects with UNSUPPORTED_SETTLEMENT.
 """
 
 from __future__ import annotations
@@ -28,14 +33,15 @@ from keeper.exchanges.service import (
     Verifier,
     decision_for,
 )
-from keeper.interface import Exchange
-from keeper.policy import PolicyParams
+from keeper.interface import Exchange, ReasonCode
+from keeper.policy import PolicyParams, ReviewNeeded, reject_without_evidence
 from keeper.settings import AccountsFileError, KeeperSettings
 from ops.units import parse_amount
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_INVALID_INPUT = 2
+EXIT_MANUAL_REVIEW = 3
 EXIT_DEFERRED = 75
 EXIT_AUTH = 77
 EXIT_CONFIG = 78
@@ -88,6 +94,8 @@ def _exit_code(outcome: VerificationOutcome) -> int:
         return EXIT_OK
     if outcome.status is OutcomeStatus.REJECTED:
         return EXIT_REJECTED
+    if outcome.status is OutcomeStatus.NEEDS_REVIEW:
+        return EXIT_MANUAL_REVIEW
     return EXIT_AUTH if outcome.disposition is Disposition.ALERT else EXIT_DEFERRED
 
 
@@ -167,12 +175,25 @@ def verify(
     except (AccountsFileError, ValidationError) as exc:
         _fail("configuration", str(exc), EXIT_CONFIG)
 
+    # The span a claim filed at --submitted-at (default now) can be about: the adapters tell "does not exist"
+    # from "no longer kept" against it, as they do for the daemon's claims.
+    filed_at = submitted_at if submitted_at is not None else int(time.time())
+    request = VerificationRequest.model_validate(
+        {
+            **request.model_dump(),
+            "not_before_ms": max(0, filed_at - policy.claim_window_seconds) * 1000,
+            "not_after_ms": filed_at * 1000,
+        }
+    )
     outcome = Verifier(accounts, AdapterRegistry(settings), settings.verify_workers).verify(request)
     payload: dict[str, Any] = outcome.model_dump(mode="json", exclude_none=True)
+    code = _exit_code(outcome)
+    if outcome.status is OutcomeStatus.NEEDS_REVIEW:
+        payload.update(error="manual_review", cause=str(outcome.review_cause), exchange_error=outcome.error)
     loss = _base_units(claimed_loss, policy.token_decimals, "--claimed-loss")
     remaining = _base_units(remaining_coverage, policy.token_decimals, "--remaining-coverage")
     if loss is not None and outcome.status is not OutcomeStatus.DEFERRED:
-        now = submitted_at if submitted_at is not None else int(time.time())
+        now = filed_at
         try:
             claim = ClaimInput(
                 claim_id=claim_id,
@@ -190,9 +211,17 @@ def verify(
         except ValidationError as exc:
             _fail("invalid_input", _describe(exc), EXIT_INVALID_INPUT)
         decision = decision_for(claim, policy, outcome)
-        if decision is not None:
+        if outcome.reason_code is ReasonCode.UNKNOWN_ACCOUNT:
+            # The command's contract: an unknown account prints the rejection it always did (the daemon
+            # sends the claim to a person instead; see decision_for).
+            decision = reject_without_evidence(claim, policy, ReasonCode.UNKNOWN_ACCOUNT)
+        if isinstance(decision, ReviewNeeded):
+            payload.update(error="manual_review", cause=decision.cause.value, detail=decision.detail)
+            payload["claim"] = claim.model_dump(mode="json")
+            code = EXIT_MANUAL_REVIEW
+        elif decision is not None:
             payload["claim"] = claim.model_dump(mode="json")
             payload["decision"] = decision.model_dump(mode="json")
             payload["policy_version"] = policy.policy_version
     _emit(payload)
-    sys.exit(_exit_code(outcome))
+    sys.exit(code)

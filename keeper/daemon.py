@@ -148,7 +148,16 @@ class Daemon:
             store = self.pipeline.store
             self.metrics.observe_chain(head, store.cursor(), free - reserved, reserved)
             self.metrics.observe_states({state.value: n for state, n in store.count_by_state().items()})
-            if report.recorded or report.decided or report.transactions or report.deferred or report.held:
+            self.metrics.observe_reviews(store.in_review(), chain.now())
+            self.metrics.observe_exchanges(self.pipeline.verifier.exchange_transports())
+            if (
+                report.recorded
+                or report.decided
+                or report.transactions
+                or report.deferred
+                or report.held
+                or report.reviewed
+            ):
                 log.info("pass done", extra={"pass": summary(report)})
         except Exception as exc:  # the loop must outlive a flaky RPC node; the health endpoint shows it
             self.metrics.pass_errors.labels(type(exc).__name__).inc()
@@ -178,6 +187,7 @@ def summary(report: RunReport) -> dict[str, object]:
         "recorded": len(report.recorded),
         "decided": len(report.decided),
         "deferred": len(report.deferred),
+        "reviewed": len(report.reviewed),
         "held": len(report.held),
         "posted": len(report.posted),
         "paid": len(report.paid),

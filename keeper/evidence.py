@@ -26,9 +26,27 @@ class LiquidationKind(StrEnum):
         return self in (LiquidationKind.FULL, LiquidationKind.PARTIAL)
 
 
+class ReviewCause(StrEnum):
+    """Why automation stopped and a person must decide (the ``cause`` of a manual review)."""
+
+    AGED_OUT = "aged_out"
+    """Not found, but the claim's span reaches past what the exchange still keeps: absence proves nothing."""
+    INSTRUMENT_NOT_LIVE = "instrument_not_live"
+    """The exchange no longer serves the instrument (OKX 51001, Binance -1121); no history has the order."""
+    UNKNOWN_ACCOUNT = "unknown_account"
+    """The keeper holds no credentials for the claim's accountRef: our configuration gap, not the trader's."""
+    FEE_CURRENCY = "fee_currency"
+    """A fee or penalty was charged in another asset than the loss, with no exchange-reported price."""
+    UNMATCHED_PENALTY = "unmatched_penalty"
+    """A liquidation-penalty row could not be tied to this order alone."""
+    MALFORMED_RESPONSE = "malformed_response"
+    INCONSISTENT_EVIDENCE = "inconsistent_evidence"
+    UNSUPPORTED_EXCHANGE = "unsupported_exchange"
+    INTERNAL_ERROR = "internal_error"
+
+
 _ACCOUNT_REF = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _account_ref(value: str) -> str:
@@ -92,19 +110,22 @@ class LiquidationEvidence(BaseModel):
     realized_pnl: Decimal
     fees: Decimal
     liquidation_penalty: Decimal
-    settlement_currency: str
-    loss: Decimal = Field(ge=0)
-    response_digests: dict[str, str] = Field(
-        description="'METHOD /path' -> sha256 hex of the raw response body the adapter used."
+    settlement_currency: str = Field(
+        min_length=1, description="The asset ``realized_pnl`` (so ``loss``) is settled in: USDT, BTC, ..."
     )
+    settlement_source: str = Field(
+        default="instrument",
+        description="Where settlement_currency comes from: the instrument's definition, or, for an "
+        "instrument the exchange no longer lists, the order's fee currency (order_fee_ccy).",
+    )
+    fee_currency: str = Field(min_length=1, description="The asset ``fees`` are in (after any conversion).")
+    penalty_currency: str = Field(min_length=1, description="The asset ``liquidation_penalty`` is in.")
+    loss: Decimal = Field(ge=0)
+    margin_mode: str = Field(default="cross", description="cross or isolated, as the exchange reports it.")
 
-    @field_validator("response_digests")
-    @classmethod
-    def _digests_are_sha256(cls, digests: dict[str, str]) -> dict[str, str]:
-        for endpoint, digest in digests.items():
-            if not _SHA256_HEX.match(digest):
-                raise ValueError(f"digest for {endpoint!r} is not a sha256 hex string: {digest!r}")
-        return digests
+    @property
+    def currencies(self) -> frozenset[str]:
+        return frozenset({self.settlement_currency, self.fee_currency, self.penalty_currency})
 
 
 # Money arithmetic must never round silently: the default context keeps 28 digits and rounds half-even,

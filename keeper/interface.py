@@ -97,6 +97,8 @@ class ReasonCode(IntEnum):
     """The liquidation did not lose money once PnL, fees and penalty are added up."""
     ZERO_PAYOUT = 10
     """Every cap leaves nothing to pay (e.g. no remaining coverage)."""
+    UNSUPPORTED_SETTLEMENT = 11
+    """The loss was settled in an asset the pool does not pay (e.g. a coin-margined contract's BTC)."""
     GUARDIAN_VETO = 100
     """Set by a human guardian on chain (the contract's convention); the policy never returns it."""
 

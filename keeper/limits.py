@@ -121,3 +121,52 @@ class UsedWeightGate:
             raise LimiterTimeoutError("binance:used-weight-1m", weight, 0.0)
         self._sleep(delay)
         return delay
+
+
+@dataclass(frozen=True)
+class BackOffState:
+    """An active back-off: nothing may be sent before ``until`` (unix seconds on the exchange's clock)."""
+
+    until: float
+    reason: str
+
+
+class SharedBackOff:
+    """One back-off for one base URL, shared by every worker and account that sends to it.
+
+    Binance counts weight per IP and, after a 429, expects the client to stop ("it's your obligation as an
+    API to back off"); a client that keeps sending is banned with 418 for 2 minutes up to 3 days. So the
+    first 429 / 418 closes the base URL for everyone until the time the exchange named, and a ban whose end
+    the exchange did not name lasts ``default_seconds``, doubling with each such ban up to ``max_seconds``.
+    """
+
+    def __init__(self, default_seconds: float = 120.0, max_seconds: float = 3 * 86_400.0) -> None:
+        if not 0 < default_seconds <= max_seconds:
+            raise ValueError(f"need 0 < default_seconds ({default_seconds}) <= max_seconds ({max_seconds})")
+        self._default = default_seconds
+        self._max = max_seconds
+        self._lock = threading.Lock()
+        self._state: BackOffState | None = None
+        self._unnamed_bans = 0
+        self.imposed = 0
+        """How many 429 / 418 answers closed or extended the back-off (for metrics)."""
+
+    def active(self, now: float) -> BackOffState | None:
+        with self._lock:
+            state = self._state
+        return state if state is not None and state.until > now else None
+
+    def impose(self, until: float, reason: str) -> BackOffState:
+        """Close the base URL until ``until``; an earlier deadline never shortens a later one."""
+        with self._lock:
+            self.imposed += 1
+            if self._state is None or until > self._state.until:
+                self._state = BackOffState(until, reason)
+            return self._state
+
+    def default_ban_seconds(self) -> float:
+        """The length of a ban whose end the exchange did not say: 2 min, 4 min, ... at most 3 days."""
+        with self._lock:
+            seconds = min(self._max, self._default * float(2**self._unnamed_bans))
+            self._unnamed_bans += 1
+            return seconds

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -24,9 +24,15 @@ from prometheus_client import (
     generate_latest,
 )
 
+from keeper.interface import Exchange
+
 if TYPE_CHECKING:
     from keeper.exchanges.service import VerificationOutcome
     from keeper.pipeline import RunReport
+    from keeper.store import ClaimRecord
+    from keeper.transport import HttpTransport
+
+DISPOSITIONS = ("approved", "rejected", "manual_review", "deferred")
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
@@ -95,8 +101,57 @@ class KeeperMetrics:
             ["state"],
             registry=r,
         )
+        self.verdicts = Counter(
+            "keeper_verdicts_by_disposition",
+            "Claims concluded in a pass, by disposition (approved, rejected, manual_review, deferred).",
+            ["disposition"],
+            registry=r,
+        )
+        for disposition in DISPOSITIONS:
+            self.verdicts.labels(disposition)
+        self.in_review = Gauge(
+            "keeper_claims_in_review",
+            "Claims waiting for a person (keeper review), by exchange and cause.",
+            ["exchange", "cause"],
+            registry=r,
+        )
+        self.oldest_review_age = Gauge(
+            "keeper_oldest_review_age_seconds",
+            "How long the claim waiting longest for a person has waited (0: none waits).",
+            registry=r,
+        )
         self.last_pass = Gauge(
             "keeper_last_pass_timestamp_seconds", "Unix time of the last pass.", registry=r
+        )
+        self.clock_offset = Gauge(
+            "keeper_exchange_clock_offset_ms",
+            "The exchange's clock minus ours, as last measured from its server-time endpoint.",
+            ["exchange"],
+            registry=r,
+        )
+        self.clock_skew_errors = Gauge(
+            "keeper_exchange_clock_skew_errors",
+            "Timestamps the exchange refused since start (OKX 50102, Binance -1021).",
+            ["exchange"],
+            registry=r,
+        )
+        self.clock_alerts = Gauge(
+            "keeper_exchange_clock_alerts",
+            "Times the exchange refused LG_CLOCK_SKEW_ALERT_AFTER timestamps in a row since start.",
+            ["exchange"],
+            registry=r,
+        )
+        self.backoff_remaining = Gauge(
+            "keeper_exchange_backoff_remaining_seconds",
+            "Seconds before the exchange may be asked again (a Binance 429/418 back-off; 0: open).",
+            ["exchange"],
+            registry=r,
+        )
+        self.backoffs_imposed = Gauge(
+            "keeper_exchange_backoffs_imposed",
+            "429 / 418 answers that closed or extended the exchange's back-off since start.",
+            ["exchange"],
+            registry=r,
         )
 
     def observe_outcome(self, outcome: VerificationOutcome, seconds: float) -> None:
@@ -114,8 +169,11 @@ class KeeperMetrics:
         self.payout_failures.inc(len(report.payout_failed))
         for reason in report.verdict_reasons:
             self.claims_decided.labels("approved" if reason == 0 else "rejected").inc()
+            self.verdicts.labels("approved" if reason == 0 else "rejected").inc()
             if reason != 0:
                 self.claims_rejected.labels(str(reason)).inc()
+        self.verdicts.labels("manual_review").inc(len(report.reviewed))
+        self.verdicts.labels("deferred").inc(len(report.deferred))
         for kind, status, gas in report.transaction_outcomes:
             self.tx_sent.labels(kind).inc()
             if status != "confirmed":
@@ -128,6 +186,30 @@ class KeeperMetrics:
     def observe_states(self, counts: dict[str, int]) -> None:
         for state, count in counts.items():
             self.claims_by_state.labels(state).set(count)
+
+    def observe_reviews(self, in_review: list[ClaimRecord], now: int) -> None:
+        """The review desk's queue: counts by (exchange, cause) and the oldest wait, in chain seconds."""
+        counts: dict[tuple[str, str], int] = {}
+        for claim in in_review:
+            key = (Exchange(claim.exchange).slug, str(claim.review_cause))
+            counts[key] = counts.get(key, 0) + 1
+        self.in_review.clear()  # a cause no claim has any more must read 0, not its last count
+        for (exchange, cause), count in counts.items():
+            self.in_review.labels(exchange, cause).set(count)
+        entered = [c.review_entered_at for c in in_review if c.review_entered_at is not None]
+        self.oldest_review_age.set(max(0, now - min(entered)) if entered else 0)
+
+    def observe_exchanges(self, transports: Mapping[Exchange, HttpTransport]) -> None:
+        """Each exchange's clock offset, refused timestamps and back-off, from its shared transport."""
+        for exchange, transport in transports.items():
+            slug, clock, backoff = exchange.slug, transport.clock, transport.backoff
+            self.clock_offset.labels(slug).set(clock.offset_ms)
+            self.clock_skew_errors.labels(slug).set(clock.skew_errors)
+            self.clock_alerts.labels(slug).set(clock.alerts)
+            now = clock.seconds()
+            state = backoff.active(now)
+            self.backoff_remaining.labels(slug).set(0 if state is None else state.until - now)
+            self.backoffs_imposed.labels(slug).set(backoff.imposed)
 
     def observe_chain(self, head: int, cursor: int | None, free: int, reserved: int) -> None:
         self.head_block.set(head)

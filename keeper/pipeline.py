@@ -10,11 +10,19 @@ limit is spent), the others go out. A payout the token refuses (``PayoutFailed``
 is backed off (``PipelineConfig.payout_retry_seconds``) while the rest of the batch is paid. Claims are judged
 against the policy term in force when they were filed, rebuilt from the chain's policy events. The loop
 around ``run_once`` is ``keeper/daemon.py``.
+
+A claim the answers cannot settle (``ReviewNeeded``: aged out of the exchange's history, an unknown account,
+a fee in another asset, ...) goes to ``manual_review`` with its cause and the raw answers read, and waits for
+a person (``keeper review decide`` -> ``Pipeline.decide_review``): never a final rejection, never re-polled.
+A person's decision is stored as ``decided`` and posted by the next pass like any other verdict, so the
+daemon stays the only writer to the chain. The raw answers of every verdict are stored beside it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -31,7 +39,8 @@ from keeper.chain import (
     WriteRevertedError,
     term_at,
 )
-from keeper.evidence import ClaimInput
+from keeper.evidence import ClaimInput, ReviewCause
+from keeper.exchanges.answers import answer_digests
 from keeper.exchanges.errors import Disposition
 from keeper.exchanges.service import (
     VerificationOutcome,
@@ -39,8 +48,16 @@ from keeper.exchanges.service import (
     Verifier,
     decision_for,
 )
-from keeper.interface import DAY, ClaimStatus, Exchange, SkipReason
-from keeper.policy import Decision, PolicyParams, canonical_record, hash_record
+from keeper.interface import DAY, ClaimStatus, Exchange, ReasonCode, SkipReason
+from keeper.policy import (
+    Decision,
+    PolicyParams,
+    Review,
+    ReviewNeeded,
+    decide_by_person,
+    hash_record,
+    record_of,
+)
 from keeper.store import AppealKind, ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
 
 log = logging.getLogger(__name__)
@@ -52,6 +69,15 @@ APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
 def next_utc_day(now: int) -> int:
     """The start of the UTC day after ``now``: when the contract's daily limits reset."""
     return (now // DAY + 1) * DAY
+
+
+class NotInReviewError(RuntimeError):
+    """A person tried to decide a claim that is not waiting for one (decided, posted, or unknown)."""
+
+    def __init__(self, claim_id: int, state: str) -> None:
+        super().__init__(f"claim {claim_id} is {state}, not in manual review")
+        self.claim_id = claim_id
+        self.state = state
 
 
 class ClaimWindowTooLongError(ValueError):
@@ -113,6 +139,8 @@ class RunReport:
     """Claims whose payout the token refused (PayoutFailed): backed off, still Approved on chain."""
     payout_skipped: list[tuple[int, int]] = field(default_factory=list)
     """(claim id, SKIP_* reason) of each payout the contract skipped."""
+    reviewed: list[tuple[int, str]] = field(default_factory=list)
+    """(claim id, cause) of each claim sent to manual review in this pass."""
 
 
 class Pipeline:
@@ -181,7 +209,7 @@ class Pipeline:
         if not inputs:
             return
         policy = self._effective_policy()
-        requests = [VerificationRequest.for_claim(c) for c in inputs]
+        requests = [VerificationRequest.for_claim(c, policy.claim_window_seconds) for c in inputs]
         decided_since_post = 0
         for index, outcome in self.verifier.verify_stream(requests):
             if not self._conclude(inputs[index], outcome, policy, now, report):
@@ -202,27 +230,120 @@ class Pipeline:
     ) -> bool:
         """Decides, audits and stores one verified claim; defers it instead when there is no verdict yet."""
         decision = decision_for(claim, policy, outcome)
+        if isinstance(decision, ReviewNeeded):
+            self._to_review(claim, outcome, decision, now, report)
+            return False
         if decision is None:
             self._defer(claim.claim_id, outcome, now)
             report.deferred.append(claim.claim_id)
             return False
-        record = canonical_record(
-            claim,
-            outcome.evidence,
-            decision.approved,
-            decision.payout,
-            decision.reason_code,
-            policy.policy_version,
+        record = record_of(
+            claim, outcome.evidence, decision, policy.policy_version, answer_digests(outcome.answers)
         )
         if hash_record(record) != decision.evidence_hash:  # the audit must re-derive what we post
             raise AssertionError(f"claim {claim.claim_id}: canonical record does not hash to its verdict")
         # Audit before store: a crash in between re-decides the claim and audits it again, never the
         # reverse (a posted verdict with no audit record).
         self.audit.record_decision(claim.claim_id, decision, record, timestamp=now)
-        self.store.save_decision(claim.claim_id, decision, record, outcome.evidence)
+        # The raw answers are stored at first fetch, with the verdict they prove: the exchange may purge them.
+        self.store.save_decision(claim.claim_id, decision, record, outcome.evidence, outcome.answers, policy)
         report.decided.append(claim.claim_id)
         report.verdict_reasons.append(int(decision.reason_code))
         return True
+
+    def _to_review(
+        self,
+        claim: ClaimInput,
+        outcome: VerificationOutcome,
+        review: ReviewNeeded,
+        now: int,
+        report: RunReport,
+    ) -> None:
+        """Parks a claim for a person: audited and stored with its raw answers, never re-polled."""
+        if review.cause is ReviewCause.UNKNOWN_ACCOUNT:
+            log.error(
+                "ALERT claim %d: no credentials for accountRef %s in the keeper's accounts file; it waits in"
+                " manual review (add the account and reopen, or decide it with `keeper review decide`)",
+                claim.claim_id,
+                claim.account_ref,
+            )
+        else:
+            log.warning("claim %d needs a person (%s): %s", claim.claim_id, review.cause.value, review.detail)
+        earliest = (
+            outcome.evidence.liquidation_time_ms
+            if outcome.evidence is not None
+            else outcome.request.order_query(now * 1000).not_before_ms
+        )
+        self.audit.record_review(
+            claim.claim_id, review.cause.value, review.detail, answer_digests(outcome.answers), timestamp=now
+        )
+        self.store.to_review(
+            claim.claim_id,
+            review.cause,
+            review.detail,
+            outcome.answers,
+            now,
+            claim=claim,
+            earliest_ms=earliest,
+            evidence=outcome.evidence,
+        )
+        report.reviewed.append((claim.claim_id, review.cause.value))
+
+    # --- a person's decision (``keeper review decide``); posted by the next pass
+    def claim_input(self, claim_id: int) -> ClaimInput:
+        """The claim as the policy judges it now: its filing-time term and today's remaining coverage,
+        rebuilt from the chain exactly as a pass does."""
+        claim = self.store.claim(claim_id)
+        view = self.chain.claim(claim_id)
+        changes = self.chain.policy_changes(self.config.start_block, claim.block_number)
+        return self._claim_input(claim, view, changes)
+
+    def decide_review(
+        self,
+        claim_id: int,
+        reviewer: str,
+        note: str,
+        *,
+        approve_units: int | None = None,
+        reject_reason: ReasonCode | None = None,
+    ) -> Decision:
+        """A person's verdict on a claim in manual review, through the policy's caps
+        (``policy.decide_by_person``): audited with the reviewer, stored as ``decided`` with the answers the
+        review rests on, and posted on chain by the keeper's next pass."""
+        stored = self.store.claim(claim_id)
+        if stored.state is not ClaimState.MANUAL_REVIEW or stored.review_cause is None:
+            raise NotInReviewError(claim_id, stored.state.value)
+        status = self.chain.claim(claim_id).status
+        if status is not ClaimStatus.PENDING:
+            raise NotInReviewError(claim_id, f"{status.name} on chain")
+        claim = self.claim_input(claim_id)
+        policy = self._effective_policy()
+        evidence = self.store.evidence(claim_id)
+        digests = answer_digests(self.store.answers(claim_id))
+        review = Review(reviewer=reviewer, note=note, cause=stored.review_cause)
+        decision = decide_by_person(
+            claim,
+            policy,
+            evidence,
+            review,
+            approve_units=approve_units,
+            reject_reason=reject_reason,
+            answers=digests,
+        )
+        record = record_of(claim, evidence, decision, policy.policy_version, digests, review)
+        if hash_record(record) != decision.evidence_hash:
+            raise AssertionError(f"claim {claim_id}: canonical record does not hash to its verdict")
+        now = self.chain.now()
+        self.audit.record_decision(claim_id, decision, record, timestamp=now, reviewer=reviewer)
+        self.store.save_decision(claim_id, decision, record, evidence, None, policy)
+        log.warning(
+            "claim %d decided by %s: %s, payout %d; posted by the next pass",
+            claim_id,
+            reviewer,
+            decision.reason_code.name,
+            decision.payout,
+        )
+        return decision
 
     def _settled_elsewhere(self, claim: ClaimRecord, view: ClaimView) -> bool:
         """A claim decided on chain without us (another keeper, a previous run that crashed after posting)."""
@@ -278,6 +399,9 @@ class Pipeline:
 
     def _defer(self, claim_id: int, outcome: VerificationOutcome, now: int) -> None:
         delay = self._retry_delay(claim_id)
+        if outcome.retry_at is not None:
+            # The exchange closed its door until retry_at (wall clock): asking before is what earns a ban.
+            delay = max(delay, math.ceil(outcome.retry_at - time.time()))
         error = f"{outcome.error}: {outcome.detail}"
         if outcome.disposition is Disposition.ALERT:
             log.error("ALERT claim %d: exchange refused our credentials (%s)", claim_id, outcome.error)

@@ -7,10 +7,18 @@ import math
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keeper.evidence import AccountRef
 from keeper.interface import Exchange
@@ -164,6 +172,15 @@ class KeeperSettings(BaseSettings):
     binance_weight_limit_per_minute: int = Field(default=2400, gt=0)
     binance_weight_safety_margin: int = Field(default=100, ge=0)
     verify_workers: int = Field(default=4, ge=1, le=64)
+    clock_skew_alert_after: int = Field(
+        default=3, ge=1, description="Refused timestamps in a row (after re-syncs) before an ALERT log line."
+    )
+    backoff_default_seconds: float = Field(
+        default=120.0, gt=0, description="A 418 ban whose end the exchange did not name: first length."
+    )
+    backoff_max_ban_seconds: float = Field(
+        default=3 * 86_400.0, gt=0, description="Longest default ban (Binance bans last 2 min to 3 days)."
+    )
     malformed_dump_dir: Path = Path("var/keeper/malformed")
 
     coverage_ratio: Decimal = Field(default=Decimal("0.8"), ge=0, le=1)
@@ -172,6 +189,11 @@ class KeeperSettings(BaseSettings):
     max_payout_per_claim: int = Field(default=10_000 * 10**6, ge=0)
     token_decimals: int = Field(default=6, ge=0, le=36)
     policy_version: str = "lg-policy-1"
+    settlement_currencies: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"USDT", "USDC"}),
+        min_length=1,
+        description="LG_SETTLEMENT_CURRENCIES, comma-separated: assets whose losses are paid one for one.",
+    )
 
     # The daemon (keeper/pipeline.py); see docs/keeper-daemon.md.
     database_path: Path = Path("var/keeper/keeper.sqlite3")
@@ -212,6 +234,27 @@ class KeeperSettings(BaseSettings):
     )
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("settlement_currencies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # "usdt, USDC" from the environment; a set or list when constructed in code.
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, (list, tuple, set, frozenset)):
+            cleaned = {str(item).strip().upper() for item in items}
+            if "" in cleaned:
+                raise ValueError(f"empty currency in {value!r}")
+            return frozenset(cleaned)
+        return value
+
+    @model_validator(mode="after")
+    def _ban_lengths_ordered(self) -> KeeperSettings:
+        if self.backoff_default_seconds > self.backoff_max_ban_seconds:
+            raise ValueError(
+                f"backoff_default_seconds {self.backoff_default_seconds} exceeds "
+                f"backoff_max_ban_seconds {self.backoff_max_ban_seconds}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> KeeperSettings:
@@ -270,6 +313,7 @@ class KeeperSettings(BaseSettings):
             max_payout_per_claim=self.max_payout_per_claim,
             token_decimals=self.token_decimals,
             policy_version=self.policy_version,
+            settlement_currencies=self.settlement_currencies,
         )
 
     def account_registry(self) -> AccountRegistry:

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from keeper.evidence import LiquidationEvidence
-from keeper.policy import Decision
+from keeper.evidence import ClaimInput, LiquidationEvidence, ReviewCause
+from keeper.exchanges.answers import RawAnswer
+from keeper.policy import Decision, PolicyParams
 
 
 class ClaimState(StrEnum):
@@ -36,6 +37,8 @@ class ClaimState(StrEnum):
     """A guardian or governance vetoed the approval on chain (``ClaimVetoed``); final unless reopened."""
     CANCELLED = "cancelled"
     """Governance cancelled the approval on chain (``ClaimCancelled``); final unless reopened."""
+    MANUAL_REVIEW = "manual_review"
+    """Automation cannot decide: waits for a person (``keeper review decide``), never for a timer."""
 
 
 class AppealKind(StrEnum):
@@ -88,6 +91,15 @@ class ClaimRecord(BaseModel):
     """Batch payouts the token refused (``PayoutFailed``) since the claim was last decided."""
     payout_retry_at: int = 0
     """Chain time before which the payout is not tried again (0: no back-off)."""
+    review_cause: ReviewCause | None = None
+    """Why the claim went to manual review (kept after a person decides it, as history)."""
+    review_detail: str | None = None
+    review_entered_at: int | None = None
+    """Chain time the claim entered manual review."""
+    review_claim: ClaimInput | None = None
+    """The claim as judged when it went to review (for the desk; a decision re-reads the chain)."""
+    review_earliest_ms: int | None = None
+    """The earliest time (unix ms) the claim's liquidation can be: where the exchange's purge clock starts."""
 
 
 class StoredDecision(BaseModel):
@@ -96,6 +108,8 @@ class StoredDecision(BaseModel):
     claim_id: int
     decision: Decision
     canonical_record: dict[str, Any]
+    policy: PolicyParams | None = None
+    """The effective policy the decision was made under (None: stored by a keeper before schema 3)."""
 
 
 class StoredTransaction(BaseModel):
@@ -135,7 +149,22 @@ class Store(Protocol):
         decision: Decision,
         record: dict[str, Any],
         evidence: LiquidationEvidence | None,
+        answers: Sequence[RawAnswer] | None = None,
+        policy: PolicyParams | None = None,
     ) -> None: ...
+    def to_review(
+        self,
+        claim_id: int,
+        cause: ReviewCause,
+        detail: str,
+        answers: Sequence[RawAnswer],
+        now: int,
+        claim: ClaimInput | None = None,
+        earliest_ms: int | None = None,
+        evidence: LiquidationEvidence | None = None,
+    ) -> None: ...
+    def in_review(self) -> list[ClaimRecord]: ...
+    def answers(self, claim_id: int) -> list[RawAnswer]: ...
     def decision(self, claim_id: int) -> StoredDecision | None: ...
     def evidence(self, claim_id: int) -> LiquidationEvidence | None: ...
     def set_state(self, claim_ids: Sequence[int], state: ClaimState) -> None: ...
@@ -191,6 +220,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE claims ADD COLUMN payout_failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE claims ADD COLUMN payout_retry_at INTEGER NOT NULL DEFAULT 0
+    """,
+    # 3: the manual-review desk and the raw exchange answers a verdict or a review rests on.
+    """
+    ALTER TABLE claims ADD COLUMN review_cause TEXT;
+    ALTER TABLE claims ADD COLUMN review_detail TEXT;
+    ALTER TABLE claims ADD COLUMN review_entered_at INTEGER;
+    ALTER TABLE claims ADD COLUMN review_claim_json TEXT;
+    ALTER TABLE claims ADD COLUMN review_earliest_ms INTEGER;
+    ALTER TABLE decisions ADD COLUMN policy_json TEXT;
+    CREATE INDEX claims_review ON claims(state, review_entered_at);
+    CREATE TABLE answers (
+        claim_id INTEGER NOT NULL REFERENCES claims(claim_id),
+        seq INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        observed_at_ms INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (claim_id, seq)
+    )
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -353,12 +402,16 @@ class SqliteStore:
         decision: Decision,
         record: dict[str, Any],
         evidence: LiquidationEvidence | None,
+        answers: Sequence[RawAnswer] | None = None,
+        policy: PolicyParams | None = None,
     ) -> None:
-        """Stores the verdict (and evidence, if any) and marks the claim decided, atomically."""
+        """Stores the verdict (and evidence, if any) and marks the claim decided, atomically. ``answers``
+        (the raw exchange answers the verdict rests on) replace the stored set; None keeps it (a person's
+        decision on the answers stored when the claim went to review)."""
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO decisions (claim_id, approved, payout, reason_code, evidence_hash,"
-                " canonical_record_json) VALUES (?, ?, ?, ?, ?, ?)",
+                " canonical_record_json, policy_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     claim_id,
                     int(decision.approved),
@@ -366,22 +419,80 @@ class SqliteStore:
                     int(decision.reason_code),
                     decision.evidence_hash,
                     json.dumps(record, sort_keys=True),
+                    None if policy is None else policy.model_dump_json(),
                 ),
             )
             if evidence is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO evidence (claim_id, evidence_json, raw_digests_json)"
-                    " VALUES (?, ?, ?)",
-                    (
-                        claim_id,
-                        evidence.model_dump_json(),
-                        json.dumps(evidence.response_digests, sort_keys=True),
-                    ),
-                )
+                _save_evidence(conn, claim_id, evidence)
+            if answers is not None:
+                _replace_answers(conn, claim_id, answers)
             conn.execute(
                 "UPDATE claims SET state = ?, attempts = attempts + 1, last_error = NULL WHERE claim_id = ?",
                 (ClaimState.DECIDED.value, claim_id),
             )
+
+    def to_review(
+        self,
+        claim_id: int,
+        cause: ReviewCause,
+        detail: str,
+        answers: Sequence[RawAnswer],
+        now: int,
+        claim: ClaimInput | None = None,
+        earliest_ms: int | None = None,
+        evidence: LiquidationEvidence | None = None,
+    ) -> None:
+        """Parks the claim for a person with why automation stopped, and keeps the raw answers read (the
+        exchange may purge them before anyone looks). ``due_for_verification`` never returns it again."""
+        with self._tx() as conn:
+            updated = conn.execute(
+                "UPDATE claims SET state = ?, attempts = attempts + 1, last_error = ?, review_cause = ?,"
+                " review_detail = ?, review_entered_at = ?, review_claim_json = ?, review_earliest_ms = ?"
+                " WHERE claim_id = ?",
+                (
+                    ClaimState.MANUAL_REVIEW.value,
+                    f"manual_review: {cause.value}",
+                    cause.value,
+                    detail,
+                    now,
+                    None if claim is None else claim.model_dump_json(),
+                    earliest_ms,
+                    claim_id,
+                ),
+            )
+            if not updated.rowcount:
+                raise UnknownClaimError(claim_id)
+            if evidence is not None:
+                _save_evidence(conn, claim_id, evidence)
+            else:
+                conn.execute("DELETE FROM evidence WHERE claim_id = ?", (claim_id,))
+            _replace_answers(conn, claim_id, answers)
+
+    def in_review(self) -> list[ClaimRecord]:
+        """Claims waiting for a person, longest waiting first."""
+        rows = self._conn.execute(
+            "SELECT * FROM claims WHERE state = ? ORDER BY review_entered_at, claim_id",
+            (ClaimState.MANUAL_REVIEW.value,),
+        ).fetchall()
+        return [_claim_from_row(row) for row in rows]
+
+    def answers(self, claim_id: int) -> list[RawAnswer]:
+        """The raw answers the claim's verdict (or review) rests on, in the order they were read."""
+        rows = self._conn.execute(
+            "SELECT * FROM answers WHERE claim_id = ? ORDER BY seq", (claim_id,)
+        ).fetchall()
+        answers = []
+        for row in rows:
+            answer = RawAnswer(
+                request=row["request"],
+                status=row["status"],
+                body=RawAnswer.decompress(row["body"]),
+                observed_at_ms=row["observed_at_ms"],
+            )
+            if answer.sha256 != row["sha256"]:
+                raise StoreError(f"claim {claim_id}: stored answer {row['seq']} does not match its sha256")
+            answers.append(answer)
+        return answers
 
     def decision(self, claim_id: int) -> StoredDecision | None:
         row = self._conn.execute("SELECT * FROM decisions WHERE claim_id = ?", (claim_id,)).fetchone()
@@ -394,7 +505,8 @@ class SqliteStore:
             evidence_hash=row["evidence_hash"],
         )
         record = json.loads(row["canonical_record_json"])
-        return StoredDecision(claim_id=claim_id, decision=decision, canonical_record=record)
+        policy = None if row["policy_json"] is None else PolicyParams.model_validate_json(row["policy_json"])
+        return StoredDecision(claim_id=claim_id, decision=decision, canonical_record=record, policy=policy)
 
     def evidence(self, claim_id: int) -> LiquidationEvidence | None:
         """The evidence a decision was based on (None for rejections without evidence)."""
@@ -441,6 +553,26 @@ class SqliteStore:
         ]
 
 
+def _save_evidence(conn: sqlite3.Connection, claim_id: int, evidence: LiquidationEvidence) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO evidence (claim_id, evidence_json, raw_digests_json) VALUES (?, ?, ?)",
+        # raw_digests_json is superseded by the answers table (schema 3); the column stays NOT NULL.
+        (claim_id, evidence.model_dump_json(), "{}"),
+    )
+
+
+def _replace_answers(conn: sqlite3.Connection, claim_id: int, answers: Sequence[RawAnswer]) -> None:
+    conn.execute("DELETE FROM answers WHERE claim_id = ?", (claim_id,))
+    conn.executemany(
+        "INSERT INTO answers (claim_id, seq, request, status, observed_at_ms, sha256, body)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (claim_id, seq, a.request, a.status, a.observed_at_ms, a.sha256, a.compressed())
+            for seq, a in enumerate(answers)
+        ],
+    )
+
+
 def _claim_from_row(row: sqlite3.Row) -> ClaimRecord:
     return ClaimRecord(
         claim_id=row["claim_id"],
@@ -458,4 +590,13 @@ def _claim_from_row(row: sqlite3.Row) -> ClaimRecord:
         last_error=row["last_error"],
         payout_failures=row["payout_failures"],
         payout_retry_at=row["payout_retry_at"],
+        review_cause=row["review_cause"],
+        review_detail=row["review_detail"],
+        review_entered_at=row["review_entered_at"],
+        review_claim=(
+            None
+            if row["review_claim_json"] is None
+            else ClaimInput.model_validate_json(row["review_claim_json"])
+        ),
+        review_earliest_ms=row["review_earliest_ms"],
     )

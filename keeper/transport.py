@@ -1,23 +1,50 @@
-"""HTTP transport shared by the adapters of one exchange: one Session, timeouts, retries, limiter."""
+"""HTTP transport shared by the adapters of one exchange: one Session, timeouts, re-signed retries, the
+limiter, the exchange's clock and the base URL's back-off."""
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from keeper.exchanges.errors import MalformedResponseError, RateLimitedError, TransientError
-from keeper.limits import EndpointLimiter, LimiterTimeoutError
+from keeper.exchanges.clock import ServerClock
+from keeper.exchanges.errors import (
+    BackOffError,
+    ClockSkewError,
+    MalformedResponseError,
+    RateLimitedError,
+    TransientError,
+)
+from keeper.limits import EndpointLimiter, LimiterTimeoutError, SharedBackOff
 
 log = logging.getLogger(__name__)
 
+# Answered again after a pause, re-signed: the server failed or (OKX, limits per user) asked us to slow down.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+SignRequest = Callable[[str], tuple[str, Mapping[str, str]]]
+"""``sign(unsigned_query) -> (query as sent, headers)``: called again for every attempt, so each retry carries
+a fresh timestamp and signature."""
+
+
+@dataclass(frozen=True)
+class TimeSource:
+    """The exchange's public time endpoint: an unsigned GET whose body ``parse`` turns into unix ms."""
+
+    path: str
+    parse: Callable[[bytes], int]
+    limiter_key: str
+    weight: int = 1
 
 
 @dataclass(frozen=True)
@@ -31,14 +58,29 @@ class TransportConfig:
     backoff_max_seconds: float = 5.0
     pool_size: int = 8
     malformed_dump_dir: Path | None = None
+    time_source: TimeSource | None = None
+    """Where the clock offset is measured; None: sign with the local clock, never sync."""
+    skew_detector: Callable[[RawResponse], bool] | None = None
+    """True for an answer that refuses our timestamp (OKX 401 + 50102, Binance 400 + -1021)."""
+    backoff_statuses: frozenset[int] = frozenset()
+    """Statuses that close the base URL for everyone instead of being retried (Binance 429, 418)."""
+    ban_until: Callable[[RawResponse], float | None] | None = None
+    """The end of an IP ban named in the body (unix seconds), when the exchange names it."""
+    skew_alert_after: int = 3
+    ban_default_seconds: float = 120.0
+    ban_max_seconds: float = 3 * 86_400.0
 
 
 @dataclass(frozen=True)
 class RawResponse:
     endpoint: str
+    """'GET /path', for messages."""
     status: int
     headers: Mapping[str, str]
+    """Case-insensitive (``requests``' own mapping): exchanges do not agree on header case."""
     body: bytes
+    request: str = ""
+    """'GET /path?query' before signing: the key under which the answer is recorded and replayed."""
 
     @property
     def sha256(self) -> str:
@@ -46,39 +88,85 @@ class RawResponse:
 
 
 def build_retry(config: TransportConfig) -> Retry:
-    """Retry idempotent GETs on 429/5xx and connection errors, with jittered backoff and Retry-After."""
+    """The retry budget and its jittered exponential back-off arithmetic (urllib3's), used by the transport's
+    own loop: urllib3 itself never resends, because a resent request would carry the first attempt's
+    timestamp and signature."""
     return Retry(
         total=config.retries,
-        connect=config.retries,
-        read=config.retries,
-        status=config.retries,
-        other=0,
         allowed_methods=frozenset({"GET"}),
-        status_forcelist=RETRY_STATUSES,
         backoff_factor=config.backoff_factor,
         backoff_jitter=config.backoff_jitter,
         backoff_max=config.backoff_max_seconds,
-        respect_retry_after_header=True,
         raise_on_status=False,
     )
 
 
 def build_session(config: TransportConfig) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=build_retry(config), pool_connections=2, pool_maxsize=config.pool_size)
+    # No retries inside urllib3 (connection errors included): every attempt goes back through ``sign``.
+    adapter = HTTPAdapter(
+        max_retries=Retry(total=0, read=False, redirect=False, raise_on_status=False),
+        pool_connections=2,
+        pool_maxsize=config.pool_size,
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
-class HttpTransport:
-    """GETs pre-signed requests for one exchange; adapters interpret the bodies."""
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110 10.2.3); None if absent
+    or unreadable."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - now)
 
-    def __init__(self, exchange: str, config: TransportConfig, limiter: EndpointLimiter) -> None:
+
+class _RetryableError(Exception):
+    """An attempt failed in a way another attempt may not (connection refused, timeout)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class HttpTransport:
+    """GETs requests for one exchange, signing each attempt; adapters interpret the bodies.
+
+    It owns what every adapter of the exchange shares: the Session, the limiter, the exchange's clock
+    (``clock``, synced lazily before the first signed request and again after a refused timestamp) and the
+    base URL's back-off (``backoff``: after a Binance 429 / 418 nothing is sent, by any worker, until it
+    ends).
+    """
+
+    def __init__(
+        self,
+        exchange: str,
+        config: TransportConfig,
+        limiter: EndpointLimiter,
+        *,
+        clock: ServerClock | None = None,
+        backoff: SharedBackOff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.exchange = exchange
         self.config = config
         self.limiter = limiter
         self.session = build_session(config)
+        reader = self.read_server_time if config.time_source is not None else None
+        self.clock = clock or ServerClock(exchange, reader, alert_after=config.skew_alert_after)
+        self.backoff = backoff or SharedBackOff(config.ban_default_seconds, config.ban_max_seconds)
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"HttpTransport({self.exchange!r}, base_url={self.config.base_url!r})"
@@ -87,16 +175,114 @@ class HttpTransport:
         self,
         path: str,
         query: str,
-        headers: Mapping[str, str],
+        sign: SignRequest,
         limiter_key: str,
         weight: int = 1,
     ) -> RawResponse:
-        """GET ``path?query`` exactly as given (the signature covers these bytes)."""
+        """GET ``path?<sign(query)>`` exactly as signed (the signature covers these bytes).
+
+        A refused timestamp re-syncs the clock and is re-signed once; refused again, ``ClockSkewError``.
+        Raises ``BackOffError`` without sending while the base URL is closed.
+        """
         endpoint = f"GET {path}"
+        detector = self.config.skew_detector
+        for attempt in range(2):
+            raw = self._attempts(path, query, sign, limiter_key, weight)
+            if detector is None or not detector(raw):
+                self.clock.record_accepted()
+                return raw
+            self.clock.record_skew_error()
+            if attempt == 0 and self.clock.can_sync:
+                log.warning(
+                    "%s %s refused our timestamp (offset %+.0f ms): re-syncing the clock",
+                    self.exchange,
+                    endpoint,
+                    self.clock.offset_ms,
+                )
+                self.clock.sync()
+        raise ClockSkewError(
+            self.exchange,
+            endpoint,
+            f"timestamp refused again after a clock re-sync (offset {self.clock.offset_ms:+.0f} ms, "
+            f"HTTP {raw.status})",
+        )
+
+    def read_server_time(self) -> int:
+        """The exchange's clock, unix ms (an unsigned GET: not an answer about any claim, never recorded)."""
+        source = self.config.time_source
+        if source is None:
+            raise RuntimeError(f"{self.exchange}: no time source configured")
+        raw = self._attempts(source.path, "", None, source.limiter_key, source.weight)
+        if raw.status != 200:
+            raise TransientError(self.exchange, raw.endpoint, f"server time: HTTP {raw.status}")
         try:
-            self.limiter.acquire(limiter_key, weight)
-        except LimiterTimeoutError as exc:
-            raise RateLimitedError(self.exchange, endpoint, f"client-side limiter: {exc}") from None
+            return source.parse(raw.body)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise TransientError(
+                self.exchange, raw.endpoint, f"server time unreadable: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def raise_if_backing_off(self, endpoint: str) -> None:
+        """``BackOffError`` while the base URL is closed (adapters may check before waiting on a gate)."""
+        state = self.backoff.active(self.clock.seconds())
+        if state is not None:
+            raise BackOffError(
+                self.exchange,
+                endpoint,
+                f"not sent: backing off for {state.until - self.clock.seconds():.0f}s more ({state.reason})",
+                until=state.until,
+            )
+
+    def _attempts(
+        self, path: str, query: str, sign: SignRequest | None, limiter_key: str, weight: int
+    ) -> RawResponse:
+        """Send until an answer worth returning; each attempt is budgeted, and re-signed when signed."""
+        endpoint = f"GET {path}"
+        request = f"{endpoint}?{query}" if query else endpoint
+        retry = build_retry(self.config)
+        while True:
+            # The back-off is checked before the limiter's wait and again after it: another worker may
+            # have been told to stop while this one waited.
+            self.raise_if_backing_off(endpoint)
+            try:
+                self.limiter.acquire(limiter_key, weight)
+            except LimiterTimeoutError as exc:
+                raise RateLimitedError(self.exchange, endpoint, f"client-side limiter: {exc}") from None
+            self.raise_if_backing_off(endpoint)
+            if sign is not None:
+                self.clock.ensure_synced()
+                sent_query, headers = sign(query)
+            else:
+                sent_query, headers = query, {"Accept": "application/json"}
+            try:
+                raw = self._send(path, sent_query, headers, endpoint, request)
+            except _RetryableError as failure:
+                retry = self._next_attempt(retry, endpoint, failure.detail)
+                self._sleep(retry.get_backoff_time())
+                continue
+            if raw.status in self.config.backoff_statuses:
+                raise self._back_off(raw)
+            if raw.status not in RETRY_STATUSES:
+                return raw
+            try:
+                retry = retry.increment("GET", path)
+            except MaxRetryError:
+                return raw  # the adapter turns the last answer into a transient / rate-limited error
+            delay = max(retry.get_backoff_time(), retry_after_seconds(raw.headers, time.time()) or 0.0)
+            if delay > self.config.backoff_max_seconds:
+                return raw  # asked to wait longer than a worker should hold a claim: defer it instead
+            log.info("%s %s -> HTTP %s: retrying in %.2fs", self.exchange, endpoint, raw.status, delay)
+            self._sleep(delay)
+
+    def _next_attempt(self, retry: Retry, endpoint: str, detail: str) -> Retry:
+        try:
+            return retry.increment("GET", endpoint)
+        except MaxRetryError:
+            raise TransientError(self.exchange, endpoint, f"retries exhausted: {detail}") from None
+
+    def _send(
+        self, path: str, query: str, headers: Mapping[str, str], endpoint: str, request: str
+    ) -> RawResponse:
         url = f"{self.config.base_url}{path}" + (f"?{query}" if query else "")
         try:
             response = self.session.get(
@@ -105,15 +291,50 @@ class HttpTransport:
                 timeout=(self.config.connect_timeout_seconds, self.config.read_timeout_seconds),
                 allow_redirects=False,
             )
-        except requests.exceptions.RetryError as exc:
-            raise TransientError(self.exchange, endpoint, f"retries exhausted: {_reason(exc)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise TransientError(self.exchange, endpoint, f"{type(exc).__name__}: {_reason(exc)}") from None
+            raise _RetryableError(f"{type(exc).__name__}: {_reason(exc)}") from None
         except requests.exceptions.ChunkedEncodingError as exc:
             raise TransientError(self.exchange, endpoint, f"truncated transfer: {_reason(exc)}") from None
-        raw = RawResponse(endpoint, response.status_code, dict(response.headers), response.content)
+        raw = RawResponse(
+            endpoint, response.status_code, CaseInsensitiveDict(response.headers), response.content, request
+        )
         log.debug("%s %s -> HTTP %s (%d bytes)", self.exchange, endpoint, raw.status, len(raw.body))
         return raw
+
+    def _back_off(self, raw: RawResponse) -> BackOffError:
+        """Close the base URL after a 429 / 418: until the ban's end, else Retry-After, else a default."""
+        now = self.clock.seconds()
+        retry_after = retry_after_seconds(raw.headers, time.time())
+        banned_until = self.config.ban_until(raw) if self.config.ban_until is not None else None
+        if raw.status == 418:
+            if banned_until is not None:
+                until, source = banned_until, "banned until the time the exchange named"
+            elif retry_after is not None:
+                until, source = now + retry_after, "Retry-After"
+            else:
+                until, source = now + self.backoff.default_ban_seconds(), "no end named: default ban length"
+        elif retry_after is not None:
+            until, source = now + retry_after, "Retry-After"
+        else:
+            # Binance weight is counted per clock minute (X-MBX-USED-WEIGHT-1M): the budget is back at the
+            # next minute of the exchange's clock. 1 s margin for the offset's error.
+            until, source = (now // 60 + 1) * 60 + 1, "no Retry-After: end of the weight minute"
+        state = self.backoff.impose(until, f"HTTP {raw.status}, {source}")
+        log.warning(
+            "%s %s -> HTTP %s: nothing is sent to %s for %.0fs (%s)",
+            self.exchange,
+            raw.endpoint,
+            raw.status,
+            self.config.base_url,
+            state.until - now,
+            source,
+        )
+        return BackOffError(
+            self.exchange,
+            raw.endpoint,
+            f"HTTP {raw.status}: backing off for {state.until - now:.0f}s ({source})",
+            until=state.until,
+        )
 
     def save_malformed(self, error: MalformedResponseError) -> MalformedResponseError:
         """Keep the raw body next to the claim's review item; the file name is the body's sha256."""

@@ -4,10 +4,13 @@ Three signers (threshold 2) set the pool up by proposal; a sponsor funds it; the
 generated trading histories (liquidations, normal closes, ADL, orders of other accounts, ...); the registrar
 insures one trader per history; the traders file ~50 claims while the keeper daemon (`python -m keeper run`,
 a separate process signing with an encrypted keystore) verifies them on the exchange, posts verdicts and pays
-approved claims after the challenge window. The last configuration proposal sets a 48 h execution delay. A
-summary table and the audit-log check follow; then a withdrawal proposal waits out its delay (execute before
-`readyAt` is refused with ProposalNotReady, the chain's clock moves on, it executes) and an over-limit
-withdrawal is refused by the contract.
+approved claims after the challenge window. Claims whose exchange account the keeper holds no credentials for
+wait in manual review (still Pending on chain); a person decides them with `python -m keeper review decide`
+and the daemon posts those verdicts. The last configuration proposal sets a 48 h execution delay. A summary
+table and the audit-log check follow; then anyone re-derives one approved and one rejected verdict from the
+exchange's raw answers (`python -m keeper evidence export` / `evidence check --rpc`); then a withdrawal
+proposal waits out its delay (execute before `readyAt` is refused with ProposalNotReady, the chain's clock
+moves on, it executes) and an over-limit withdrawal is refused by the contract.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 import urllib.request
@@ -69,7 +73,7 @@ def usdt(amount: int) -> str:
     return f"{Decimal(amount) / USDT:,.2f} USDT"
 
 
-def step(number: int, text: str) -> None:
+def step(number: int | str, text: str) -> None:
     console.print(f"\n[bold cyan]{number}.[/] {text}")
 
 
@@ -134,6 +138,72 @@ def keeper_settings(
         "LOG_FORMAT": "json",
         **policy,
     }
+
+
+def keeper_cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """`python -m keeper ARGS` as an operator or auditor types it; (exit code, stdout)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "keeper", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    return done.returncode, done.stdout
+
+
+def review_desk(env: dict[str, str], reviewed: list[FiledClaim]) -> dict[int, tuple[int, int]]:
+    """A person decides each claim waiting in review: approves the first, rejects the others as
+    UNKNOWN_ACCOUNT; returns claim id -> (reason code, payout) as decided."""
+    code, out = keeper_cli(env, "review", "list")
+    if code != 0:
+        raise click.ClickException(f"keeper review list exited {code}: {out}")
+    for line in out.splitlines():
+        say(f"[dim]{line}[/]")
+    decided: dict[int, tuple[int, int]] = {}
+    for index, f in enumerate(reviewed):
+        choice = (
+            ["--approve", str(f.expected.claim["claimed_loss"])]
+            if index == 0
+            else ["--reject", "UNKNOWN_ACCOUNT"]
+        )
+        note = "checked the order by hand" if index == 0 else "no such account at the exchange"
+        code, out = keeper_cli(
+            env,
+            "review",
+            "decide",
+            str(f.claim_id),
+            *choice,
+            "--reviewer",
+            "demo-operator",
+            "--note",
+            note,
+            "--network",
+            "ethereum:local:foundry",
+        )
+        if code != 0:
+            raise click.ClickException(f"keeper review decide {f.claim_id} exited {code}: {out}")
+        decision = json.loads(out.strip().splitlines()[-1])["decision"]
+        decided[f.claim_id] = (int(decision["reason_code"]), int(decision["payout"]))
+        say(
+            f"claim {f.claim_id}: {' '.join(choice)} by demo-operator -> reason {decision['reason_code']}, "
+            f"payout {usdt(int(decision['payout']))}; the keeper posts it on its next pass"
+        )
+    return decided
+
+
+def check_evidence(env: dict[str, str], guard: Any, filed: FiledClaim) -> bool:
+    """`evidence export` then `evidence check --rpc`: the verdict re-derived from the raw answers alone."""
+    code, bundle = keeper_cli(env, "evidence", "export", str(filed.claim_id))
+    if code != 0:
+        raise click.ClickException(f"keeper evidence export {filed.claim_id} exited {code}: {bundle}")
+    path = DEMO_DIR / f"bundle-{filed.claim_id}.json"
+    path.write_text(bundle)
+    code, out = keeper_cli(
+        env, "evidence", "check", str(path), "--rpc", str(chain.provider.uri), "--guard", str(guard.address)
+    )
+    for line in out.strip().splitlines()[:-1]:
+        item = json.loads(line)
+        mark = "[green]ok[/]" if item["ok"] else "[red]FAILED[/]"
+        say(f"  {item['step']:<9} {mark}  {item['detail'][:96]}")
+    say(f"claim {filed.claim_id} ({path}): exit {code}, {'all steps agree' if code == 0 else 'DISAGREES'}")
+    return code == 0
 
 
 def status_of(guard: Any, filed: FiledClaim) -> ClaimStatus:
@@ -311,7 +381,23 @@ def cli() -> None:
             for expected in picked:
                 filed.append(seeder.file(expected, traders[expected.claim["claim_id"]]))
                 progress.advance(filed_task)
-            follow_keeper(guard, filed, progress, decided_task, paid_task)
+            reviewed = [f for f in filed if f.expected.review_cause is not None]
+            progress.update(decided_task, total=len(filed) - len(reviewed))
+            follow_keeper(guard, [f for f in filed if f not in reviewed], progress, decided_task, paid_task)
+
+        step(
+            "8b",
+            f"{len(reviewed)} claims name exchange accounts the keeper has no credentials for: not rejected, "
+            "they wait (Pending on chain) for a person at the review desk.",
+        )
+        desk_env = env  # the operator's shell: the keeper's LG_* settings, the node, the project
+        decided_by_person = review_desk(desk_env, reviewed)
+        with Progress(
+            TextColumn("   {task.description:<28}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as p:
+            follow_keeper(
+                guard, filed, p, p.add_task("all verdicts posted", total=len(filed)), p.add_task("paid")
+            )
 
         with urllib.request.urlopen(metrics_url.replace("/metrics", "/healthz"), timeout=5) as response:
             health = json.loads(response.read())
@@ -327,10 +413,13 @@ def cli() -> None:
     console.print(summary_table(guard, filed))
     matched = sum(
         (int(guard.getClaim(f.claim_id).reasonCode), int(guard.getClaim(f.claim_id).payout))
-        == (f.expected.reason_code, f.expected.payout)
+        == decided_by_person.get(f.claim_id, (f.expected.reason_code, f.expected.payout))
         for f in filed
     )
-    say(f"{matched} of {len(filed)} verdicts equal the generator's expected verdicts")
+    say(
+        f"{matched} of {len(filed)} verdicts equal the generator's expected verdicts "
+        f"({len(decided_by_person)} of them as the reviewer decided)"
+    )
     after, reserved = usdt(guard.totalAssets()), usdt(guard.reservedAmount())
     say(f"pool before {usdt(pool_before)}, after {after}; reserved {reserved}")
     store = SqliteStore(DEMO_DIR / "keeper.sqlite3")
@@ -348,6 +437,20 @@ def cli() -> None:
     say(f"audit log {DEMO_DIR / 'audit.jsonl'}: {counts}, {verdict}")
     say(f"keeper database {DEMO_DIR / 'keeper.sqlite3'}; keeper log {DEMO_DIR / 'keeper.log'}")
     say("check it yourself: .venv/bin/python -m keeper audit verify --log var/demo/audit.jsonl")
+
+    step(
+        "9b",
+        "Anyone re-derives a verdict from the exchange's raw answers, with no credentials or exchange access:"
+        " python -m keeper evidence export CLAIM > bundle.json; python -m keeper evidence check bundle.json "
+        "--rpc URL --guard ADDRESS",
+    )
+    by_code = {f.claim_id: int(guard.getClaim(f.claim_id).reasonCode) for f in filed}
+    automatic = [f for f in filed if f.claim_id not in decided_by_person]
+    examples = [
+        next(f for f in automatic if by_code[f.claim_id] == 0),
+        next(f for f in automatic if by_code[f.claim_id] != 0),
+    ]
+    evidence_ok = all([check_evidence(desk_env, guard, f) for f in examples])
 
     step(
         10, f"A signer proposes withdrawing 15,000 USDT; it waits out the {EXECUTION_DELAY // 3600} h delay."
@@ -391,6 +494,8 @@ def cli() -> None:
         f"{refusal(refused[0])}"
     )
 
-    if matched != len(filed) or not audit.ok:
-        raise click.ClickException("the keeper's verdicts or its audit log are not what they should be")
+    if matched != len(filed) or not audit.ok or not evidence_ok:
+        raise click.ClickException(
+            "the keeper's verdicts, its audit log or the evidence checks are not what they should be"
+        )
     console.print("\n[bold green]Demo complete.[/] The local chain stops now.")

@@ -7,16 +7,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Protocol, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from keeper.evidence import LiquidationEvidence
+from keeper.exchanges.answers import RawAnswer
 from keeper.exchanges.errors import MalformedResponseError
 from keeper.interface import Exchange
 from keeper.settings import AccountCredentials
-from keeper.transport import HttpTransport, RawResponse
+from keeper.transport import RawResponse, SignRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -35,19 +36,60 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
+class Transport(Protocol):
+    """``HttpTransport`` on the wire; ``keeper.exchanges.answers.ReplayTransport`` in a replay."""
+
+    exchange: str
+
+    def get(
+        self, path: str, query: str, sign: SignRequest, limiter_key: str, weight: int = 1
+    ) -> RawResponse: ...
+
+    def save_malformed(self, error: MalformedResponseError) -> MalformedResponseError: ...
+
+    def raise_if_backing_off(self, endpoint: str) -> None:
+        """``BackOffError`` while the exchange told us to stop sending."""
+
+
+class OrderQuery(BaseModel):
+    """The order a claim names, and the span its liquidation must fall in (unix ms).
+
+    ``not_before_ms`` is the earliest liquidation the claim can be about (filed at most the claim window after
+    it); adapters compare it with each endpoint's retention to tell "does not exist" from "no longer kept".
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_id: str = Field(min_length=1)
+    instrument: str = Field(min_length=1)
+    not_before_ms: int = Field(ge=0)
+    not_after_ms: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OrderQuery:
+        if self.not_before_ms > self.not_after_ms:
+            raise ValueError(f"not_before_ms {self.not_before_ms} is after not_after_ms {self.not_after_ms}")
+        return self
+
+
 class ExchangeAdapter(ABC):
     """Looks up one order with one account's credentials and returns typed evidence.
 
     Adapters raise the errors of ``keeper.exchanges.errors``; a new exchange adds a module with a subclass
-    and one entry in ``keeper.exchanges.registry``.
+    and one entry in ``keeper.exchanges.registry``. Every answer an adapter reads goes through ``_fetch``,
+    which records it in ``answers``: replayed through ``ReplayTransport`` (with the recorded clock), the same
+    adapter code re-derives the same evidence without credentials or network.
     """
 
     exchange: ClassVar[Exchange]
+    retention_ms: ClassVar[int]
+    """How long the exchange keeps an order with fills (the only kind a liquidation is): after that its
+    absence proves nothing, and the review desk shows it as the deadline before the data is purged."""
 
     def __init__(
         self,
         credentials: AccountCredentials,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if credentials.exchange is not self.exchange:
@@ -58,13 +100,29 @@ class ExchangeAdapter(ABC):
         self._credentials = credentials
         self._transport = transport
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.answers: list[RawAnswer] = []
+        """Every answer read by this adapter, in order (kept after an error too)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(transport={self._transport!r})"
 
     @abstractmethod
-    def fetch_evidence(self, order_id: str, instrument: str) -> LiquidationEvidence:
-        """Evidence for ``order_id`` on ``instrument``, or a typed ``ExchangeError``."""
+    def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
+        """Evidence for ``query.order_id`` on ``query.instrument``, or a typed ``ExchangeError``."""
+
+    def now_ms(self) -> int:
+        """The adapter's clock (server-corrected on the wire, the recorded time in a replay), unix ms."""
+        return int(self._clock().timestamp() * 1000)
+
+    def _fetch(
+        self, path: str, query: str, sign: SignRequest, limiter_key: str, weight: int = 1
+    ) -> RawResponse:
+        """GET through the transport and record the answer (whatever its status)."""
+        raw = self._transport.get(path, query, sign, limiter_key, weight)
+        self.answers.append(
+            RawAnswer(request=raw.request, status=raw.status, body=raw.body, observed_at_ms=self.now_ms())
+        )
+        return raw
 
     def _malformed(self, raw: RawResponse, detail: str) -> MalformedResponseError:
         return self._transport.save_malformed(

@@ -1,23 +1,52 @@
-"""Binance USD-M futures adapter: the order, cross-checked with forceOrders, priced with userTrades."""
+"""Binance USD-M futures adapter: the order, cross-checked with forceOrders, priced with userTrades, penalised
+with INSURANCE_CLEAR income rows — every history read inside an explicit window the docs allow.
+
+The rules below are Binance's, from https://developers.binance.com/docs/derivatives/usds-margined-futures/:
+
+- Query Order (``GET /fapi/v1/order``) answers -2013 for an order created more than 90 days ago, and for one
+  canceled/expired *without fills* more than 3 days ago; -1121 for a symbol it does not serve (delisted or
+  disabled). Only orders with fills can be liquidations, so a -2013 proves "no such order" only while the
+  whole claim span is inside the 90 days (less ``RETENTION_MARGIN_MS``); otherwise a person decides.
+- Account Trade List (``GET /fapi/v1/userTrades``): without ``startTime``/``endTime`` only the last 7 days;
+  a span is at most 7 days; only the past 6 months. We always send a window around the order.
+- User's Force Orders and Income History: without times only the last 7 days (forceOrders: 7 days before
+  ``endTime``); income keeps 3 months; forceOrders 90 days. We send windows shorter than 7 days.
+- ``commission`` in userTrades is signed as its effect on the balance, like ``realizedPnl`` (the USD-M
+  example shows a charge as ``"-0.07819010"``; the income endpoint's COMMISSION rows use the same sign): a
+  positive commission is a rebate and counts as income. ``commissionAsset`` may be BNB.
+- USD-M contracts settle in the symbol's margin asset, which is its quote: ``…USDT`` in USDT, ``…USDC`` in
+  USDC (exchangeInfo's ``marginAsset``; we derive it from the symbol rather than fetch the weight-1 but very
+  large exchangeInfo answer for every claim).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict
 
-from keeper.evidence import LiquidationEvidence, LiquidationKind, exact_sum, loss_from
-from keeper.exchanges.base import ExchangeAdapter, WireDecimal, WireModel, parse_json, parse_model
+from keeper.evidence import LiquidationEvidence, LiquidationKind, ReviewCause, exact_sum, loss_from
+from keeper.exchanges.base import (
+    ExchangeAdapter,
+    OrderQuery,
+    Transport,
+    WireDecimal,
+    WireModel,
+    parse_json,
+    parse_model,
+)
 from keeper.exchanges.errors import (
     AuthenticationError,
+    ClockSkewError,
     InconsistentEvidenceError,
     MalformedResponseError,
+    NeedsReviewError,
     OrderNotFoundError,
     RateLimitedError,
     TransientError,
@@ -25,31 +54,63 @@ from keeper.exchanges.errors import (
 from keeper.interface import Exchange
 from keeper.limits import EndpointRate, LimiterTimeoutError, UsedWeightGate
 from keeper.settings import AccountCredentials
-from keeper.transport import HttpTransport, RawResponse
+from keeper.transport import RawResponse
 
 ORDER_PATH = "/fapi/v1/order"
+ALL_ORDERS_PATH = "/fapi/v1/allOrders"
 FORCE_ORDERS_PATH = "/fapi/v1/forceOrders"
 USER_TRADES_PATH = "/fapi/v1/userTrades"
 INCOME_PATH = "/fapi/v1/income"
+TIME_PATH = "/fapi/v1/time"
 
 # Request weight of each call (published per endpoint); Binance counts weight per IP per minute.
-WEIGHTS = {ORDER_PATH: 1, FORCE_ORDERS_PATH: 20, USER_TRADES_PATH: 5, INCOME_PATH: 30}
+WEIGHTS = {
+    ORDER_PATH: 1,
+    ALL_ORDERS_PATH: 5,
+    FORCE_ORDERS_PATH: 20,
+    USER_TRADES_PATH: 5,
+    INCOME_PATH: 30,
+    TIME_PATH: 1,
+}
 WEIGHT_KEY = "binance:weight-1m"
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 MAX_ROWS = 1000
+RowT = TypeVar("RowT", bound=BaseModel)
+MAX_FORCE_ORDERS = 100
+
+DAY_MS = 86_400_000
+ORDER_RETENTION_MS = 90 * DAY_MS
+"""Query Order / allOrders keep an order with fills for 90 days after its creation."""
+TRADE_RETENTION_MS = 180 * DAY_MS
+"""userTrades: "only support querying trade in the past 6 months" (taken as 180 days)."""
+INCOME_RETENTION_MS = 90 * DAY_MS
+"""Income history: "only contains data for the last three months" (taken as 90 days)."""
+RETENTION_MARGIN_MS = DAY_MS
+"""Kept off every retention limit: our clock against Binance's, an order created before its liquidation fill,
+and "3 months" being shorter than 90 days in some months."""
+MAX_WINDOW_MS = 7 * DAY_MS - 1
+"""Longest startTime..endTime span we send: allOrders wants it "less than 7 days", the others at most 7."""
+PENALTY_SLACK_MS = 60 * 60 * 1000
+"""How long after an order's ``updateTime`` its INSURANCE_CLEAR row may be posted. Binance documents no bound
+(the row's ``tradeId`` is only "if existing"); an hour is our assumption, and a row outside it is not read,
+so a late penalty can only underpay, never pay another order's."""
+
+AUTH_CODES = frozenset({-1002, -1022, -2014, -2015})
+RATE_LIMIT_CODES = frozenset({-1003, -1008, -1015})
+TRANSIENT_CODES = frozenset({-1000, -1001, -1007})
+CLOCK_SKEW_CODE = -1021
+ORDER_NOT_FOUND_CODE = -2013
+INVALID_SYMBOL_CODE = -1121
+
+# Margin (= settlement) assets of USD-M symbols, longest first so "…FDUSD" is not read as "…USD".
+MARGIN_ASSETS = ("FDUSD", "USDT", "USDC", "BUSD")
+
+LIQUIDATION_PREFIX = "autoclose-"
+ADL_CLIENT_ID = "adl_autoclose"
 
 
 def weight_rate(limit_per_minute: int, safety_margin: int) -> dict[str, EndpointRate]:
     return {WEIGHT_KEY: EndpointRate(max(1, limit_per_minute - safety_margin), 60_000)}
-
-
-AUTH_CODES = frozenset({-1002, -1022, -2014, -2015})
-RATE_LIMIT_CODES = frozenset({-1003, -1008, -1015})
-TRANSIENT_CODES = frozenset({-1000, -1001, -1007, -1021})  # -1021: our request aged past recvWindow
-NOT_FOUND_CODES = frozenset({-2013, -1121})
-
-LIQUIDATION_PREFIX = "autoclose-"
-ADL_CLIENT_ID = "adl_autoclose"
 
 
 def binance_signature(total_params: str, secret: str) -> str:
@@ -64,6 +125,25 @@ def kind_from_client_order_id(client_order_id: str) -> LiquidationKind:
     if client_order_id == ADL_CLIENT_ID:
         return LiquidationKind.ADL
     return LiquidationKind.NONE
+
+
+def margin_asset(symbol: str) -> str | None:
+    """The asset a USD-M symbol settles in: its quote (``BTCUSDT`` → USDT, ``ETHUSDC`` → USDC, delivery
+    ``BTCUSDT_250328`` → USDT); None for a symbol that is not USD-M."""
+    pair = symbol.split("_", 1)[0]
+    return next((asset for asset in MARGIN_ASSETS if pair.endswith(asset) and len(pair) > len(asset)), None)
+
+
+def time_windows(start_ms: int, end_ms: int, span_ms: int = MAX_WINDOW_MS) -> Iterator[tuple[int, int]]:
+    """``[start_ms, end_ms]`` (inclusive) cut into consecutive inclusive windows of at most ``span_ms``."""
+    if end_ms < start_ms:
+        raise ValueError(f"window ends at {end_ms}, before its start {start_ms}")
+    while True:
+        stop = min(end_ms, start_ms + span_ms)
+        yield start_ms, stop
+        if stop >= end_ms:
+            return
+        start_ms = stop + 1
 
 
 class BinanceError(BaseModel):
@@ -87,6 +167,9 @@ class BinanceOrder(WireModel):
 class BinanceForceOrder(WireModel):
     order_id: int
     symbol: str
+    client_order_id: str = ""
+    time: int
+    update_time: int
 
 
 class BinanceTrade(WireModel):
@@ -97,6 +180,7 @@ class BinanceTrade(WireModel):
     realized_pnl: WireDecimal
     commission: WireDecimal
     commission_asset: str
+    margin_asset: str | None = None
     time: int
 
 
@@ -106,16 +190,18 @@ class BinanceIncome(WireModel):
     income: WireDecimal
     asset: str
     trade_id: str = ""
+    tran_id: int | str = ""
     time: int
 
 
 class BinanceAdapter(ExchangeAdapter):
     exchange: ClassVar[Exchange] = Exchange.BINANCE
+    retention_ms: ClassVar[int] = ORDER_RETENTION_MS
 
     def __init__(
         self,
         credentials: AccountCredentials,
-        transport: HttpTransport,
+        transport: Transport,
         clock: Callable[[], datetime] | None = None,
         *,
         recv_window_ms: int = 5000,
@@ -127,60 +213,48 @@ class BinanceAdapter(ExchangeAdapter):
         self.weight_gate = weight_gate
         self.max_gate_wait_seconds = max_gate_wait_seconds
 
-    def fetch_evidence(self, order_id: str, instrument: str) -> LiquidationEvidence:
-        order_raw = self._get(ORDER_PATH, [("symbol", instrument), ("orderId", order_id)])
-        order = parse_model(BinanceOrder, self._json(order_raw, dict), order_raw, self.exchange.slug)
-        if str(order.order_id) != order_id or order.symbol != instrument:
-            raise self._inconsistent(
-                order_raw, f"asked for {order_id}/{instrument}, got {order.order_id}/{order.symbol}"
-            )
+    def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
+        order, order_raw = self._order(query)
         kind = kind_from_client_order_id(order.client_order_id)
-        digests = {order_raw.endpoint: order_raw.sha256}
-
-        window = [("startTime", str(order.time - 1)), ("endTime", str(order.update_time + 1))]
+        settlement = margin_asset(order.symbol)
+        if settlement is None:
+            raise self._inconsistent(
+                order_raw,
+                f"symbol {order.symbol!r} has no USD-M margin asset",
+                ReviewCause.INCONSISTENT_EVIDENCE,
+            )
+        forced: list[BinanceForceOrder] = []
         if kind is not LiquidationKind.NONE:
-            close_type = "ADL" if kind is LiquidationKind.ADL else "LIQUIDATION"
-            force_raw = self._get(
-                FORCE_ORDERS_PATH,
-                [("symbol", instrument), ("autoCloseType", close_type), *window, ("limit", "100")],
+            forced = self._force_orders(order, kind)
+
+        trades = self._trades(order)
+        fee_assets = {t.commission_asset for t in trades}
+        if len(fee_assets) > 1:
+            raise NeedsReviewError(
+                self.exchange.slug,
+                f"GET {USER_TRADES_PATH}",
+                ReviewCause.FEE_CURRENCY,
+                f"order {order.order_id} paid commission in {', '.join(sorted(fee_assets))}: no exchange "
+                "price converts them to one asset",
             )
-            rows = self._json(force_raw, list)
-            forced = [parse_model(BinanceForceOrder, row, force_raw, self.exchange.slug) for row in rows]
-            if not any(f.order_id == order.order_id for f in forced):
-                raise self._inconsistent(
-                    force_raw,
-                    f"clientOrderId {order.client_order_id!r} but order {order_id} is not in forceOrders",
-                )
-            digests[force_raw.endpoint] = force_raw.sha256
+        margins = {t.margin_asset for t in trades if t.margin_asset}
+        if margins - {settlement}:
+            raise self._inconsistent(
+                order_raw,
+                f"symbol {order.symbol} settles in {settlement}, trades say marginAsset {sorted(margins)}",
+                ReviewCause.INCONSISTENT_EVIDENCE,
+            )
+        fee_currency = fee_assets.pop() if fee_assets else settlement
 
-        trades_raw = self._get(
-            USER_TRADES_PATH, [("symbol", instrument), ("orderId", order_id), ("limit", str(MAX_ROWS))]
-        )
-        trade_rows = self._json(trades_raw, list)
-        trades = [parse_model(BinanceTrade, row, trades_raw, self.exchange.slug) for row in trade_rows]
-        self._check_trades(order, trades, trades_raw)
-        digests[trades_raw.endpoint] = trades_raw.sha256
-
-        penalty = Decimal(0)
+        penalty, penalty_currency = Decimal(0), settlement
         if kind.is_forced_liquidation:
-            income_raw = self._get(
-                INCOME_PATH,
-                [
-                    ("symbol", instrument),
-                    ("incomeType", "INSURANCE_CLEAR"),
-                    *window,
-                    ("limit", str(MAX_ROWS)),
-                ],
-            )
-            income_rows = self._json(income_raw, list)
-            trade_ids = {str(t.id) for t in trades}
-            incomes = [parse_model(BinanceIncome, row, income_raw, self.exchange.slug) for row in income_rows]
-            penalty = exact_sum(i.income for i in incomes if i.trade_id in trade_ids)
-            digests[income_raw.endpoint] = income_raw.sha256
+            penalty, penalty_currency = self._penalty(order, trades, forced, settlement)
 
         realized = exact_sum(t.realized_pnl for t in trades)
-        # Commission is a cost whichever sign the endpoint uses for it (the docs show both).
-        fees = -exact_sum(abs(t.commission) for t in trades)
+        # Signed like realizedPnl (USD-M docs): negative is a charge, positive a rebate (income).
+        fees = exact_sum(t.commission for t in trades)
+        # The loss is in the settlement currency only; an amount in another asset is left out of it and the
+        # policy sends the claim to a person (fee_currency / penalty_currency say which asset it was).
         return LiquidationEvidence(
             exchange=self.exchange,
             order_id=str(order.order_id),
@@ -192,41 +266,277 @@ class BinanceAdapter(ExchangeAdapter):
             realized_pnl=realized,
             fees=fees,
             liquidation_penalty=penalty,
-            settlement_currency=trades[0].commission_asset if trades else "USDT",
-            loss=loss_from(realized, fees, penalty),
-            response_digests=digests,
+            settlement_currency=settlement,
+            fee_currency=fee_currency,
+            penalty_currency=penalty_currency,
+            loss=loss_from(
+                realized,
+                fees if fee_currency == settlement else Decimal(0),
+                penalty if penalty_currency == settlement else Decimal(0),
+            ),
         )
 
+    # ------------------------------------------------------------------------------------------ the order
+
+    def _order(self, query: OrderQuery) -> tuple[BinanceOrder, RawResponse]:
+        order_id, instrument = query.order_id, query.instrument
+        raw = self._get(ORDER_PATH, [("symbol", instrument), ("orderId", order_id)])
+        error = self._error_body(raw)
+        if error is not None and error.code == INVALID_SYMBOL_CODE:
+            raise NeedsReviewError(
+                self.exchange.slug,
+                raw.endpoint,
+                ReviewCause.INSTRUMENT_NOT_LIVE,
+                f"symbol {instrument!r} is not served (code {error.code}: {error.msg}); a delisted symbol's "
+                "orders cannot be looked up, so absence proves nothing",
+            )
+        if error is not None and error.code == ORDER_NOT_FOUND_CODE:
+            raise self._not_found(query, raw, error)
+        order = parse_model(BinanceOrder, self._json(raw, dict), raw, self.exchange.slug)
+        if str(order.order_id) != order_id or order.symbol != instrument:
+            raise self._inconsistent(
+                raw,
+                f"asked for {order_id}/{instrument}, got {order.order_id}/{order.symbol}",
+                ReviewCause.INCONSISTENT_EVIDENCE,
+            )
+        if order.update_time < order.time:
+            raise self._inconsistent(
+                raw,
+                f"updateTime {order.update_time} before time {order.time}",
+                ReviewCause.MALFORMED_RESPONSE,
+            )
+        return order, raw
+
+    def _not_found(self, query: OrderQuery, raw: RawResponse, error: BinanceError) -> Exception:
+        # The answer's own arrival time, not a fresh clock reading: a replay sees exactly the same number.
+        now = self.answers[-1].observed_at_ms
+        age = now - query.not_before_ms
+        detail = f"HTTP {raw.status} code {error.code}: {error.msg}"
+        if age <= ORDER_RETENTION_MS - RETENTION_MARGIN_MS:
+            return OrderNotFoundError(
+                self.exchange.slug,
+                raw.endpoint,
+                f"{detail} (the claim's span starts {age // DAY_MS} days ago, inside the 90 days Binance "
+                "keeps every order with fills)",
+            )
+        return NeedsReviewError(
+            self.exchange.slug,
+            raw.endpoint,
+            ReviewCause.AGED_OUT,
+            f"{detail}; the claim's span starts {age // DAY_MS} days ago, past the 90 days (less a "
+            f"{RETENTION_MARGIN_MS // DAY_MS}-day margin) Query Order keeps orders: absence proves nothing",
+        )
+
+    def _force_orders(self, order: BinanceOrder, kind: LiquidationKind) -> list[BinanceForceOrder]:
+        """The symbol's forced orders around this one: it must be among them, and the others tell whether an
+        INSURANCE_CLEAR row without a trade id can be this order's alone."""
+        close_type = "ADL" if kind is LiquidationKind.ADL else "LIQUIDATION"
+        start, end = order.time - PENALTY_SLACK_MS, order.update_time + PENALTY_SLACK_MS
+        forced: list[BinanceForceOrder] = []
+        raw: RawResponse | None = None
+        for window_start, window_end in time_windows(start, end):
+            raw = self._get(
+                FORCE_ORDERS_PATH,
+                [
+                    ("symbol", order.symbol),
+                    ("autoCloseType", close_type),
+                    ("startTime", str(window_start)),
+                    ("endTime", str(window_end)),
+                    ("limit", str(MAX_FORCE_ORDERS)),
+                ],
+            )
+            rows = self._json(raw, list)
+            if len(rows) >= MAX_FORCE_ORDERS:
+                raise self._inconsistent(
+                    raw, f"{len(rows)} forced orders in one window: paging is not supported", None
+                )
+            forced += [parse_model(BinanceForceOrder, row, raw, self.exchange.slug) for row in rows]
+        assert raw is not None  # time_windows yields at least one window
+        if not any(f.order_id == order.order_id and f.symbol == order.symbol for f in forced):
+            raise self._inconsistent(
+                raw,
+                f"clientOrderId {order.client_order_id!r} but order {order.order_id} is not in forceOrders",
+                None,
+            )
+        return forced
+
+    # ------------------------------------------------------------------------------------------ the fills
+
+    def _trades(self, order: BinanceOrder) -> list[BinanceTrade]:
+        oldest = self.answers[-1].observed_at_ms - (TRADE_RETENTION_MS - RETENTION_MARGIN_MS)
+        if order.time < oldest:
+            raise NeedsReviewError(
+                self.exchange.slug,
+                f"GET {USER_TRADES_PATH}",
+                ReviewCause.AGED_OUT,
+                f"order {order.order_id} was created at {order.time}, before the 6 months userTrades keeps",
+            )
+        found, last = self._rows_in_windows(
+            USER_TRADES_PATH,
+            [("symbol", order.symbol), ("orderId", str(order.order_id))],
+            order.time,
+            order.update_time,
+            BinanceTrade,
+        )
+        trades = [trade for trade, _ in found]
+        self._check_trades(order, trades, last)
+        return trades
+
+    def _rows_in_windows(
+        self, path: str, params: list[tuple[str, str]], start: int, end: int, model: type[RowT]
+    ) -> tuple[list[tuple[RowT, RawResponse]], RawResponse]:
+        """Every row of ``path`` from ``start`` to ``end`` (ms), each with the answer it came in, and the last
+        answer: never the endpoint's 7-day default, but explicit windows of the span the endpoint accepts."""
+        found: list[tuple[RowT, RawResponse]] = []
+        raw: RawResponse | None = None
+        for window_start, window_end in time_windows(start, end):
+            raw = self._get(
+                path,
+                [
+                    *params,
+                    ("startTime", str(window_start)),
+                    ("endTime", str(window_end)),
+                    ("limit", str(MAX_ROWS)),
+                ],
+            )
+            rows = self._json(raw, list)
+            if len(rows) >= MAX_ROWS:
+                raise self._inconsistent(raw, f"{len(rows)} rows: paging is not supported", None)
+            found += [(parse_model(model, row, raw, self.exchange.slug), raw) for row in rows]
+        assert raw is not None  # time_windows yields at least one window
+        return found, raw
+
     def _check_trades(self, order: BinanceOrder, trades: list[BinanceTrade], raw: RawResponse) -> None:
-        if len(trades) >= MAX_ROWS:
-            raise self._inconsistent(raw, f"{len(trades)} trades: paging is not supported, review by hand")
-        foreign = [t.id for t in trades if t.order_id != order.order_id]
+        foreign = [t.id for t in trades if t.order_id != order.order_id or t.symbol != order.symbol]
         if foreign:
-            raise self._inconsistent(raw, f"trades {foreign} belong to another order")
+            raise self._inconsistent(raw, f"trades {foreign} belong to another order", None)
+        ids = [t.id for t in trades]
+        if len(set(ids)) != len(ids):
+            raise self._inconsistent(raw, f"trade ids repeat across windows: {sorted(ids)}", None)
         filled = exact_sum(t.qty for t in trades)
         if filled != order.executed_qty:
             raise self._inconsistent(
-                raw, f"trades add up to {filled}, order says executedQty {order.executed_qty}"
+                raw, f"trades add up to {filled}, order says executedQty {order.executed_qty}", None
             )
+
+    # ------------------------------------------------------------------------------------------ the penalty
+
+    def _penalty(
+        self,
+        order: BinanceOrder,
+        trades: list[BinanceTrade],
+        forced: list[BinanceForceOrder],
+        settlement: str,
+    ) -> tuple[Decimal, str]:
+        """The insurance-clearance fee of this order: rows whose ``tradeId`` is one of its trades, plus rows
+        without a trade id in ``time .. updateTime + PENALTY_SLACK_MS`` when no other forced order of the
+        symbol could own them. A row that fits neither (another forced order could own an id-less row, or a
+        row names a trade of no order in sight) goes to a person: a row is never dropped unexplained."""
+        oldest = self.answers[-1].observed_at_ms - (INCOME_RETENTION_MS - RETENTION_MARGIN_MS)
+        if order.time < oldest:
+            raise NeedsReviewError(
+                self.exchange.slug,
+                f"GET {INCOME_PATH}",
+                ReviewCause.AGED_OUT,
+                f"order {order.order_id} was created at {order.time}: its penalty rows may be past the three "
+                "months income history keeps",
+            )
+        start, end = order.time, order.update_time + PENALTY_SLACK_MS
+        incomes, _ = self._rows_in_windows(
+            INCOME_PATH,
+            [("symbol", order.symbol), ("incomeType", "INSURANCE_CLEAR")],
+            start,
+            end,
+            BinanceIncome,
+        )
+        trade_ids = {str(t.id) for t in trades}
+        # Another forced order of the symbol whose own penalty span overlaps ours could own an id-less row.
+        rivals = sorted(
+            f.order_id
+            for f in forced
+            if f.order_id != order.order_id
+            and f.symbol == order.symbol
+            and f.time <= end
+            and f.update_time + PENALTY_SLACK_MS >= start
+        )
+        mine: list[BinanceIncome] = []
+        for row, row_raw in incomes:
+            if row.income_type != "INSURANCE_CLEAR" or row.symbol != order.symbol:
+                raise self._inconsistent(
+                    row_raw, f"asked for INSURANCE_CLEAR of {order.symbol}, got {row!r}", None
+                )
+            if row.trade_id in trade_ids:
+                mine.append(row)
+                continue
+            if row.trade_id and rivals:
+                continue  # names a trade of another order, and there is one: that order's, by Binance's word
+            if row.trade_id:
+                raise NeedsReviewError(
+                    self.exchange.slug,
+                    f"GET {INCOME_PATH}",
+                    ReviewCause.UNMATCHED_PENALTY,
+                    f"INSURANCE_CLEAR {row.income} {row.asset} at {row.time} (tranId {row.tran_id}) names "
+                    f"trade {row.trade_id}, not one of order {order.order_id}'s, and no other forced order "
+                    f"of {order.symbol} falls in the window",
+                )
+            if rivals:
+                raise NeedsReviewError(
+                    self.exchange.slug,
+                    f"GET {INCOME_PATH}",
+                    ReviewCause.UNMATCHED_PENALTY,
+                    f"INSURANCE_CLEAR {row.income} {row.asset} at {row.time} (tranId {row.tran_id}) has no "
+                    f"tradeId, and forced orders {rivals} of {order.symbol} fall in the same window as "
+                    f"{order.order_id}: it cannot be tied to one order",
+                )
+            mine.append(row)
+        assets = {row.asset for row in mine}
+        if len(assets) > 1:
+            raise NeedsReviewError(
+                self.exchange.slug,
+                f"GET {INCOME_PATH}",
+                ReviewCause.FEE_CURRENCY,
+                f"penalty rows of order {order.order_id} in {', '.join(sorted(assets))}",
+            )
+        return exact_sum(row.income for row in mine), (assets.pop() if assets else settlement)
+
+    # ------------------------------------------------------------------------------------------ the wire
 
     def _get(self, path: str, params: list[tuple[str, str]]) -> RawResponse:
         weight = WEIGHTS[path]
+        # A ban or back-off closes the base URL: fail now rather than sleep on the weight gate first.
+        self._transport.raise_if_backing_off(f"GET {path}")
         if self.weight_gate is not None:
             try:
                 self.weight_gate.wait_for(weight, self.max_gate_wait_seconds)
             except LimiterTimeoutError as exc:
                 raise RateLimitedError(self.exchange.slug, f"GET {path}", str(exc)) from None
-        timestamp_ms = int(self._clock().timestamp() * 1000)
-        query = urlencode(
-            [*params, ("recvWindow", str(self.recv_window_ms)), ("timestamp", str(timestamp_ms))]
-        )
-        signed = f"{query}&signature={binance_signature(query, self._credentials.secret.get_secret_value())}"
-        headers = {"X-MBX-APIKEY": self._credentials.api_key.get_secret_value(), "Accept": "application/json"}
-        raw = self._transport.get(path, signed, headers, WEIGHT_KEY, weight)
+        creds = self._credentials
+
+        def sign(query: str) -> tuple[str, Mapping[str, str]]:
+            # Called per attempt: every retry carries a fresh timestamp from the (server-corrected) clock.
+            stamped = f"{query}&" + urlencode(
+                [("recvWindow", str(self.recv_window_ms)), ("timestamp", str(self.now_ms()))]
+            )
+            signed = f"{stamped}&signature={binance_signature(stamped, creds.secret.get_secret_value())}"
+            return signed, {"X-MBX-APIKEY": creds.api_key.get_secret_value(), "Accept": "application/json"}
+
+        raw = self._fetch(path, urlencode(params), sign, WEIGHT_KEY, weight)
         used = raw.headers.get(USED_WEIGHT_HEADER)
         if self.weight_gate is not None and used is not None and used.isdigit():
             self.weight_gate.observe(int(used))
         return raw
+
+    def _error_body(self, raw: RawResponse) -> BinanceError | None:
+        """The ``{"code", "msg"}`` body of a refused request, None for anything else."""
+        if raw.status == 200:
+            return None
+        try:
+            body = parse_json(raw, self.exchange.slug)
+        except MalformedResponseError:
+            return None
+        if isinstance(body, dict) and "code" in body and "msg" in body:
+            return parse_model(BinanceError, body, raw, self.exchange.slug)
+        return None
 
     def _json(self, raw: RawResponse, shape: type[dict[Any, Any]] | type[list[Any]]) -> Any:
         slug = self.exchange.slug
@@ -238,7 +548,7 @@ class BinanceAdapter(ExchangeAdapter):
             raise self._transport.save_malformed(exc) from None
         if isinstance(body, dict) and "code" in body and "msg" in body and raw.status != 200:
             error = parse_model(BinanceError, body, raw, slug)
-            raise _error_for(raw, slug, error)
+            raise self._error_for(raw, error)
         if raw.status != 200:
             raise (
                 _status_error(raw, slug)
@@ -249,8 +559,29 @@ class BinanceAdapter(ExchangeAdapter):
             raise self._malformed(raw, f"expected a JSON {shape.__name__}, got {type(body).__name__}")
         return body
 
-    def _inconsistent(self, raw: RawResponse, detail: str) -> InconsistentEvidenceError:
+    def _error_for(self, raw: RawResponse, error: BinanceError) -> Exception:
+        slug = self.exchange.slug
+        detail = f"HTTP {raw.status} code {error.code}: {error.msg}"
+        if error.code == INVALID_SYMBOL_CODE:
+            # Never "not found": the symbol stopped being served between two of our calls.
+            return NeedsReviewError(slug, raw.endpoint, ReviewCause.INSTRUMENT_NOT_LIVE, detail)
+        if error.code in AUTH_CODES:
+            return AuthenticationError(slug, raw.endpoint, detail)
+        if error.code == CLOCK_SKEW_CODE:
+            return ClockSkewError(slug, raw.endpoint, detail)
+        if error.code in RATE_LIMIT_CODES or raw.status in (418, 429):
+            return RateLimitedError(slug, raw.endpoint, detail)
+        if error.code in TRANSIENT_CODES or raw.status >= 500:
+            return TransientError(slug, raw.endpoint, detail)
+        # -2013 outside Query Order, -1127 (window too long), ...: our request or their answer is wrong.
+        return self._transport.save_malformed(MalformedResponseError(slug, raw.endpoint, detail, raw.body))
+
+    def _inconsistent(
+        self, raw: RawResponse, detail: str, cause: ReviewCause | None
+    ) -> InconsistentEvidenceError:
         error = InconsistentEvidenceError(self.exchange.slug, raw.endpoint, detail, raw.body)
+        if cause is not None:
+            error.cause = cause
         self._transport.save_malformed(error)
         return error
 
@@ -259,16 +590,3 @@ def _status_error(raw: RawResponse, slug: str) -> TransientError:
     if raw.status in (418, 429):
         return RateLimitedError(slug, raw.endpoint, f"HTTP {raw.status}")
     return TransientError(slug, raw.endpoint, f"HTTP {raw.status}")
-
-
-def _error_for(raw: RawResponse, slug: str, error: BinanceError) -> Exception:
-    detail = f"HTTP {raw.status} code {error.code}: {error.msg}"
-    if error.code in NOT_FOUND_CODES:
-        return OrderNotFoundError(slug, raw.endpoint, detail)
-    if error.code in AUTH_CODES:
-        return AuthenticationError(slug, raw.endpoint, detail)
-    if error.code in RATE_LIMIT_CODES or raw.status in (418, 429):
-        return RateLimitedError(slug, raw.endpoint, detail)
-    if error.code in TRANSIENT_CODES or raw.status >= 500:
-        return TransientError(slug, raw.endpoint, detail)
-    return MalformedResponseError(slug, raw.endpoint, detail, raw.body)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+from keeper.evidence import ReviewCause as ReviewCause  # re-exported: adapters raise with it
+
 
 class Disposition(StrEnum):
     """What happens to the claim when a verification fails this way."""
@@ -38,8 +40,29 @@ class AuthenticationError(ExchangeError):
 
 
 class OrderNotFoundError(ExchangeError):
+    """The exchange provably does not know the order: the instrument exists and the whole span the claim's
+    liquidation can fall in is inside the retention of the endpoints asked. Only this is a rejection."""
+
     disposition = Disposition.REJECT
     error_name = "not_found"
+
+
+class NeedsReviewError(ExchangeError):
+    """Answered, but the answers cannot settle the claim: a person decides (never a rejection)."""
+
+    disposition = Disposition.MANUAL_REVIEW
+    error_name = "manual_review"
+
+    def __init__(self, exchange: str, endpoint: str, cause: ReviewCause, detail: str) -> None:
+        super().__init__(exchange, endpoint, detail)
+        self.cause = cause
+
+
+class ClockSkewError(ExchangeError):
+    """The exchange refused our timestamp (OKX 50102, Binance -1021): re-sync the clock, re-sign, retry."""
+
+    disposition = Disposition.DEFER
+    error_name = "clock_skew"
 
 
 class TransientError(ExchangeError):
@@ -51,11 +74,23 @@ class RateLimitedError(TransientError):
     error_name = "rate_limited"
 
 
+class BackOffError(RateLimitedError):
+    """The exchange told us to stop (Binance 429 / 418 IP ban, Bybit 403): nothing is sent to ``base_url``
+    before ``until`` (unix seconds), by any worker."""
+
+    error_name = "backing_off"
+
+    def __init__(self, exchange: str, endpoint: str, detail: str, until: float) -> None:
+        super().__init__(exchange, endpoint, detail)
+        self.until = until
+
+
 class MalformedResponseError(ExchangeError):
     """The body is not what the wire format promises; the raw body is kept for review."""
 
     disposition = Disposition.MANUAL_REVIEW
     error_name = "malformed_response"
+    cause = ReviewCause.MALFORMED_RESPONSE
 
     def __init__(self, exchange: str, endpoint: str, detail: str, raw_body: bytes) -> None:
         super().__init__(exchange, endpoint, detail)
@@ -67,3 +102,4 @@ class InconsistentEvidenceError(MalformedResponseError):
     """Two endpoints disagree (e.g. a liquidation order whose fills are ordinary trades)."""
 
     error_name = "inconsistent_evidence"
+    cause = ReviewCause.INCONSISTENT_EVIDENCE

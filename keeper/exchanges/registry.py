@@ -2,19 +2,102 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from keeper.exchanges import binance, okx
 from keeper.exchanges.base import ExchangeAdapter
 from keeper.interface import Exchange
 from keeper.limits import EndpointLimiter, UsedWeightGate
 from keeper.settings import AccountCredentials, KeeperSettings
-from keeper.transport import HttpTransport, TransportConfig
+from keeper.transport import HttpTransport, RawResponse, TimeSource, TransportConfig
 
 AdapterFactory = Callable[[AccountCredentials], ExchangeAdapter]
 
 
+@dataclass(frozen=True)
+class TransportFactory:
+    """An adapter factory that also names the transport its adapters share (clock and back-off metrics)."""
+
+    transport: HttpTransport
+    build: AdapterFactory
+
+    def __call__(self, credentials: AccountCredentials) -> ExchangeAdapter:
+        return self.build(credentials)
+
+
+OKX_TIME_PATH = "/api/v5/public/time"
+BINANCE_TIME_PATH = "/fapi/v1/time"
+OKX_TIMESTAMP_EXPIRED = "50102"
+BINANCE_OUTSIDE_RECV_WINDOW = -1021
+# "Way too many requests; IP(1.2.3.4) banned until 1700000000000. Please use the websocket ..."
+_BANNED_UNTIL = re.compile(rb"banned until (\d{12,14})")
+
+
+def _error_code(raw: RawResponse) -> object:
+    """The ``code`` of a JSON error body, or None: all the transport needs to read of an answer."""
+    try:
+        body = json.loads(raw.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def okx_timestamp_refused(raw: RawResponse) -> bool:
+    """OKX: HTTP 401 with code 50102 "Timestamp request expired" (more than 30 s off its clock)."""
+    return raw.status == 401 and str(_error_code(raw)) == OKX_TIMESTAMP_EXPIRED
+
+
+def binance_timestamp_refused(raw: RawResponse) -> bool:
+    """Binance: HTTP 400 with -1021 "Timestamp for this request is outside of the recvWindow"."""
+    return raw.status == 400 and _error_code(raw) == BINANCE_OUTSIDE_RECV_WINDOW
+
+
+def binance_banned_until(raw: RawResponse) -> float | None:
+    """The end of a 418 IP ban as the body names it (unix ms on the wire), in unix seconds."""
+    found = _BANNED_UNTIL.search(raw.body)
+    return int(found.group(1)) / 1000 if found else None
+
+
+def okx_server_time(body: bytes) -> int:
+    """``{"code":"0","data":[{"ts":"1597026383085"}]}`` -> 1597026383085."""
+    return int(json.loads(body)["data"][0]["ts"])
+
+
+def binance_server_time(body: bytes) -> int:
+    """``{"serverTime": 1499827319559}`` -> 1499827319559."""
+    return int(json.loads(body)["serverTime"])
+
+
+@dataclass(frozen=True)
+class WireRules:
+    """What the transport must know of one exchange's wire: clock, refused timestamps, back-off statuses."""
+
+    time_source: TimeSource
+    skew_detector: Callable[[RawResponse], bool]
+    backoff_statuses: frozenset[int] = frozenset()
+    ban_until: Callable[[RawResponse], float | None] | None = None
+
+
+WIRE_RULES: dict[Exchange, WireRules] = {
+    # OKX limits are per user (the limiter paces them); a 429 is retried like a 5xx.
+    Exchange.OKX: WireRules(
+        TimeSource(OKX_TIME_PATH, okx_server_time, "public/time|ip"), okx_timestamp_refused
+    ),
+    # Binance limits are per IP: a 429 or a 418 closes the base URL for every worker.
+    Exchange.BINANCE: WireRules(
+        TimeSource(BINANCE_TIME_PATH, binance_server_time, binance.WEIGHT_KEY, 1),
+        binance_timestamp_refused,
+        frozenset({429, 418}),
+        binance_banned_until,
+    ),
+}
+
+
 def transport_config(settings: KeeperSettings, exchange: Exchange) -> TransportConfig:
+    rules = WIRE_RULES.get(exchange)
     return TransportConfig(
         base_url=settings.base_url(exchange),
         connect_timeout_seconds=settings.http_connect_timeout_seconds,
@@ -25,13 +108,23 @@ def transport_config(settings: KeeperSettings, exchange: Exchange) -> TransportC
         backoff_max_seconds=settings.http_backoff_max_seconds,
         pool_size=max(2, settings.verify_workers),
         malformed_dump_dir=settings.malformed_dump_dir,
+        time_source=rules.time_source if rules else None,
+        skew_detector=rules.skew_detector if rules else None,
+        backoff_statuses=rules.backoff_statuses if rules else frozenset(),
+        ban_until=rules.ban_until if rules else None,
+        skew_alert_after=settings.clock_skew_alert_after,
+        ban_default_seconds=settings.backoff_default_seconds,
+        ban_max_seconds=settings.backoff_max_ban_seconds,
     )
 
 
 def okx_factory(settings: KeeperSettings) -> AdapterFactory:
     limiter = EndpointLimiter(okx.RATES, okx.DEFAULT_RATE, settings.limiter_max_wait_seconds)
     transport = HttpTransport("okx", transport_config(settings, Exchange.OKX), limiter)
-    return lambda credentials: okx.OkxAdapter(credentials, transport)
+    # Every adapter signs with the exchange's clock (local time + the offset the transport measures).
+    return TransportFactory(
+        transport, lambda credentials: okx.OkxAdapter(credentials, transport, clock=transport.clock.now)
+    )
 
 
 def binance_factory(settings: KeeperSettings) -> AdapterFactory:
@@ -41,14 +134,25 @@ def binance_factory(settings: KeeperSettings) -> AdapterFactory:
     limiter = EndpointLimiter(rates, rates[binance.WEIGHT_KEY], settings.limiter_max_wait_seconds)
     transport = HttpTransport("binance", transport_config(settings, Exchange.BINANCE), limiter)
     gate = UsedWeightGate(settings.binance_weight_limit_per_minute, settings.binance_weight_safety_margin)
-    return lambda credentials: binance.BinanceAdapter(
-        credentials,
+    return TransportFactory(
         transport,
-        recv_window_ms=settings.binance_recv_window_ms,
-        weight_gate=gate,
-        max_gate_wait_seconds=settings.limiter_max_wait_seconds,
+        lambda credentials: binance.BinanceAdapter(
+            credentials,
+            transport,
+            clock=transport.clock.now,
+            recv_window_ms=settings.binance_recv_window_ms,
+            weight_gate=gate,
+            max_gate_wait_seconds=settings.limiter_max_wait_seconds,
+        ),
     )
 
+
+ADAPTERS: dict[Exchange, type[ExchangeAdapter]] = {
+    Exchange.OKX: okx.OkxAdapter,
+    Exchange.BINANCE: binance.BinanceAdapter,
+}
+"""The adapter class of each exchange (a replay builds it over recorded answers; the review desk reads its
+``retention_ms``)."""
 
 BUILDERS: dict[Exchange, Callable[[KeeperSettings], AdapterFactory]] = {
     Exchange.OKX: okx_factory,
@@ -63,7 +167,8 @@ class UnsupportedExchangeError(ValueError):
 
 
 class AdapterRegistry:
-    """One transport (Session, limiter) per exchange, shared by the adapters of all accounts."""
+    """One transport (Session, limiter, clock, back-off) per exchange, shared by the adapters of all
+    accounts and all workers."""
 
     def __init__(self, settings: KeeperSettings) -> None:
         self._factories = {exchange: build(settings) for exchange, build in BUILDERS.items()}
@@ -73,3 +178,11 @@ class AdapterRegistry:
         if factory is None:
             raise UnsupportedExchangeError(credentials.exchange)
         return factory(credentials)
+
+    def transports(self) -> dict[Exchange, HttpTransport]:
+        """Each exchange's shared transport: ``.clock`` (offset_ms, skew_errors, alerts) and ``.backoff``."""
+        return {
+            exchange: factory.transport
+            for exchange, factory in self._factories.items()
+            if isinstance(factory, TransportFactory)
+        }

@@ -12,14 +12,23 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from keeper.evidence import AccountRef, ClaimInput, LiquidationEvidence
-from keeper.exchanges.errors import Disposition, ExchangeError, MalformedResponseError
+from keeper.evidence import AccountRef, ClaimInput, LiquidationEvidence, ReviewCause
+from keeper.exchanges.answers import RawAnswer, answer_digests
+from keeper.exchanges.base import ExchangeAdapter, OrderQuery
+from keeper.exchanges.errors import (
+    BackOffError,
+    Disposition,
+    ExchangeError,
+    MalformedResponseError,
+    NeedsReviewError,
+)
 from keeper.exchanges.registry import AdapterRegistry, UnsupportedExchangeError
 from keeper.interface import Exchange, ReasonCode
-from keeper.policy import Decision, PolicyParams, decide, reject_without_evidence
+from keeper.policy import Decision, PolicyParams, ReviewNeeded, judge, reject_without_evidence
 from keeper.settings import AccountRegistry, UnknownAccountError
+from keeper.transport import HttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +40,29 @@ class VerificationRequest(BaseModel):
     account_ref: AccountRef
     order_id: str
     instrument: str
+    not_before_ms: int = Field(default=0, ge=0)
+    """The earliest liquidation the claim can be about: filed at most the claim window after it."""
+    not_after_ms: int = Field(default=0, ge=0)
+    """The latest: when the claim was filed (0: now)."""
 
     @classmethod
-    def for_claim(cls, claim: ClaimInput) -> VerificationRequest:
+    def for_claim(cls, claim: ClaimInput, claim_window_seconds: int) -> VerificationRequest:
         return cls(
             exchange=claim.exchange,
             account_ref=claim.account_ref,
             order_id=claim.order_id,
             instrument=claim.instrument,
+            not_before_ms=max(0, claim.submitted_at - claim_window_seconds) * 1000,
+            not_after_ms=claim.submitted_at * 1000,
+        )
+
+    def order_query(self, now_ms: int) -> OrderQuery:
+        not_after = self.not_after_ms or now_ms
+        return OrderQuery(
+            order_id=self.order_id,
+            instrument=self.instrument,
+            not_before_ms=min(self.not_before_ms, not_after),
+            not_after_ms=not_after,
         )
 
 
@@ -48,7 +72,9 @@ class OutcomeStatus(StrEnum):
     REJECTED = "rejected"
     """No evidence, but the answer itself is a verdict (reason code set)."""
     DEFERRED = "deferred"
-    """Nothing decided; keep the claim pending (our outage, an alert, or a manual review)."""
+    """Nothing decided; keep the claim pending and retry (our outage, the exchange's, or an alert)."""
+    NEEDS_REVIEW = "needs_review"
+    """The answers cannot settle the claim: it waits for a person (``review_cause``), not for a timer."""
 
 
 class VerificationOutcome(BaseModel):
@@ -62,6 +88,11 @@ class VerificationOutcome(BaseModel):
     disposition: Disposition | None = None
     detail: str = ""
     raw_body_saved_to: str | None = None
+    review_cause: ReviewCause | None = None
+    retry_at: float | None = None
+    """Unix seconds before which the exchange must not be asked again (a Binance 429/418 back-off)."""
+    answers: list[RawAnswer] = Field(default_factory=list, exclude=True, repr=False)
+    """Every exchange answer read, byte for byte (not part of the printed outcome)."""
 
 
 OutcomeObserver = Callable[["VerificationOutcome", float], None]
@@ -81,10 +112,15 @@ class Verifier:
         self._max_workers = max_workers
         self._observe = observe
 
+    def exchange_transports(self) -> dict[Exchange, HttpTransport]:
+        """Each exchange's shared transport (its clock and back-off, for metrics)."""
+        return self._adapters.transports()
+
     def verify(self, request: VerificationRequest) -> VerificationOutcome:
         try:
             credentials = self._accounts.lookup(request.account_ref)
         except UnknownAccountError as exc:
+            # A fact the verify command reports as before; decision_for sends it to a person, never a verdict.
             return _rejected(request, ReasonCode.UNKNOWN_ACCOUNT, "unknown_account", str(exc))
         if credentials.exchange is not request.exchange:
             detail = (
@@ -93,12 +129,9 @@ class Verifier:
             return _rejected(request, ReasonCode.ACCOUNT_MISMATCH, "account_mismatch", detail)
         try:
             adapter = self._adapters.adapter_for(credentials)
-            evidence = adapter.fetch_evidence(request.order_id, request.instrument)
         except UnsupportedExchangeError as exc:
-            return _deferred(request, "unsupported_exchange", Disposition.MANUAL_REVIEW, str(exc))
-        except ExchangeError as exc:
-            return _from_error(request, exc)
-        return VerificationOutcome(request=request, status=OutcomeStatus.VERIFIED, evidence=evidence)
+            return _review(request, ReviewCause.UNSUPPORTED_EXCHANGE, "unsupported_exchange", str(exc))
+        return fetch(adapter, request)
 
     def verify_many(self, requests: Sequence[VerificationRequest]) -> list[VerificationOutcome]:
         """Verify in a bounded pool; the per-endpoint limiters, not a global lock, pace the calls. Outcomes
@@ -126,20 +159,40 @@ class Verifier:
             outcome = self.verify(request)
         except Exception as exc:  # one bad claim must not sink the batch; it goes to a human instead
             log.exception("internal error verifying order %s on %s", request.order_id, request.exchange.slug)
-            outcome = _deferred(
-                request, "internal_error", Disposition.MANUAL_REVIEW, f"{type(exc).__name__}: {exc}"
+            outcome = _review(
+                request, ReviewCause.INTERNAL_ERROR, "internal_error", f"{type(exc).__name__}: {exc}"
             )
         if self._observe is not None:
             self._observe(outcome, time.monotonic() - started)
         return outcome
 
 
-def decision_for(claim: ClaimInput, policy: PolicyParams, outcome: VerificationOutcome) -> Decision | None:
-    """The verdict for a claim, or None while it must stay pending."""
+def fetch(adapter: ExchangeAdapter, request: VerificationRequest) -> VerificationOutcome:
+    """One adapter call as an outcome, with every answer the adapter read (a replay calls this too)."""
+    try:
+        evidence = adapter.fetch_evidence(request.order_query(adapter.now_ms()))
+    except ExchangeError as exc:
+        return _from_error(request, exc).model_copy(update={"answers": list(adapter.answers)})
+    return VerificationOutcome(
+        request=request, status=OutcomeStatus.VERIFIED, evidence=evidence, answers=list(adapter.answers)
+    )
+
+
+def decision_for(
+    claim: ClaimInput, policy: PolicyParams, outcome: VerificationOutcome
+) -> Decision | ReviewNeeded | None:
+    """The verdict for a claim; ``ReviewNeeded`` when a person must decide it; None while it must stay
+    pending (retried later). An unknown account is the keeper's configuration gap, never the trader's: it
+    goes to a person."""
+    digests = answer_digests(outcome.answers)
     if outcome.status is OutcomeStatus.VERIFIED and outcome.evidence is not None:
-        return decide(claim, policy, outcome.evidence)
+        return judge(claim, policy, outcome.evidence, digests)
+    if outcome.status is OutcomeStatus.REJECTED and outcome.reason_code is ReasonCode.UNKNOWN_ACCOUNT:
+        return ReviewNeeded(cause=ReviewCause.UNKNOWN_ACCOUNT, detail=outcome.detail)
     if outcome.status is OutcomeStatus.REJECTED and outcome.reason_code is not None:
-        return reject_without_evidence(claim, policy, outcome.reason_code)
+        return reject_without_evidence(claim, policy, outcome.reason_code, digests)
+    if outcome.status is OutcomeStatus.NEEDS_REVIEW and outcome.review_cause is not None:
+        return ReviewNeeded(cause=outcome.review_cause, detail=outcome.detail)
     return None
 
 
@@ -156,24 +209,34 @@ def _rejected(
     )
 
 
-def _deferred(
-    request: VerificationRequest, error: str, disposition: Disposition, detail: str
-) -> VerificationOutcome:
+def _review(request: VerificationRequest, cause: ReviewCause, error: str, detail: str) -> VerificationOutcome:
     return VerificationOutcome(
-        request=request, status=OutcomeStatus.DEFERRED, error=error, disposition=disposition, detail=detail
+        request=request,
+        status=OutcomeStatus.NEEDS_REVIEW,
+        error=error,
+        disposition=Disposition.MANUAL_REVIEW,
+        detail=detail,
+        review_cause=cause,
     )
 
 
 def _from_error(request: VerificationRequest, exc: ExchangeError) -> VerificationOutcome:
     if exc.disposition is Disposition.REJECT:
         return _rejected(request, ReasonCode.ORDER_NOT_FOUND, exc.error_name, str(exc))
-    log.warning("claim order %s deferred (%s): %s", request.order_id, exc.disposition, exc)
     saved = exc.saved_to if isinstance(exc, MalformedResponseError) else None
+    cause: ReviewCause | None = None
+    if isinstance(exc, NeedsReviewError | MalformedResponseError):
+        cause = exc.cause
+    if exc.disposition is Disposition.MANUAL_REVIEW and cause is None:
+        cause = ReviewCause.INTERNAL_ERROR
+    log.warning("claim order %s %s: %s", request.order_id, cause or exc.disposition, exc)
     return VerificationOutcome(
         request=request,
-        status=OutcomeStatus.DEFERRED,
+        status=OutcomeStatus.NEEDS_REVIEW if cause is not None else OutcomeStatus.DEFERRED,
         error=exc.error_name,
         disposition=exc.disposition,
         detail=str(exc),
         raw_body_saved_to=None if saved is None else str(saved),
+        review_cause=cause,
+        retry_at=exc.until if isinstance(exc, BackOffError) else None,
     )

@@ -11,7 +11,7 @@ from types import FrameType
 import click
 
 from keeper.sim.faults import FaultConfig
-from keeper.sim.generator import generate
+from keeper.sim.generator import generate, generate_edge_cases
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
 
@@ -27,6 +27,26 @@ from keeper.sim.server import SimExchange
 @click.option("--timeout-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--truncated-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--malformed-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option(
+    "--retry-after-seconds",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Retry-After on the injected 429s (--rate-limit-burst); default: none.",
+)
+@click.option(
+    "--retry-after-omit-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of Binance 429s sent without Retry-After (USD-M does not promise it).",
+)
+@click.option(
+    "--clock-skew-ms",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Run the exchange's clock this far ahead of the host's (negative: behind).",
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 @click.pass_context
 def main(
@@ -39,6 +59,9 @@ def main(
     timeout_rate: float,
     truncated_rate: float,
     malformed_rate: float,
+    retry_after_seconds: int | None,
+    retry_after_omit_rate: float,
+    clock_skew_ms: int,
     fault_seed: int,
 ) -> None:
     """Serve the simulated OKX v5 and Binance USD-M APIs on 127.0.0.1."""
@@ -53,6 +76,9 @@ def main(
         timeout_rate=timeout_rate,
         truncated_rate=truncated_rate,
         malformed_rate=malformed_rate,
+        retry_after_seconds=retry_after_seconds,
+        retry_after_omit_rate=retry_after_omit_rate,
+        clock_skew_ms=clock_skew_ms,
         seed=fault_seed,
     )
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
@@ -75,7 +101,13 @@ def main(
 
 
 @main.command("generate")
-@click.option("--count", type=click.IntRange(min=1), required=True)
+@click.option("--count", type=click.IntRange(min=1), help="Random scenarios (required without --edge-cases).")
+@click.option(
+    "--edge-cases",
+    is_flag=True,
+    help="Instead: one claim per rule of the real exchanges (retention, delisted instruments, settlement "
+    "currencies, penalties), generated for now.",
+)
 @click.option("--seed", type=int, required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Scenario file.")
 @click.option(
@@ -83,9 +115,14 @@ def main(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keeper accounts file (LG_ACCOUNTS_FILE); default: <out stem>.accounts.json next to --out.",
 )
-def generate_command(count: int, seed: int, out: Path, accounts_out: Path | None) -> None:
-    """Write COUNT seeded random scenarios with their expected verdicts, and the matching accounts file."""
-    scenarios = generate(count, seed)
+def generate_command(
+    count: int | None, edge_cases: bool, seed: int, out: Path, accounts_out: Path | None
+) -> None:
+    """Write COUNT seeded random scenarios (or the edge cases) with their expected verdicts, and the matching
+    accounts file."""
+    if (count is None) == (not edge_cases):
+        raise click.UsageError("give --count N or --edge-cases (one of them)")
+    scenarios = generate_edge_cases(seed) if count is None else generate(count, seed)
     scenarios.dump(out)
     accounts_path = accounts_out or out.with_name(f"{out.stem}.accounts.json")
     scenarios.write_keeper_accounts(accounts_path)

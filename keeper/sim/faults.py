@@ -1,4 +1,5 @@
-"""Fault injection for the simulator: latency, 5xx, 429 bursts, timeouts, truncated or malformed bodies."""
+"""Fault injection for the simulator: latency, 5xx, 429 bursts, timeouts, truncated or malformed bodies, a
+skewed server clock, and 429s without ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ class FaultConfig(BaseModel):
     timeout_seconds: float = Field(default=5.0, ge=0)
     truncated_rate: float = Field(default=0.0, ge=0, le=1)
     malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    clock_skew_ms: int = Field(
+        default=0, description="The server's clock runs this far ahead of the host's (negative: behind)."
+    )
+    retry_after_omit_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Binance USD-M does not promise Retry-After on a 429: drop it from this share of them.",
+    )
+    spare_time_endpoints: bool = Field(
+        default=True,
+        description="No faults on /api/v5/public/time and /fapi/v1/time, so fault counts stay about the "
+        "claim's requests (the keeper reads the time before its first signed request).",
+    )
     seed: int = 0
 
 
@@ -47,6 +62,12 @@ class FaultInjector:
             self._random = random.Random(config.seed)
             self._burst_5xx = config.error_5xx_burst
             self._burst_429 = config.rate_limit_burst
+
+    def omit_retry_after(self) -> bool:
+        """Whether this 429 goes out without its Retry-After header."""
+        with self._lock:
+            rate = self.config.retry_after_omit_rate
+            return bool(rate) and self._random.random() < rate
 
     def draw(self) -> tuple[Fault | None, Fault | None]:
         """(fault replacing the response, fault corrupting the body) for one request."""

@@ -7,22 +7,29 @@ the wire), independently of ``keeper.policy``, so the tests compare two separate
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import time
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from keeper.evidence import ReviewCause
 from keeper.interface import Exchange, ReasonCode
+from keeper.sim import binance, okx
 from keeper.sim.scenarios import (
     BinanceBook,
     ExpectedVerdict,
     OkxBook,
-    OwnedRecord,
     ScenarioFile,
     SimAccount,
+    SimOrder,
+    SimTrade,
+    wire_decimal,
 )
 
-ANCHOR_SECONDS = 1_790_000_000  # 2026-09-21; liquidations fall in the 30 days after it
 DAY = 86_400
+ANCHOR_AGE_SECONDS = 40 * DAY
+"""Without an explicit anchor, liquidations fall 40 to 10 days before generation: older than the exchanges'
+shortest windows (OKX's 7-day orders-history, Binance's 7-day default trade window), well inside the longest
+(OKX's 3-month archive, Binance's 90 days), so the regular scenarios exercise the history look-ups."""
 DEFAULT_POLICY: dict[str, Any] = {
     "coverage_ratio": "0.8",
     "claim_window_seconds": 7 * DAY,
@@ -56,10 +63,6 @@ WITHOUT_EVIDENCE = frozenset(
 BINANCE_KINDS = tuple(k for k in KINDS if k != "partial_liquidation")
 
 
-def _wire(value: Decimal) -> str:
-    return format(value, "f")
-
-
 def _split(total: Decimal, parts: int, rng: random.Random, quantum: Decimal) -> list[Decimal]:
     """Split ``total`` into ``parts`` multiples of ``quantum`` that add up exactly."""
     units = int(total / quantum)
@@ -71,38 +74,17 @@ def _split(total: Decimal, parts: int, rng: random.Random, quantum: Decimal) -> 
     return [quantum * sign * (bounds[i + 1] - bounds[i]) for i in range(parts)]
 
 
-@dataclass
-class _Trade:
-    size: Decimal
-    pnl: Decimal
-    fee: Decimal
-    trade_id: int
-
-
-@dataclass
-class _Order:
-    exchange: str
-    owner: SimAccount
-    order_id: str
-    instrument: str
-    kind: str
-    time_ms: int
-    price: Decimal
-    size: Decimal
-    pnl: Decimal
-    fee: Decimal
-    penalty: Decimal
-    trades: list[_Trade]
-
-    @property
-    def loss(self) -> Decimal:
-        net = self.pnl + self.fee + self.penalty
-        return -net if net < 0 else Decimal(0)
-
-
 class ScenarioGenerator:
-    def __init__(self, seed: int, policy: dict[str, Any] | None = None, anchor: int | None = None) -> None:
-        self.anchor = ANCHOR_SECONDS if anchor is None else anchor
+    def __init__(
+        self,
+        seed: int,
+        policy: dict[str, Any] | None = None,
+        anchor: int | None = None,
+        now: int | None = None,
+    ) -> None:
+        self.now = int(time.time()) if now is None else now
+        """Unix seconds the scenario is generated for: the simulator's clock when it serves the file."""
+        self.anchor = self.now - ANCHOR_AGE_SECONDS if anchor is None else anchor
         self.rng = random.Random(seed)
         self.seed = seed
         self.policy = {**DEFAULT_POLICY, **(policy or {})}
@@ -115,6 +97,88 @@ class ScenarioGenerator:
     def _id(self) -> int:
         self._next_id += self.rng.randint(1, 999)
         return self._next_id
+
+    def next_id(self) -> int:
+        """A fresh id (order, trade, bill): increasing, never reused within the file."""
+        return self._id()
+
+    def account(self, exchange: str) -> SimAccount:
+        """A new account of ``exchange`` (okx or binance) with fresh credentials."""
+        return self._account(exchange)
+
+    def order(
+        self,
+        exchange: str,
+        owner: SimAccount,
+        kind: str,
+        *,
+        profitable: bool = False,
+        time_ms: int | None = None,
+    ) -> SimOrder:
+        """A new order of ``kind`` (full, partial, adl, none), liquidated at ``time_ms`` (default: in the 30
+        days after the anchor); not published: the caller puts it on the wire (``okx.publish_order``, ...)."""
+        order = self._order(exchange, owner, kind, profitable)
+        if time_ms is not None:
+            order.time_ms = time_ms
+        return order
+
+    def expect(
+        self,
+        order: SimOrder,
+        scenario: str,
+        *,
+        reason: ReasonCode | None = None,
+        review_cause: str | None = None,
+        claimant: SimAccount | None = None,
+        loss: Decimal | None = None,
+        submitted_at: int | None = None,
+        evidence: bool = True,
+    ) -> ExpectedVerdict:
+        """Files a claim for ``order`` (by its owner unless ``claimant``), filed inside the claim window and
+        the coverage term, and records what the keeper must conclude: ``reason`` (the payout follows from
+        ``loss``, default the order's) or, exactly one of them, ``review_cause`` (a person decides)."""
+        if (reason is None) == (review_cause is None):
+            raise ValueError("expect() takes a reason or a review cause, exactly one")
+        rng = self.rng
+        whole_s = order.time_ms // 1000
+        window = int(self.policy["claim_window_seconds"])
+        if submitted_at is None:
+            submitted_at = whole_s + 1 + rng.randint(60, max(61, window - 120))
+        scale = Decimal(10) ** int(self.policy["token_decimals"])
+        lost = order.loss if loss is None else loss
+        loss_units = int((lost * scale).to_integral_value(rounding=ROUND_DOWN))
+        claimed = max(1, int(loss_units * rng.uniform(0.5, 1.5)))
+        claim = {
+            "claim_id": len(self.expected) + 1,
+            "user": "0x" + self._hex(20),
+            "exchange": order.exchange,
+            "account_ref": (claimant or order.owner).account_ref,
+            "order_id": order.order_id,
+            "instrument": order.instrument,
+            "claimed_loss": claimed,
+            "submitted_at": submitted_at,
+            "coverage_start": whole_s - rng.randint(DAY, 90 * DAY),
+            "coverage_end": whole_s + 1 + rng.randint(DAY, 180 * DAY),
+            "remaining_coverage": claimed,
+        }
+        payout = 0
+        if reason is ReasonCode.APPROVED:
+            ratio = Decimal(str(self.policy["coverage_ratio"]))
+            covered = int((lost * ratio * scale).to_integral_value(rounding=ROUND_DOWN))
+            payout = min(covered, claimed, int(self.policy["max_payout_per_claim"]))
+            if payout == 0:
+                reason = ReasonCode.ZERO_PAYOUT
+        verdict = ExpectedVerdict(
+            scenario=f"{order.exchange}:{scenario}",
+            claim=claim,
+            reason_code=None if reason is None else int(reason),
+            review_cause=review_cause,
+            payout=payout,
+            liquidation=order.kind if evidence and reason is not None else None,
+            loss=wire_decimal(lost) if evidence and reason is not None else None,
+        )
+        self.expected.append(verdict)
+        return verdict
 
     def _hex(self, nbytes: int) -> str:
         return self.rng.randbytes(nbytes).hex()
@@ -214,18 +278,21 @@ class ScenarioGenerator:
                 reason = ReasonCode.ZERO_PAYOUT
         evidence_expected = reason not in WITHOUT_EVIDENCE
         assert liquidated_s >= coverage_start
+        # No credentials for the claim's accountRef is the keeper's configuration gap: a person decides.
+        needs_person = reason is ReasonCode.UNKNOWN_ACCOUNT
         self.expected.append(
             ExpectedVerdict(
                 scenario=f"{exchange}:{scenario}",
                 claim=claim,
-                reason_code=int(reason),
+                reason_code=None if needs_person else int(reason),
+                review_cause=ReviewCause.UNKNOWN_ACCOUNT.value if needs_person else None,
                 payout=payout,
                 liquidation=wire_kind if evidence_expected else None,
-                loss=_wire(order.loss) if evidence_expected else None,
+                loss=wire_decimal(order.loss) if evidence_expected else None,
             )
         )
 
-    def _order(self, exchange: str, owner: SimAccount, kind: str, profitable: bool) -> _Order:
+    def _order(self, exchange: str, owner: SimAccount, kind: str, profitable: bool) -> SimOrder:
         rng = self.rng
         instruments = OKX_INSTRUMENTS if exchange == "okx" else BINANCE_SYMBOLS
         price = Decimal(rng.randint(10_000, 1_000_000)) / 100
@@ -241,10 +308,10 @@ class ScenarioGenerator:
         sizes = _split(size, fills, rng, Decimal("0.1"))
         pnls = _split(pnl, fills, rng, Decimal("0.001"))
         fees = _split(fee, fills, rng, Decimal("0.0001"))
-        trades = [_Trade(s, p, f, self._id()) for s, p, f in zip(sizes, pnls, fees, strict=True)]
+        trades = [SimTrade(s, p, f, self._id()) for s, p, f in zip(sizes, pnls, fees, strict=True)]
         time_ms = (self.anchor + rng.randint(0, 30 * DAY)) * 1000 + rng.randint(0, 999)
         order_id = str(self._id() * 10**9 + rng.randint(0, 10**9)) if exchange == "okx" else str(self._id())
-        return _Order(
+        return SimOrder(
             exchange,
             owner,
             order_id,
@@ -259,213 +326,32 @@ class ScenarioGenerator:
             trades,
         )
 
-    def _publish(self, order: _Order) -> None:
+    def _publish(self, order: SimOrder) -> None:
         if order.exchange == "okx":
-            self._publish_okx(order)
+            okx.publish_order(self.okx, order)
         else:
-            self._publish_binance(order)
-
-    def _publish_okx(self, o: _Order) -> None:
-        category = {
-            "full": "full_liquidation",
-            "partial": "partial_liquidation",
-            "adl": "adl",
-            "none": "normal",
-        }
-        sub_type = {"full": "104", "partial": "100", "adl": "125", "none": "5"}[o.kind]
-        system = o.kind != "none"
-        last = o.trades[-1]
-        u_time = o.time_ms + 3
-        wire = {
-            "accFillSz": _wire(o.size),
-            "algoClOrdId": "",
-            "algoId": "",
-            "attachAlgoClOrdId": "",
-            "attachAlgoOrds": [],
-            "avgPx": _wire(o.price),
-            "cTime": str(o.time_ms - 40),
-            "cancelSource": "",
-            "cancelSourceReason": "",
-            "category": category[o.kind],
-            "ccy": "",
-            "clOrdId": "",
-            "fee": _wire(o.fee),
-            "feeCcy": "USDT",
-            "fillPx": _wire(o.price),
-            "fillSz": _wire(last.size),
-            "fillTime": str(o.time_ms),
-            "instId": o.instrument,
-            "instType": "SWAP",
-            "isTpLimit": "false",
-            "lever": "10",
-            "linkedAlgoOrd": {"algoId": ""},
-            "ordId": o.order_id,
-            "ordType": "market" if not system else "ioc",
-            "pnl": _wire(o.pnl),
-            "posSide": "net",
-            "px": "",
-            "pxType": "",
-            "pxUsd": "",
-            "pxVol": "",
-            "quickMgnType": "",
-            "rebate": "0",
-            "rebateCcy": "USDT",
-            "reduceOnly": "true",
-            "side": "sell",
-            "slOrdPx": "",
-            "slTriggerPx": "",
-            "slTriggerPxType": "",
-            "source": "",
-            "state": "filled",
-            "stpId": "",
-            "stpMode": "",
-            "sz": _wire(o.size),
-            "tag": "",
-            "tdMode": "cross",
-            "tgtCcy": "",
-            "tpOrdPx": "",
-            "tpTriggerPx": "",
-            "tpTriggerPxType": "",
-            "tradeId": "0" if system else str(last.trade_id),
-            "tradeQuoteCcy": "USDT",
-            "uTime": str(u_time),
-        }
-        self.okx.orders.append(OwnedRecord(owner=o.owner.api_key, wire=wire))
-        for index, trade in enumerate(o.trades):
-            ts = o.time_ms - (len(o.trades) - 1 - index)
-            fill = {
-                "side": "sell",
-                "fillSz": _wire(trade.size),
-                "fillPx": _wire(o.price),
-                "fillPxVol": "",
-                "fillFwdPx": "",
-                "fee": _wire(trade.fee),
-                "fillPnl": _wire(trade.pnl),
-                "ordId": o.order_id,
-                "feeRate": "-0.0005",
-                "instType": "SWAP",
-                "fillPxUsd": "",
-                "instId": o.instrument,
-                "clOrdId": "",
-                "posSide": "net",
-                "billId": str(trade.trade_id * 7),
-                "subType": sub_type,
-                "fillMarkVol": "",
-                "tag": "",
-                "fillTime": str(ts),
-                "execType": "" if system else "T",
-                "fillIdxPx": "",
-                "tradeId": f"-{trade.trade_id}" if system else str(trade.trade_id),
-                "fillMarkPx": _wire(o.price),
-                "feeCcy": "USDT",
-                "ts": str(ts),
-                "tradeQuoteCcy": "USDT",
-            }
-            self.okx.fills.append(OwnedRecord(owner=o.owner.api_key, wire=fill))
-
-    def _publish_binance(self, o: _Order) -> None:
-        client_id = {
-            "full": f"autoclose-{o.time_ms}{self.rng.randint(100000, 999999)}",
-            "adl": "adl_autoclose",
-        }
-        system = o.kind != "none"
-        cum_quote = o.size * o.price
-        created, updated = o.time_ms - 43, o.time_ms
-        wire = {
-            "avgPrice": _wire(o.price),
-            "clientOrderId": client_id.get(o.kind, f"web_{self._hex(10)}"),
-            "cumQuote": _wire(cum_quote),
-            "executedQty": _wire(o.size),
-            "orderId": int(o.order_id),
-            "origQty": _wire(o.size),
-            "origType": "LIMIT",
-            "price": _wire(o.price),
-            "reduceOnly": False,
-            "side": "SELL",
-            "positionSide": "BOTH",
-            "status": "FILLED",
-            "stopPrice": "0",
-            "closePosition": False,
-            "symbol": o.instrument,
-            "time": created,
-            "timeInForce": "IOC" if o.kind == "full" else "GTC",
-            "type": "LIMIT",
-            "updateTime": updated,
-            "workingType": "CONTRACT_PRICE",
-            "priceProtect": False,
-            "priceMatch": "NONE",
-            "selfTradePreventionMode": "NONE",
-            "goodTillDate": 0,
-        }
-        self.binance.orders.append(OwnedRecord(owner=o.owner.api_key, wire=wire))
-        if system:
-            force_fields = (
-                "orderId",
-                "symbol",
-                "status",
-                "clientOrderId",
-                "price",
-                "avgPrice",
-                "origQty",
-                "executedQty",
-                "cumQuote",
-                "timeInForce",
-                "type",
-                "reduceOnly",
-                "closePosition",
-                "side",
-                "positionSide",
-                "stopPrice",
-                "workingType",
-                "origType",
-                "time",
-            )
-            force = {name: wire[name] for name in force_fields} | {"updateTime": updated}
-            self.binance.force_orders.append(OwnedRecord(owner=o.owner.api_key, wire=force))
-        for index, trade in enumerate(o.trades):
-            self.binance.trades.append(
-                OwnedRecord(
-                    owner=o.owner.api_key,
-                    wire={
-                        "buyer": False,
-                        "commission": _wire(-trade.fee),
-                        "commissionAsset": "USDT",
-                        "id": trade.trade_id,
-                        "maker": False,
-                        "orderId": int(o.order_id),
-                        "price": _wire(o.price),
-                        "qty": _wire(trade.size),
-                        "quoteQty": _wire(trade.size * o.price),
-                        "realizedPnl": _wire(trade.pnl),
-                        "side": "SELL",
-                        "positionSide": "BOTH",
-                        "symbol": o.instrument,
-                        "time": updated - (len(o.trades) - 1 - index),
-                    },
-                )
-            )
-        if o.penalty:
-            self.binance.income.append(
-                OwnedRecord(
-                    owner=o.owner.api_key,
-                    wire={
-                        "symbol": o.instrument,
-                        "incomeType": "INSURANCE_CLEAR",
-                        "income": _wire(o.penalty),
-                        "asset": "USDT",
-                        "info": "",
-                        "time": updated,
-                        "tranId": self._id(),
-                        "tradeId": str(o.trades[-1].trade_id),
-                    },
-                )
-            )
+            binance.publish_order(self.binance, order, self.rng, self._id)
 
 
 def generate(
     count: int, seed: int, policy: dict[str, Any] | None = None, anchor: int | None = None
 ) -> ScenarioFile:
-    """``anchor``: unix seconds; liquidations fall in the 30 days after it (default ``ANCHOR_SECONDS``)."""
+    """``anchor``: unix seconds; liquidations fall in the 30 days after it (default: 40 days ago)."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     return ScenarioGenerator(seed, policy, anchor).generate(count)
+
+
+def generate_edge_cases(
+    seed: int, now: int | None = None, policy: dict[str, Any] | None = None
+) -> ScenarioFile:
+    """One claim per rule of the real exchanges that the regular mix does not reach (retention and aged-out
+    orders, delisted instruments, settlement currencies, penalties, partial-then-full liquidations), each
+    with the verdict or the manual-review cause the keeper must reach; ``now`` is the simulator's clock."""
+    gen = ScenarioGenerator(seed, policy, now=now)
+    for exchange in ("okx", "binance"):
+        for _ in range(2):
+            gen.account(exchange)
+    okx.publish_edge_cases(gen)
+    binance.publish_edge_cases(gen)
+    return gen.scenario_file()

@@ -2,7 +2,7 @@
 
 Filing a claim at exactly the scenario's ``submitted_at`` makes the on-chain claim the generated one, so the
 generator's expected verdict applies unchanged. The generator must be anchored after the chain's clock
-(``generator.ANCHOR_SECONDS``): on chain, coverage starts at whitelisting and time only moves forward.
+(the generator's anchor): on chain, coverage starts at whitelisting and time only moves forward.
 Contract 1.1 binds an exchange account (``accountRef``) to one trader at a time, and each claim's trader gets
 that claim's own coverage, so ``pick_claims`` takes at most one claim per account. ``pool_limit_calls`` are
 the governance calls that open a fresh 1.1 pool, in an order its setters accept.

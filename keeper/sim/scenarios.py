@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SimAccount(BaseModel):
@@ -39,6 +41,12 @@ class OkxBook(BaseModel):
 
     orders: list[OwnedRecord] = Field(default_factory=list)
     fills: list[OwnedRecord] = Field(default_factory=list)
+    instruments: list[dict[str, Any]] = Field(default_factory=list)
+    """public/instruments rows (ctType, settleCcy, ...); served only while the instId is not ``delisted``."""
+    positions: list[OwnedRecord] = Field(default_factory=list)
+    """account/positions-history rows (liqPenalty, mgnMode, type, uTime)."""
+    delisted: list[str] = Field(default_factory=list)
+    """Instrument ids no longer live (expired FUTURES, delisted SWAP): trade/order answers 51001 for them."""
 
 
 class BinanceBook(BaseModel):
@@ -48,6 +56,8 @@ class BinanceBook(BaseModel):
     force_orders: list[OwnedRecord] = Field(default_factory=list)
     trades: list[OwnedRecord] = Field(default_factory=list)
     income: list[OwnedRecord] = Field(default_factory=list)
+    disabled_symbols: list[str] = Field(default_factory=list)
+    """Symbols Binance no longer serves (delisted, disabled): every signed endpoint answers -1121 for them."""
 
 
 class ExpectedVerdict(BaseModel):
@@ -57,10 +67,19 @@ class ExpectedVerdict(BaseModel):
 
     scenario: str
     claim: dict[str, Any]
-    reason_code: int
+    reason_code: int | None
+    """The verdict; None when the claim must go to a person (``review_cause``)."""
     payout: int
     liquidation: Literal["full", "partial", "adl", "none"] | None = None
     loss: str | None = None
+    review_cause: str | None = None
+    """A ``keeper.evidence.ReviewCause`` value: the keeper must not decide, a person must."""
+
+    @model_validator(mode="after")
+    def _verdict_or_review(self) -> ExpectedVerdict:
+        if (self.reason_code is None) == (self.review_cause is None):
+            raise ValueError(f"{self.scenario}: expected a reason code or a review cause, exactly one")
+        return self
 
 
 class ScenarioFile(BaseModel):
@@ -93,3 +112,41 @@ class ScenarioFile(BaseModel):
     def write_keeper_accounts(self, path: Path) -> None:
         path.write_text(json.dumps(self.keeper_accounts(), indent=1))
         path.chmod(0o600)
+
+
+def wire_decimal(value: Decimal) -> str:
+    """An amount as the exchanges print it: plain digits, no exponent."""
+    return format(value, "f")
+
+
+@dataclass
+class SimTrade:
+    """One fill of a generated order."""
+
+    size: Decimal
+    pnl: Decimal
+    fee: Decimal
+    trade_id: int
+
+
+@dataclass
+class SimOrder:
+    """A generated order before it is put on an exchange's wire."""
+
+    exchange: str
+    owner: SimAccount
+    order_id: str
+    instrument: str
+    kind: str
+    time_ms: int
+    price: Decimal
+    size: Decimal
+    pnl: Decimal
+    fee: Decimal
+    penalty: Decimal
+    trades: list[SimTrade]
+
+    @property
+    def loss(self) -> Decimal:
+        net = self.pnl + self.fee + self.penalty
+        return -net if net < 0 else Decimal(0)

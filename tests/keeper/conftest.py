@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
 from keeper.settings import AccountRegistry, KeeperSettings
 from keeper.sim import generator
-from keeper.sim.generator import generate
+from keeper.sim.generator import generate, generate_edge_cases
 from keeper.sim.onchain import ClaimSeeder
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
@@ -32,12 +33,35 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "keeper-default"))
 
 SCENARIO_SEED = 20261124
 SCENARIO_COUNT = 60
+EDGE_SEED = 12_2026
 WORLD_SEED = 5_2026
 
 
 @pytest.fixture(scope="session")
 def scenarios() -> ScenarioFile:
     return generate(SCENARIO_COUNT, SCENARIO_SEED)
+
+
+@pytest.fixture(scope="module")
+def edge() -> ScenarioFile:
+    """One claim per rule of the real exchanges, generated for now (the simulator serves it on the real
+    clock: retention is counted from it)."""
+    return generate_edge_cases(EDGE_SEED, int(time.time()))
+
+
+@pytest.fixture(scope="module")
+def edge_sim(edge: ScenarioFile) -> Iterator[SimExchange]:
+    exchange = SimExchange(edge, limits=SimLimits()).start()
+    yield exchange
+    exchange.stop()
+
+
+@pytest.fixture(scope="module")
+def edge_accounts(edge: ScenarioFile, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The keeper's accounts file for the edge-case accounts."""
+    path = tmp_path_factory.mktemp("edge") / "accounts.json"
+    edge.write_keeper_accounts(path)
+    return path
 
 
 @pytest.fixture

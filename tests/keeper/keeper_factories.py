@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, loss_from
+from keeper.exchanges.service import VerificationOutcome, VerificationRequest, decision_for
 from keeper.interface import Exchange
-from keeper.policy import PolicyParams
+from keeper.policy import Decision, PolicyParams, ReviewNeeded
 from keeper.settings import KeeperSettings
+from keeper.sim.scenarios import ExpectedVerdict
 
 LIQUIDATED_AT_MS = 1_790_000_000_500
 ACCOUNT_REF = "0x" + "ab" * 32
@@ -65,8 +67,9 @@ def evidence(
         "fees": fee,
         "liquidation_penalty": pen,
         "settlement_currency": "USDT",
+        "fee_currency": "USDT",
+        "penalty_currency": "USDT",
         "loss": loss_from(pnl, fee, pen),
-        "response_digests": {"GET /api/v5/trade/order": "0" * 64},
         **overrides,
     }
     return LiquidationEvidence(**values)
@@ -87,3 +90,37 @@ def make_settings(base_url: str, accounts_file: Path, dump_dir: Path, **override
         **overrides,
     }
     return KeeperSettings(_env_file=None, **values)
+
+
+def observed_verdict(
+    expected: ExpectedVerdict, policy: PolicyParams, outcome: VerificationOutcome
+) -> tuple[object, ...]:
+    """What the keeper concluded for a generated claim, comparable with ``wanted_verdict``: ("review", cause)
+    or (reason code, payout, liquidation kind, loss)."""
+    decision = decision_for(ClaimInput.model_validate(expected.claim), policy, outcome)
+    if isinstance(decision, ReviewNeeded):
+        return ("review", decision.cause.value)
+    assert isinstance(decision, Decision), (
+        f"{expected.scenario}: deferred ({outcome.error}: {outcome.detail})"
+    )
+    evidence = outcome.evidence
+    return (
+        int(decision.reason_code),
+        decision.payout,
+        None if evidence is None else evidence.liquidation.value,
+        None if evidence is None else evidence.loss,
+    )
+
+
+def wanted_verdict(expected: ExpectedVerdict) -> tuple[object, ...]:
+    """The generator's expectation in the shape of ``observed_verdict``."""
+    if expected.review_cause is not None:
+        return ("review", expected.review_cause)
+    loss = None if expected.loss is None else Decimal(expected.loss)
+    return (expected.reason_code, expected.payout, expected.liquidation, loss)
+
+
+def request_for(expected: ExpectedVerdict, policy: PolicyParams) -> VerificationRequest:
+    """The verification request of a generated claim, its span from the policy's claim window."""
+    claim = ClaimInput.model_validate(expected.claim)
+    return VerificationRequest.for_claim(claim, policy.claim_window_seconds)

@@ -78,11 +78,14 @@ class KeeperWorld:
     def assert_verdicts_match_generator(self, paid: bool = True) -> None:
         for f in self.filed:
             view = self.guard.getClaim(f.claim_id)
+            got = (ClaimStatus(int(view.status)), int(view.payout), int(view.reasonCode))
+            if f.expected.review_cause is not None:  # waits for a person: nothing posted on chain
+                assert got == (ClaimStatus.PENDING, 0, 0), f.expected.scenario
+                continue
             approved = f.expected.reason_code == 0
             want = (
                 ClaimStatus.REJECTED if not approved else ClaimStatus.PAID if paid else ClaimStatus.APPROVED
             )
-            got = (ClaimStatus(int(view.status)), int(view.payout), int(view.reasonCode))
             assert got == (want, f.expected.payout, f.expected.reason_code), f.expected.scenario
 
     def keeper_env(self, alias: str, name: str, **settings: Any) -> dict[str, str]:

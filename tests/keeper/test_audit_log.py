@@ -12,7 +12,8 @@ import pytest
 from keeper_factories import claim, evidence, policy
 
 from keeper.audit_log import GENESIS, AuditLog, verify_audit_log
-from keeper.policy import canonical_record, decide
+from keeper.evidence import ReviewCause
+from keeper.policy import Review, canonical_record, decide, decide_by_person
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,3 +144,57 @@ def test_cli_audit_verify__exit_code(tmp_path: Path, tamper: bool, code: int) ->
     assert done.returncode == code, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert (report["problem"] is None) == (not tamper)
+
+
+def test_record__person_decision_and_review__kept_with_the_reviewer_and_verified(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    c, p = claim(claim_id=4), policy()
+    review = Review(reviewer="alice", note="checked by hand", cause=ReviewCause.UNKNOWN_ACCOUNT)
+    d = decide_by_person(c, p, None, review, approve_units=10**6)
+    digests = [{"request": "GET /x", "status": 200, "observed_at_ms": 1, "sha256": "00" * 32}]
+    log.record_review(4, "unknown_account", "no credentials", digests, timestamp=50)
+    log.record_decision(
+        4,
+        d,
+        canonical_record(c, None, True, d.payout, d.reason_code, "test-1", (), review),
+        60,
+        reviewer="alice",
+    )
+
+    review_line, decision_line = (json.loads(line) for line in lines(path))
+    assert (review_line["type"], review_line["cause"], review_line["answers"]) == (
+        "review",
+        "unknown_account",
+        digests,
+    )
+    assert (decision_line["reviewer"], decision_line["canonical_record"]["review"]["reviewer"]) == (
+        "alice",
+        "alice",
+    )
+    report = verify_audit_log(path)
+    assert (report.ok, report.lines, report.decisions) == (True, 2, 1)
+
+
+APPEND_MANY = """
+import sys
+from pathlib import Path
+from keeper.audit_log import AuditLog
+log = AuditLog(Path(sys.argv[1]))
+for i in range(400):
+    log.record_transaction("verify", sys.argv[2], [i], "confirmed", None, i)
+"""
+
+
+def test_append__three_processes_at_once__one_intact_chain(tmp_path: Path) -> None:
+    """`keeper review decide` appends while the daemon does: without the file lock two of them read the same
+    last line and the chain forks (3 x 400 appends broke it at line 158 with the lock removed)."""
+    path = tmp_path / "audit.jsonl"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPEND_MANY, str(path), f"0x{n:064x}"], cwd=REPO)
+        for n in (1, 2, 3)
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+
+    report = verify_audit_log(path)
+    assert (report.ok, report.transactions) == (True, 1200)

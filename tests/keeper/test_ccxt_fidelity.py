@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import ccxt  # type: ignore[import-untyped]
 import pytest
 
 from keeper.sim.scenarios import ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange
+
+DAY_MS = 86_400_000
 
 
 def _owner(scenarios: ScenarioFile, api_key: str) -> SimAccount:
@@ -81,3 +85,103 @@ def test_ccxt_binanceusdm__unknown_order__order_not_found(sim: SimExchange, scen
     client = _binance_client(sim, _owner(scenarios, order.owner))
     with pytest.raises(ccxt.OrderNotFound, match="-2013"):
         client.fapiprivate_get_order({"symbol": order.wire["symbol"], "orderId": 1})
+
+
+def _linear_market(symbol: str) -> dict[str, object]:
+    """The ccxt market of a USD-M perpetual, so ccxt skips ``load_markets`` (the simulator serves no
+    exchangeInfo)."""
+    base, quote = symbol[:-4], symbol[-4:]
+    return {
+        "id": symbol,
+        "symbol": f"{base}/{quote}:{quote}",
+        "base": base,
+        "quote": quote,
+        "settle": quote,
+        "baseId": base,
+        "quoteId": quote,
+        "settleId": quote,
+        "type": "swap",
+        "subType": "linear",
+        "spot": False,
+        "margin": False,
+        "swap": True,
+        "future": False,
+        "option": False,
+        "active": True,
+        "contract": True,
+        "linear": True,
+        "inverse": False,
+        "contractSize": 1,
+        "precision": {"amount": 0.001, "price": 0.01},
+        "limits": {},
+        "info": {},
+    }
+
+
+def _first_trade(scenarios: ScenarioFile) -> tuple[dict[str, object], SimAccount]:
+    trade = scenarios.binance.trades[0]
+    return trade.wire, _owner(scenarios, trade.owner)
+
+
+def test_ccxt_binanceusdm__fetch_time__simulator_server_time(
+    sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    _, account = _first_trade(scenarios)
+    client = _binance_client(sim, account)
+    before = int(time.time() * 1000)
+    server = client.fetch_time()
+    assert before - 1 <= server <= int(time.time() * 1000) + 1
+    assert client.fapiPublicGetTime()["serverTime"] >= server
+
+
+def test_ccxt_binanceusdm__all_orders_in_window__passes_signature_check_and_returns_order(
+    sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    order = scenarios.binance.orders[0]
+    client = _binance_client(sim, _owner(scenarios, order.owner))
+    created = int(order.wire["time"])
+    rows = client.fapiPrivateGetAllOrders(
+        {"symbol": order.wire["symbol"], "startTime": created - 1000, "endTime": created + 1000}
+    )
+    assert order.wire in rows
+
+
+def test_ccxt_binanceusdm__all_orders_span_of_7_days__1127_bad_request(
+    sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    order = scenarios.binance.orders[0]
+    client = _binance_client(sim, _owner(scenarios, order.owner))
+    created = int(order.wire["time"])
+    with pytest.raises(ccxt.BadRequest, match="-1127"):
+        client.fapiPrivateGetAllOrders(
+            {"symbol": order.wire["symbol"], "startTime": created, "endTime": created + 7 * DAY_MS}
+        )
+
+
+def test_ccxt_binanceusdm__fetch_my_trades_since_and_end_time__finds_the_old_fill(
+    sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    wire, account = _first_trade(scenarios)
+    client = _binance_client(sim, account)
+    market = _linear_market(str(wire["symbol"]))
+    client.set_markets([market])
+    moment = int(str(wire["time"]))
+    trades = client.fetch_my_trades(
+        str(market["symbol"]), since=moment - 1000, params={"endTime": moment + 1000}
+    )
+    assert wire["id"] in [int(t["id"]) for t in trades]
+    # since alone: ccxt sends endTime = since + 7 days for linear markets, a span the simulator accepts.
+    trades = client.fetch_my_trades(str(market["symbol"]), since=moment - 1000)
+    assert wire["id"] in [int(t["id"]) for t in trades]
+
+
+def test_ccxt_binanceusdm__fetch_my_trades_without_since__only_last_7_days(
+    sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    # The generated liquidations are 10 to 40 days old: the 7-day default shows none of them.
+    wire, account = _first_trade(scenarios)
+    client = _binance_client(sim, account)
+    market = _linear_market(str(wire["symbol"]))
+    client.set_markets([market])
+    assert time.time() * 1000 - int(str(wire["time"])) > 7 * DAY_MS
+    assert client.fetch_my_trades(str(market["symbol"])) == []

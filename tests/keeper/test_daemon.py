@@ -26,11 +26,15 @@ from keeper.daemon import (
     DaemonConfig,
     InstanceLock,
 )
+from keeper.evidence import ReviewCause
+from keeper.interface import Exchange
+from keeper.limits import EndpointLimiter, EndpointRate
 from keeper.logs import JsonFormatter, configure_logging
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import RunReport
 from keeper.settings import DeploymentFileError, KeeperSettings
-from keeper.store import ClaimState
+from keeper.store import ClaimRecord, ClaimState
+from keeper.transport import HttpTransport, TransportConfig
 
 
 class FakeClock:
@@ -56,13 +60,55 @@ class ScriptedChain:
     def pool_balances(self) -> tuple[int, int]:
         return 1_000, 300
 
+    def now(self) -> int:
+        return 10_000
+
+
+def in_review(claim_id: int, exchange: int, cause: ReviewCause, entered_at: int) -> ClaimRecord:
+    return ClaimRecord(
+        claim_id=claim_id,
+        user="0x" + "11" * 20,
+        exchange=exchange,
+        account_ref="0x" + "cd" * 32,
+        order_id="1",
+        instrument="BTCUSDT",
+        claimed_loss=1,
+        block_number=1,
+        log_index=0,
+        state=ClaimState.MANUAL_REVIEW,
+        review_cause=cause,
+        review_entered_at=entered_at,
+    )
+
+
+REVIEWS = (
+    in_review(1, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=4_000),
+    in_review(2, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=9_000),
+    in_review(3, 2, ReviewCause.AGED_OUT, entered_at=9_500),
+)
+
 
 class ScriptedStore:
     def cursor(self) -> int | None:
         return 7
 
+    def in_review(self) -> list[ClaimRecord]:
+        return list(REVIEWS)
+
     def count_by_state(self) -> dict[ClaimState, int]:
         return {state: 2 if state is ClaimState.DEFERRED else 0 for state in ClaimState}
+
+
+class ScriptedVerifier:
+    """The exchanges' transports as the daemon reads them for metrics: one Binance transport backing off."""
+
+    def __init__(self) -> None:
+        config = TransportConfig(base_url="http://127.0.0.1:9")
+        self.binance = HttpTransport("binance", config, EndpointLimiter({}, EndpointRate(10, 1000), 1.0))
+        self.binance.backoff.impose(self.binance.clock.seconds() + 120, "HTTP 418")
+
+    def exchange_transports(self) -> dict[Exchange, HttpTransport]:
+        return {Exchange.BINANCE: self.binance}
 
 
 class ScriptedPipeline:
@@ -73,6 +119,7 @@ class ScriptedPipeline:
     ) -> None:
         self.chain = chain
         self.store = ScriptedStore()
+        self.verifier = ScriptedVerifier()
         self.failures = failures
         self.passes = passes
         self.stop = stop
@@ -84,7 +131,9 @@ class ScriptedPipeline:
             self.stop.set()
         if self.failures:
             raise self.failures.pop(0)
-        return RunReport(recorded=[1], decided=[1], verdict_reasons=[0], posted=[1])
+        return RunReport(
+            recorded=[1, 2], decided=[1], verdict_reasons=[0], posted=[1], reviewed=[(2, "aged_out")]
+        )
 
 
 def make_daemon(pipeline: Any, stop: threading.Event, watchdog: float = 60.0) -> tuple[Daemon, KeeperMetrics]:
@@ -122,6 +171,47 @@ def test_daemon__rpc_errors__counted_and_loop_goes_on_until_stopped() -> None:
     assert sample(metrics, "keeper_claims_in_state", state="deferred") == 2
     assert sample(metrics, "keeper_claims_in_state", state="posted") == 0
     assert sample(metrics, "keeper_cursor_lag_blocks") == sample(metrics, "keeper_head_block") - 7 > 0
+
+
+def test_daemon__claims_in_review__counted_by_exchange_and_cause_with_the_oldest_age() -> None:
+    """Before: nothing waited for a person, so nothing measured the review desk's queue."""
+    stop = threading.Event()
+    pipeline = ScriptedPipeline(ScriptedChain(list(range(100, 200))), [], 2, stop)
+    daemon, metrics = make_daemon(pipeline, stop)
+
+    assert daemon.run() == EXIT_OK
+
+    assert sample(metrics, "keeper_claims_in_review", exchange="okx", cause="unknown_account") == 2
+    assert sample(metrics, "keeper_claims_in_review", exchange="binance", cause="aged_out") == 1
+    assert sample(metrics, "keeper_oldest_review_age_seconds") == 10_000 - 4_000
+    assert sample(metrics, "keeper_verdicts_by_disposition_total", disposition="approved") == 2
+    assert sample(metrics, "keeper_verdicts_by_disposition_total", disposition="manual_review") == 2
+    assert sample(metrics, "keeper_verdicts_by_disposition_total", disposition="rejected") == 0
+
+    # A cause no claim has any more reads as gone, not as its last count.
+    metrics.observe_reviews(list(REVIEWS[2:]), now=9_600)
+    assert sample(metrics, "keeper_claims_in_review", exchange="okx", cause="unknown_account") is None
+    assert sample(metrics, "keeper_oldest_review_age_seconds") == 100
+    metrics.observe_reviews([], now=9_600)
+    assert sample(metrics, "keeper_oldest_review_age_seconds") == 0
+
+
+def test_daemon__exchange_backing_off__clock_and_back_off_in_metrics() -> None:
+    """Before: a ban or a drifting clock showed nowhere an operator looks."""
+    stop = threading.Event()
+    pipeline = ScriptedPipeline(ScriptedChain(list(range(100, 200))), [], 1, stop)
+    daemon, metrics = make_daemon(pipeline, stop)
+    pipeline.verifier.binance.clock.record_skew_error()
+
+    assert daemon.run() == EXIT_OK
+
+    assert sample(metrics, "keeper_exchange_backoffs_imposed", exchange="binance") == 1
+    assert (
+        110 < (sample(metrics, "keeper_exchange_backoff_remaining_seconds", exchange="binance") or 0) <= 120
+    )
+    assert sample(metrics, "keeper_exchange_clock_skew_errors", exchange="binance") == 1
+    assert sample(metrics, "keeper_exchange_clock_alerts", exchange="binance") == 0
+    assert sample(metrics, "keeper_exchange_clock_offset_ms", exchange="binance") == 0
 
 
 def test_daemon__head_never_moves__exits_head_stalled() -> None:

@@ -12,7 +12,7 @@ from keeper_factories import make_settings
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.binance import BinanceAdapter
-from keeper.exchanges.errors import AuthenticationError, Disposition, TransientError
+from keeper.exchanges.errors import ClockSkewError, Disposition
 from keeper.exchanges.okx import OkxAdapter
 from keeper.exchanges.registry import AdapterRegistry, transport_config
 from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest, Verifier
@@ -24,10 +24,13 @@ from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
 from keeper.transport import HttpTransport
 
+# The keeper's default claim window: the span a claim's liquidation can fall in.
+CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default
+
 
 def request_for(scenarios: ScenarioFile, scenario: str) -> VerificationRequest:
     expected = next(e for e in scenarios.expected if e.scenario == scenario)
-    return VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim))
+    return VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim), CLAIM_WINDOW_SECONDS)
 
 
 def verify(settings: KeeperSettings, request: VerificationRequest) -> VerificationOutcome:
@@ -128,28 +131,57 @@ def test_verify__persistent_5xx__deferred_transient_after_retries(
     assert statuses(sim, "/fapi/v1/order") == [503, 503, 503]  # 1 try + http_retries=2
 
 
-def test_verify__429_with_retry_after__waits_then_verified(
+def test_verify__okx_429_with_retry_after__waits_re_signs_then_verified(
     keeper_settings: KeeperSettings, sim: SimExchange, scenarios: ScenarioFile
 ) -> None:
+    # OKX limits are per user and the limiter paces them: a 429 is retried after its Retry-After.
     sim.set_faults(FaultConfig(rate_limit_burst=1, retry_after_seconds=1))
     started = time.monotonic()
-    outcome = verify(keeper_settings, request_for(scenarios, "binance:normal_close"))
+    outcome = verify(keeper_settings, request_for(scenarios, "okx:normal_close"))
     assert outcome.status is OutcomeStatus.VERIFIED
     assert time.monotonic() - started >= 1.0
-    assert statuses(sim, "/fapi/v1/order") == [429, 200]
+    assert statuses(sim, "/api/v5/trade/order") == [429, 200]
 
 
-@pytest.mark.parametrize("scenario", ["okx:full_liquidation", "binance:full_liquidation"])
+def test_verify__binance_429_with_retry_after__backs_off_without_resending(
+    keeper_settings: KeeperSettings, sim: SimExchange, scenarios: ScenarioFile
+) -> None:
+    # Binance limits are per IP and a client that keeps sending after a 429 is banned: never resent.
+    sim.set_faults(FaultConfig(rate_limit_burst=1, retry_after_seconds=30))
+    outcome = verify(keeper_settings, request_for(scenarios, "binance:normal_close"))
+    assert (outcome.status, outcome.error, outcome.disposition) == (
+        OutcomeStatus.DEFERRED,
+        "backing_off",
+        Disposition.DEFER,
+    )
+    assert "Retry-After" in outcome.detail
+    assert statuses(sim, "/fapi/v1/order") == [429]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "error", "path", "sent"),
+    [
+        ("okx:full_liquidation", "rate_limited", "/api/v5/trade/order", [429, 429, 429]),
+        ("binance:full_liquidation", "backing_off", "/fapi/v1/order", [429]),
+    ],
+)
 def test_verify__429_longer_than_retries__deferred_rate_limited(
-    keeper_settings: KeeperSettings, sim: SimExchange, scenarios: ScenarioFile, scenario: str
+    keeper_settings: KeeperSettings,
+    sim: SimExchange,
+    scenarios: ScenarioFile,
+    scenario: str,
+    error: str,
+    path: str,
+    sent: list[int],
 ) -> None:
     sim.set_faults(FaultConfig(rate_limit_burst=10))
     outcome = verify(keeper_settings, request_for(scenarios, scenario))
     assert (outcome.status, outcome.error, outcome.disposition) == (
         OutcomeStatus.DEFERRED,
-        "rate_limited",
+        error,
         Disposition.DEFER,
     )
+    assert statuses(sim, path) == sent  # OKX: 1 try + http_retries=2; Binance: the first 429 stops it
 
 
 def test_verify__server_slower_than_read_timeout__deferred_transient(
@@ -171,7 +203,7 @@ def test_verify__corrupt_body__manual_review_with_raw_body_saved(
     sim.set_faults(FaultConfig(**{fault: 1.0}))
     outcome = verify(keeper_settings, request_for(scenarios, "okx:full_liquidation"))
     assert (outcome.status, outcome.error, outcome.disposition) == (
-        OutcomeStatus.DEFERRED,
+        OutcomeStatus.NEEDS_REVIEW,
         "malformed_response",
         Disposition.MANUAL_REVIEW,
     )
@@ -226,15 +258,26 @@ def _adapter_with_clock(
     return adapter_type(creds, transport, clock=lambda: datetime.now(UTC) + skew)
 
 
-@pytest.mark.parametrize(("scenario", "code"), [("okx:full_liquidation", "50102"), ("binance:adl", "-1021")])
-def test_fetch_evidence__clock_behind_server__transient_timestamp_error(
-    keeper_settings: KeeperSettings, sim: SimExchange, scenarios: ScenarioFile, scenario: str, code: str
+@pytest.mark.parametrize(
+    ("scenario", "path", "status"),
+    [("okx:full_liquidation", "/api/v5/trade/order", 401), ("binance:adl", "/fapi/v1/order", 400)],
+)
+def test_fetch_evidence__adapter_clock_not_the_exchange_clock__clock_skew_after_one_resign(
+    keeper_settings: KeeperSettings,
+    sim: SimExchange,
+    scenarios: ScenarioFile,
+    scenario: str,
+    path: str,
+    status: int,
 ) -> None:
+    # An adapter signing with its own clock 40 s behind: re-syncing the transport's clock cannot help it, so
+    # after one re-signed attempt the claim is deferred as clock_skew (never an authentication alert).
     request = request_for(scenarios, scenario)
     adapter = _adapter_with_clock(request.exchange, keeper_settings, request, timedelta(seconds=-40))
-    with pytest.raises(TransientError, match=f"code {code}") as caught:
-        adapter.fetch_evidence(request.order_id, request.instrument)
-    assert not isinstance(caught.value, AuthenticationError)
+    with pytest.raises(ClockSkewError, match="timestamp refused again after a clock re-sync") as caught:
+        adapter.fetch_evidence(request.order_query(int(time.time() * 1000)))
+    assert (caught.value.error_name, caught.value.disposition) == ("clock_skew", Disposition.DEFER)
+    assert statuses(sim, path) == [status, status]
 
 
 def test_fetch_evidence__clock_slightly_behind__within_window_verified(
@@ -242,7 +285,7 @@ def test_fetch_evidence__clock_slightly_behind__within_window_verified(
 ) -> None:
     request = request_for(scenarios, "binance:adl")
     adapter = _adapter_with_clock(Exchange.BINANCE, keeper_settings, request, timedelta(seconds=-3))
-    evidence = adapter.fetch_evidence(request.order_id, request.instrument)
+    evidence = adapter.fetch_evidence(request.order_query(int(time.time() * 1000)))
     assert evidence.liquidation.value == "adl"
 
 

@@ -13,8 +13,12 @@ from keeper.evidence import ClaimInput
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import OutcomeStatus, VerificationRequest, Verifier
 from keeper.limits import EndpointLimiter, EndpointRate, LimiterTimeoutError, UsedWeightGate
+from keeper.settings import KeeperSettings
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
+
+# The keeper's default claim window: the span a claim's liquidation can fall in.
+CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default
 
 
 def test_endpoint_limiter__over_rate__second_batch_waits_for_window() -> None:
@@ -114,24 +118,27 @@ def test_used_weight_gate__wait_beyond_allowed__raises_timeout() -> None:
 
 def _requests(scenarios: ScenarioFile, scenario: str, repeat: int) -> list[VerificationRequest]:
     expected = next(e for e in scenarios.expected if e.scenario == scenario)
-    return [VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim))] * repeat
+    return [
+        VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim), CLAIM_WINDOW_SECONDS)
+    ] * repeat
 
 
 def test_verify_many__binance_weight_budget__client_stops_before_server_429(
     scenarios: ScenarioFile, accounts_file: Path, tmp_path: Path
 ) -> None:
-    sim = SimExchange(scenarios, limits=SimLimits(binance_weight_per_minute=30)).start()
+    sim = SimExchange(scenarios, limits=SimLimits(binance_weight_per_minute=31)).start()
     settings = make_settings(
         sim.url,
         accounts_file,
         tmp_path,
-        binance_weight_limit_per_minute=30,
+        binance_weight_limit_per_minute=31,
         binance_weight_safety_margin=0,
         limiter_max_wait_seconds=0.3,
     )
     try:
         verifier = Verifier(settings.account_registry(), AdapterRegistry(settings), max_workers=1)
-        # A normal close costs order (1) + userTrades (5) = 6 weight: five fit in 30, the sixth must wait.
+        # The clock sync costs 1 (/fapi/v1/time) and a normal close order (1) + userTrades (5) = 6 weight:
+        # five fit in 31, the sixth must wait.
         outcomes = verifier.verify_many(_requests(scenarios, "binance:normal_close", 6))
     finally:
         sim.stop()

@@ -1,7 +1,7 @@
 """The keeper end to end: anvil + the deployed pool + the simulated exchanges + ``Pipeline.run_once``.
 
 Scenarios come from the seeded generator with its time anchor moved to the chain's clock (the generator
-places liquidations in the 30 days after ``ANCHOR_SECONDS``; on chain, coverage starts at whitelisting and
+places liquidations in the 30 days after its anchor; on chain, coverage starts at whitelisting and
 ``submittedAt`` is the block time, so both must follow the liquidation). Each claim is filed at exactly the
 scenario's ``submitted_at``, so the on-chain claim is the generated one and the generator's expected verdict
 applies unchanged.

@@ -13,14 +13,18 @@ from hypothesis import strategies as st
 from keeper_factories import LIQUIDATED_AT_MS, claim, evidence, policy
 from pydantic import ValidationError
 
-from keeper.evidence import LiquidationKind
+from keeper.evidence import LiquidationKind, ReviewCause
 from keeper.interface import Exchange, ReasonCode
 from keeper.policy import (
     Decision,
+    Review,
+    ReviewNeeded,
     canonical_json,
     canonical_record,
     decide,
+    decide_by_person,
     hash_record,
+    judge,
     reject_without_evidence,
 )
 
@@ -151,7 +155,7 @@ def test_canonical_json__decimals__are_strings_with_sorted_keys() -> None:
     text = canonical_json(record).decode()
     assert '"loss":"401.5"' in text
     assert '"realized_pnl":"-400"' in text
-    assert text.startswith('{"claim":{"account_ref":')
+    assert text.startswith('{"answers":[],"claim":{"account_ref":')
     assert text.endswith('"policy_version":"test-1"}')
 
 
@@ -221,3 +225,108 @@ def test_decide__amounts_beyond_28_digits__computed_exactly() -> None:
     c = claim(claimed_loss=10**40, remaining_coverage=10**40)
     decision = decide(c, p, evidence(realized_pnl="-12345678.386410848157382861", fees="0"))
     assert decision.payout == 9601234081111716611996650
+
+
+# --- issue 12: settlement currency, a person's decision, the answers the hash commits to
+
+ANSWER = {
+    "request": "GET /api/v5/trade/order?instId=BTC-USDT-SWAP&ordId=123456",
+    "status": 200,
+    "observed_at_ms": LIQUIDATED_AT_MS + 60_000,
+    "sha256": "ab" * 32,
+}
+
+
+def test_judge__loss_settled_in_a_coin__rejected_unsupported_settlement() -> None:
+    # An inverse contract settles in BTC: 401.5 BTC must not be paid as 401.5 USDT.
+    verdict = judge(
+        claim(), policy(), evidence(settlement_currency="BTC", fee_currency="BTC", penalty_currency="BTC")
+    )
+    assert isinstance(verdict, Decision)
+    assert (verdict.approved, verdict.payout, verdict.reason_code) == (
+        False,
+        0,
+        ReasonCode.UNSUPPORTED_SETTLEMENT,
+    )
+
+
+def test_judge__usdc_loss_in_a_usdt_and_usdc_pool__approved() -> None:
+    verdict = judge(
+        claim(), policy(), evidence(settlement_currency="USDC", fee_currency="USDC", penalty_currency="USDC")
+    )
+    assert isinstance(verdict, Decision) and verdict.payout == 321_200_000
+
+
+def test_judge__settlement_outside_a_narrowed_allow_list__rejected() -> None:
+    narrowed = policy(settlement_currencies=frozenset({"USDC"}))
+    verdict = judge(claim(), narrowed, evidence())
+    assert isinstance(verdict, Decision) and verdict.reason_code is ReasonCode.UNSUPPORTED_SETTLEMENT
+
+
+def test_judge__fee_in_bnb__needs_a_person_not_a_verdict() -> None:
+    verdict = judge(claim(), policy(), evidence(fee_currency="BNB"))
+    assert isinstance(verdict, ReviewNeeded)
+    assert verdict.cause is ReviewCause.FEE_CURRENCY and "BNB" in verdict.detail
+
+
+def test_judge__fee_in_bnb_on_a_claim_rejected_anyway__rejected_without_a_person() -> None:
+    # Nothing to convert when the claim fails for another reason: no review is needed.
+    verdict = judge(claim(), policy(), evidence(fee_currency="BNB", liquidation=LiquidationKind.NONE))
+    assert isinstance(verdict, Decision) and verdict.reason_code is ReasonCode.NOT_LIQUIDATED
+
+
+def test_decide__fee_in_bnb__raises_value_error_naming_the_cause() -> None:
+    with pytest.raises(ValueError, match="fee_currency"):
+        decide(claim(), policy(), evidence(fee_currency="BNB"))
+
+
+def test_evidence_hash__commits_to_the_answers_read() -> None:
+    c, p, e = claim(), policy(), evidence()
+    with_answer = decide(c, p, e, [ANSWER])
+    changed = decide(c, p, e, [{**ANSWER, "sha256": "cd" * 32}])
+    assert len({with_answer.evidence_hash, changed.evidence_hash, decide(c, p, e).evidence_hash}) == 3
+    record = canonical_record(c, e, True, with_answer.payout, ReasonCode.APPROVED, p.policy_version, [ANSWER])
+    assert record["answers"] == [ANSWER] and hash_record(record) == with_answer.evidence_hash
+
+
+REVIEW = Review(reviewer="alice", note="fills checked by phone with OKX support", cause=ReviewCause.AGED_OUT)
+
+
+def test_decide_by_person__approval__capped_like_the_policy() -> None:
+    c = claim()  # claimed 500 USDT, remaining 900 USDT
+    decision = decide_by_person(c, policy(), None, REVIEW, approve_units=10**12)
+    assert (decision.approved, decision.payout) == (True, c.claimed_loss)
+
+
+def test_decide_by_person__approval_with_nothing_left__zero_payout_rejection() -> None:
+    decision = decide_by_person(claim(remaining_coverage=0), policy(), None, REVIEW, approve_units=5)
+    assert (decision.approved, decision.payout, decision.reason_code) == (False, 0, ReasonCode.ZERO_PAYOUT)
+
+
+def test_decide_by_person__rejection__hash_commits_to_the_reviewer() -> None:
+    c, p = claim(), policy()
+    decision = decide_by_person(c, p, None, REVIEW, reject_reason=ReasonCode.ORDER_NOT_FOUND)
+    record = canonical_record(c, None, False, 0, ReasonCode.ORDER_NOT_FOUND, p.policy_version, (), REVIEW)
+    assert record["review"] == {"reviewer": "alice", "note": REVIEW.note, "cause": "aged_out"}
+    assert decision.evidence_hash == hash_record(record)
+    other = decide_by_person(
+        c, p, None, REVIEW.model_copy(update={"reviewer": "bob"}), reject_reason=ReasonCode.ORDER_NOT_FOUND
+    )
+    assert other.evidence_hash != decision.evidence_hash
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "exactly one"),
+        ({"approve_units": 1, "reject_reason": ReasonCode.NO_LOSS}, "exactly one"),
+        ({"approve_units": 0}, "more than 0"),
+        ({"reject_reason": ReasonCode.APPROVED}, "APPROVED"),
+        ({"reject_reason": ReasonCode.GUARDIAN_VETO}, "GUARDIAN_VETO"),
+    ],
+)
+def test_decide_by_person__inconsistent_request__raises_value_error(
+    kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        decide_by_person(claim(), policy(), None, REVIEW, **kwargs)

@@ -15,6 +15,9 @@ from keeper.settings import AccountCredentials, AccountRegistry, AccountsFileErr
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
 
+# The keeper's default claim window: the span a claim's liquidation can fall in.
+CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default
+
 API_KEY = "key-5f0c7e1d9a"
 SECRET = "secret-0f9e8d7c6b5a"
 PASSPHRASE = "pass-phrase-314159"
@@ -68,7 +71,7 @@ def test_verify__auth_failure_and_success__logs_and_outcomes_hold_no_secret(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     expected = next(e for e in scenarios.expected if e.scenario == "okx:full_liquidation")
-    request = VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim))
+    request = VerificationRequest.for_claim(ClaimInput.model_validate(expected.claim), CLAIM_WINDOW_SECONDS)
     real = keeper_settings.account_registry().lookup(request.account_ref)
     accounts = AccountRegistry({request.account_ref: real})
     good = Verifier(accounts, AdapterRegistry(keeper_settings)).verify(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -191,3 +192,50 @@ def test_deployment__record_without_proxy__error_names_the_discovered_file(
     write_record(tmp_path / "deployments" / "local.json", "0x12")
     with pytest.raises(DeploymentFileError, match=r"deployments/local\.json: proxy '0x12' is not an address"):
         clean_settings(monkeypatch).resolved_contract_address("ethereum:local:foundry")
+
+
+def test_settings__lg_settlement_currencies__comma_separated_upper_cased_into_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_SETTLEMENT_CURRENCIES", " usdt, fdusd ,USDC")
+    settings = KeeperSettings(_env_file=None)
+    assert settings.settlement_currencies == frozenset({"USDT", "FDUSD", "USDC"})
+    assert settings.policy().settlement_currencies == frozenset({"USDT", "FDUSD", "USDC"})
+
+
+def test_settings__no_settlement_currencies__usdt_and_usdc() -> None:
+    assert KeeperSettings(_env_file=None).policy().settlement_currencies == frozenset({"USDT", "USDC"})
+
+
+@pytest.mark.parametrize("value", ["", "USDT,,USDC"])
+def test_settings__empty_settlement_currency__rejected_with_value(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LG_SETTLEMENT_CURRENCIES", value)
+    with pytest.raises(ValidationError, match="settlement_currencies"):
+        KeeperSettings(_env_file=None)
+
+
+def test_settings__clock_and_back_off__defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = KeeperSettings(_env_file=None)
+    assert (
+        defaults.clock_skew_alert_after,
+        defaults.backoff_default_seconds,
+        defaults.backoff_max_ban_seconds,
+    ) == (3, 120.0, 259_200.0)
+    monkeypatch.setenv("LG_CLOCK_SKEW_ALERT_AFTER", "5")
+    monkeypatch.setenv("LG_BACKOFF_DEFAULT_SECONDS", "60")
+    settings = KeeperSettings(_env_file=None)
+    assert (settings.clock_skew_alert_after, settings.backoff_default_seconds) == (5, 60.0)
+
+
+def test_settings__default_ban_longer_than_longest__rejected_with_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_BACKOFF_DEFAULT_SECONDS", "600")
+    monkeypatch.setenv("LG_BACKOFF_MAX_BAN_SECONDS", "300")
+    with pytest.raises(
+        ValidationError,
+        match=re.escape("backoff_default_seconds 600.0 exceeds backoff_max_ban_seconds 300.0"),
+    ):
+        KeeperSettings(_env_file=None)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import zlib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from keeper.evidence import ClaimInput, ReviewCause
+from keeper.exchanges.answers import RawAnswer
 from keeper.interface import ReasonCode
-from keeper.policy import Decision
+from keeper.policy import Decision, PolicyParams
 from keeper.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -24,6 +28,35 @@ from keeper.store import (
 )
 
 HASH = "0x" + "ab" * 32
+APPROVE = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+POLICY = PolicyParams(
+    coverage_ratio=Decimal("0.8"),
+    claim_window_seconds=604_800,
+    max_payout_per_claim=10**10,
+    policy_version="p1",
+)
+
+
+def answer(body: bytes, status: int = 200) -> RawAnswer:
+    return RawAnswer(
+        request="GET /api/v5/trade/order?instId=X&ordId=1", status=status, body=body, observed_at_ms=7
+    )
+
+
+def claim_input(claim_id: int) -> ClaimInput:
+    return ClaimInput(
+        claim_id=claim_id,
+        user="0x" + "11" * 20,
+        exchange=1,
+        account_ref="0x" + "cd" * 32,
+        order_id=f"order-{claim_id}",
+        instrument="BTC-USDT-SWAP",
+        claimed_loss=100,
+        submitted_at=1_000,
+        coverage_start=0,
+        coverage_end=2_000,
+        remaining_coverage=100,
+    )
 
 
 def claim(claim_id: int, block: int = 10) -> ClaimRecord:
@@ -122,6 +155,7 @@ def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: Sqli
         ClaimState.PAID: 1,
         ClaimState.VETOED: 0,
         ClaimState.CANCELLED: 0,
+        ClaimState.MANUAL_REVIEW: 0,
     }
 
 
@@ -193,8 +227,107 @@ def test_migrations__version_1_database__upgraded_with_payout_back_off_columns(t
 
     upgraded = SqliteStore(path)
 
-    assert upgraded.schema_version == SCHEMA_VERSION == 2
+    assert upgraded.schema_version == SCHEMA_VERSION == 3
     assert upgraded.claim(1) == claim(1)  # payout_failures 0, payout_retry_at 0
+
+
+def test_migrations__version_2_database__upgraded_with_review_columns_and_answers(tmp_path: Path) -> None:
+    path = tmp_path / "k.sqlite3"
+    old = SqliteStore(path, migrations=MIGRATIONS[:2])
+    old.record_claims([claim(1)], cursor=5)
+    old.close()
+    with sqlite3.connect(path) as conn:  # a decision as a schema-2 keeper wrote it
+        conn.execute("INSERT INTO decisions VALUES (1, 1, '5', 0, ?, '{}')", (HASH,))
+        conn.execute("UPDATE claims SET state = 'decided'")
+
+    upgraded = SqliteStore(path)
+
+    assert upgraded.schema_version == 3
+    record = upgraded.claim(1)
+    assert (record.state, record.review_cause, record.review_entered_at) == (ClaimState.DECIDED, None, None)
+    stored = upgraded.decision(1)
+    assert stored is not None and stored.policy is None  # decided before the policy was stored
+    assert upgraded.answers(1) == []
+
+
+# --- the manual-review desk and the raw answers
+
+
+def test_to_review__waits_for_a_person__never_due_for_verification(store: SqliteStore) -> None:
+    """Before: a claim needing a person was deferred and re-polled every hour until its order aged out."""
+    store.record_claims([claim(1), claim(2)], cursor=10)
+    judged = claim_input(1)
+
+    store.to_review(
+        1, ReviewCause.UNKNOWN_ACCOUNT, "no credentials", [], now=1_000, claim=judged, earliest_ms=400_000
+    )
+
+    record = store.claim(1)
+    assert (record.state, record.review_cause, record.review_detail, record.review_entered_at) == (
+        ClaimState.MANUAL_REVIEW,
+        ReviewCause.UNKNOWN_ACCOUNT,
+        "no credentials",
+        1_000,
+    )
+    assert (record.review_claim, record.review_earliest_ms, record.attempts) == (judged, 400_000, 1)
+    assert [c.claim_id for c in store.due_for_verification(now=10**12)] == [2]
+    assert [c.claim_id for c in store.in_review()] == [1]
+    assert store.count_by_state()[ClaimState.MANUAL_REVIEW] == 1
+
+
+def test_to_review__raw_answers_kept_byte_for_byte_and_compressed(store: SqliteStore, tmp_path: Path) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    answers = [answer(b'{"code":"51603","data":[]}' * 40), answer(b"\x00\xffnot json", status=502)]
+
+    store.to_review(1, ReviewCause.AGED_OUT, "older than 3 months", answers, now=5)
+
+    assert store.answers(1) == answers
+    with sqlite3.connect(tmp_path / "keeper.sqlite3") as conn:
+        rows = conn.execute("SELECT seq, sha256, length(body) FROM answers ORDER BY seq").fetchall()
+    assert [(seq, digest) for seq, digest, _ in rows] == [(0, answers[0].sha256), (1, answers[1].sha256)]
+    assert rows[0][2] < len(answers[0].body)  # zlib, not the raw bytes
+
+
+def test_save_decision__answers_replace_the_set_only_when_given(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    first, second = [answer(b"first")], [answer(b"second"), answer(b"third")]
+    store.save_decision(1, APPROVE, {}, evidence=None, answers=first, policy=POLICY)
+    store.save_decision(1, APPROVE, {}, evidence=None)  # a person's decision on the stored answers
+    assert store.answers(1) == first
+
+    store.save_decision(1, APPROVE, {}, evidence=None, answers=second)  # re-verified (e.g. after a reopen)
+
+    assert store.answers(1) == second
+    stored = store.decision(1)
+    assert stored is not None and stored.policy is None
+    store.save_decision(1, APPROVE, {}, evidence=None, answers=second, policy=POLICY)
+    again = store.decision(1)
+    assert again is not None and again.policy == POLICY
+
+
+def test_answers__stored_body_changed__store_error(store: SqliteStore, tmp_path: Path) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    store.to_review(1, ReviewCause.MALFORMED_RESPONSE, "bad", [answer(b"{}")], now=5)
+    with sqlite3.connect(tmp_path / "keeper.sqlite3") as conn:
+        conn.execute("UPDATE answers SET body = ?", (zlib.compress(b"[]"),))
+
+    with pytest.raises(StoreError, match="claim 1: stored answer 0 does not match its sha256"):
+        store.answers(1)
+
+
+def test_to_review__unknown_claim__raises(store: SqliteStore) -> None:
+    with pytest.raises(UnknownClaimError):
+        store.to_review(7, ReviewCause.AGED_OUT, "x", [], now=1)
+
+
+def test_record_claims__reopened_after_review__verified_again(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    store.to_review(1, ReviewCause.AGED_OUT, "x", [answer(b"{}")], now=1)
+
+    store.record_claims([], cursor=11, appeals=[appeal(1, AppealKind.REOPENED, block=11)])
+
+    assert store.claim(1).state is ClaimState.RECORDED
+    assert [c.claim_id for c in store.due_for_verification(now=0)] == [1]
 
 
 def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
