@@ -195,6 +195,9 @@ class Pipeline:
     # --- step 2: verify + decide + persist + audit
     def _decide(self, report: RunReport) -> None:
         now = self.chain.now()
+        for waiting in self.store.in_review():
+            # Another keeper (or governance) may decide a claim while it waits for our person: follow it.
+            self._settled_elsewhere(waiting, self.chain.claim(waiting.claim_id))
         dues: list[tuple[ClaimRecord, ClaimView]] = []
         for due in self.store.due_for_verification(now):
             view = self.chain.claim(due.claim_id)

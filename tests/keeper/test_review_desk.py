@@ -207,3 +207,23 @@ def test_review_desk__malformed_answer__kept_raw_shown_rejected_by_a_person_and_
     assert lines[-1] == {"claim_id": filed.claim_id, "ok": True, "failed": []}
     replay = next(line for line in lines if line["step"] == "replay")
     assert replay["detail"].endswith("decided by bob (malformed_response)")
+
+
+def test_review_desk__claim_decided_on_chain_by_someone_else__leaves_the_desk(
+    keeper_world: Any, validator: Any, guard: Any
+) -> None:
+    """Before: a claim decided elsewhere while it waited stayed on the desk until `review decide` refused it."""
+    world: KeeperWorld = keeper_world(80)
+    expected = _pick(world, lambda e: e.review_cause == "unknown_account")
+    world.whitelist([expected])
+    filed = world.file(expected)
+    keeper: Pipeline = world.pipeline(validator)
+    assert keeper.run_once().reviewed == [(filed.claim_id, "unknown_account")]
+
+    # Another keeper with the credentials rejects it on chain.
+    guard.postVerification(filed.claim_id, False, 0, b"\x11" * 32, int(ReasonCode.NO_LOSS), sender=validator)
+    keeper.run_once()
+
+    assert keeper.store.claim(filed.claim_id).state is ClaimState.POSTED
+    assert keeper.store.in_review() == []
+    assert _invoke(world, "keeper", "review", "list", "--json").output.strip() == "[]"
