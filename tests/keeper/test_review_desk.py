@@ -212,7 +212,8 @@ def test_review_desk__malformed_answer__kept_raw_shown_rejected_by_a_person_and_
 def test_review_desk__claim_decided_on_chain_by_someone_else__leaves_the_desk(
     keeper_world: Any, validator: Any, guard: Any
 ) -> None:
-    """Before: a claim decided elsewhere while it waited stayed on the desk until `review decide` refused it."""
+    """Before: a claim decided elsewhere while it waited stayed on the desk until `review decide` refused
+    it."""
     world: KeeperWorld = keeper_world(80)
     expected = _pick(world, lambda e: e.review_cause == "unknown_account")
     world.whitelist([expected])
