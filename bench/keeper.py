@@ -65,6 +65,7 @@ OKX_KINDS = (
     "unknown_order",
 )
 BINANCE_KINDS = tuple(k for k in OKX_KINDS if k != "partial_liquidation")
+BYBIT_KINDS = OKX_KINDS  # order/history's createType tells a laddered (partial) liquidation from a takeover
 APPROVING = {"full_liquidation", "partial_liquidation"}
 
 
@@ -83,11 +84,34 @@ def _generator_clock(anchor: int) -> Iterator[Any]:
         generator.DAY = saved
 
 
+GOLDEN_FRACTION = 0.6180339887498949
+
+
+def exchange_of(index: int, binance_share: float, bybit_share: float) -> str:
+    """The exchange of claim ``index``: the shares evenly spread along the claims (a low-discrepancy sequence,
+    so that any prefix of the workload has about the same mix)."""
+    position = (index * GOLDEN_FRACTION) % 1.0
+    if position < binance_share:
+        return "binance"
+    return "bybit" if position < binance_share + bybit_share else "okx"
+
+
 def generate_workload(
-    count: int, seed: int, anchor: int, okx_accounts: int, binance_accounts: int, binance_share: float
+    count: int,
+    seed: int,
+    anchor: int,
+    okx_accounts: int,
+    binance_accounts: int,
+    binance_share: float,
+    bybit_accounts: int = 0,
+    bybit_share: float = 0.0,
 ) -> Any:
-    """The simulator's generator with a chosen number of accounts and exchange mix; kinds weighted as the
-    generator weights them (approvals 4 : 1)."""
+    """The simulator's generator with a chosen number of accounts and exchange mix (``binance_share`` and
+    ``bybit_share`` of the claims, OKX the rest); kinds weighted as the generator weights them (approvals
+    4 : 1)."""
+    if binance_share + bybit_share > 1:
+        raise ValueError(f"binance_share {binance_share} + bybit_share {bybit_share} is more than 1")
+    kinds_of = {"okx": OKX_KINDS, "binance": BINANCE_KINDS, "bybit": BYBIT_KINDS}
     with _generator_clock(anchor) as generator:
 
         class BenchGenerator(generator.ScenarioGenerator):  # type: ignore[misc, name-defined]
@@ -96,10 +120,11 @@ def generate_workload(
                     self._account("okx")
                 for _ in range(binance_accounts if binance_share > 0 else 0):
                     self._account("binance")
+                for _ in range(bybit_accounts if bybit_share > 0 else 0):
+                    self._account("bybit")
                 for index in range(count):
-                    binance = int((index + 1) * binance_share) > int(index * binance_share)
-                    exchange = "binance" if binance else "okx"
-                    kinds = BINANCE_KINDS if binance else OKX_KINDS
+                    exchange = exchange_of(index, binance_share, bybit_share)
+                    kinds = kinds_of[exchange]
                     weights = [4 if k in APPROVING else 1 for k in kinds]
                     self._scenario(exchange, self.rng.choices(kinds, weights=weights)[0])
                 return self.scenario_file()
@@ -138,6 +163,10 @@ def _recording_sim_class() -> Any:
                 endpoint = parts.path.removeprefix("/fapi/v1/")
                 weight = BINANCE_WEIGHTS.get(endpoint) or (20 if params.get("symbol") else 50)
                 keys += [(f"binance {endpoint}", "requests")] + [("binance weight", client_ip)] * weight
+            elif parts.path.startswith("/v5/"):
+                # Bybit counts per UID and endpoint (50/s here) and per IP (600 per 5 s).
+                endpoint = parts.path.removeprefix("/v5/")
+                keys += [(f"bybit {endpoint}", headers.get("X-BAPI-API-KEY", "")), ("bybit ip", client_ip)]
             with self._hits_lock:
                 for key in keys:
                     self.hits[key] += 1
@@ -154,6 +183,9 @@ def ceiling(hits: Counter[tuple[str, str]], limits: Any, claims: int) -> dict[st
         for endpoint, limit in limits.okx_per_2s.items()
     }
     rates["binance weight"] = limits.binance_weight_per_minute / 60
+    rates["bybit ip"] = limits.bybit_ip_per_5s / 5
+    for endpoint in ("order/history", "execution/list", "position/closed-pnl", "account/transaction-log"):
+        rates[f"bybit {endpoint}"] = limits.bybit_per_uid_per_s
     slowest, seconds = "", 0.0
     for (name, scope), count in hits.items():
         rate = rates.get(name)
@@ -163,7 +195,7 @@ def ceiling(hits: Counter[tuple[str, str]], limits: Any, claims: int) -> dict[st
             slowest, seconds = f"{name} [{scope[:12]}]", count / rate
     per_endpoint: Counter[str] = Counter()
     for (name, _scope), count in hits.items():
-        if name != "binance weight":
+        if name not in ("binance weight", "bybit ip"):
             per_endpoint[name] += count
     return {
         "binding_key": slowest,
@@ -228,6 +260,8 @@ class Plan:
     okx_accounts: int
     binance_accounts: int
     binance_share: float
+    bybit_accounts: int
+    bybit_share: float
     seed: int
     label: str
 
@@ -267,8 +301,16 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     # 0 accounts: the generator's own density, one account per 8 claims.
     okx_accounts = plan.okx_accounts or max(2, total // 8)
     binance_accounts = plan.binance_accounts or max(2, total // 8)
+    bybit_accounts = plan.bybit_accounts or max(2, total // 8)
     scenarios = generate_workload(
-        total, plan.seed, start_time + 60, okx_accounts, binance_accounts, plan.binance_share
+        total,
+        plan.seed,
+        start_time + 60,
+        okx_accounts,
+        binance_accounts,
+        plan.binance_share,
+        bybit_accounts,
+        plan.bybit_share,
     )
     # One trader per exchange account; coverage far above anything the workload claims.
     filer = RpcFiler(chain.provider.http_uri)
@@ -307,6 +349,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         _env_file=None,
         okx_base_url=sim.url,
         binance_base_url=sim.url,
+        bybit_base_url=sim.url,
         accounts_file=accounts_file,
         verify_workers=plan.workers,
         verify_batch_size=plan.batch,
@@ -421,6 +464,8 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         "okx_accounts": okx_accounts,
         "binance_accounts": binance_accounts if plan.binance_share else 0,
         "binance_share": plan.binance_share,
+        "bybit_accounts": bybit_accounts if plan.bybit_share else 0,
+        "bybit_share": plan.bybit_share,
         "latency_ms_added": LATENCY_MS,
         "backlog_seconds": drained,
         "passes": passes,
@@ -723,6 +768,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--binance-accounts", type=int, default=4, help="as --okx-accounts, for Binance")
     parser.add_argument("--binance-share", type=float, default=0.0)
+    parser.add_argument("--bybit-accounts", type=int, default=4, help="as --okx-accounts, for Bybit")
+    parser.add_argument(
+        "--bybit-share", type=float, default=0.0, help="share of Bybit claims (OKX: the rest)"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--skip-single", action="store_true", help="no concurrency-1 batch-1 run")
     parser.add_argument("--out", default="keeper.json", help="file name under bench/results/")
@@ -738,6 +787,8 @@ def main(argv: list[str] | None = None) -> int:
         "okx_accounts": args.okx_accounts,
         "binance_accounts": args.binance_accounts,
         "binance_share": args.binance_share,
+        "bybit_accounts": args.bybit_accounts,
+        "bybit_share": args.bybit_share,
         "seed": args.seed,
     }
     plans = [

@@ -100,9 +100,11 @@ def _exit_code(outcome: VerificationOutcome) -> int:
 
 
 @click.command("verify")
-@click.option("--exchange", type=click.Choice(["okx", "binance"]), required=True)
+@click.option("--exchange", type=click.Choice([e.slug for e in Exchange]), required=True)
 @click.option("--order-id", required=True)
-@click.option("--instrument", required=True, help="OKX instId (BTC-USDT-SWAP) or Binance symbol (BTCUSDT).")
+@click.option(
+    "--instrument", required=True, help="OKX instId (BTC-USDT-SWAP), Binance or Bybit symbol (BTCUSDT)."
+)
 @click.option("--account-ref", required=True, help="0x + 64 hex digits, the claim's accountRef.")
 @click.option(
     "--claimed-loss",

@@ -79,8 +79,11 @@ class AccountCredentials(BaseModel):
 
     exchange: Exchange
     api_key: SecretStr
-    secret: SecretStr
+    secret: SecretStr = SecretStr("")
+    """HMAC secret: required for OKX and Binance; for Bybit exactly one of it and ``private_key_pem``."""
     passphrase: SecretStr | None = None
+    private_key_pem: SecretStr | None = None
+    """Bybit only: the PEM private key of a self-generated RSA API key (signs RSA-SHA256)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +97,40 @@ class AccountCredentials(BaseModel):
         if self.exchange is Exchange.OKX and self.passphrase is None:
             raise ValueError("OKX credentials need a passphrase")
         return self
+
+    @model_validator(mode="after")
+    def _one_signing_key(self) -> AccountCredentials:
+        has_secret = bool(self.secret.get_secret_value())
+        if self.exchange is not Exchange.BYBIT:
+            if self.private_key_pem is not None:
+                raise ValueError(f"{self.exchange.slug} credentials take a secret, not a private_key_pem")
+            if not has_secret:
+                raise ValueError(f"{self.exchange.slug} credentials need a secret")
+            return self
+        if has_secret == (self.private_key_pem is not None):
+            raise ValueError("bybit credentials need exactly one of secret (HMAC) and private_key_pem (RSA)")
+        if self.private_key_pem is not None:
+            _check_rsa_pem(self.private_key_pem.get_secret_value())
+        return self
+
+    @property
+    def key_kind(self) -> str:
+        """How requests are signed: ``rsa`` with ``private_key_pem``, else ``hmac``."""
+        return "rsa" if self.private_key_pem is not None else "hmac"
+
+
+def _check_rsa_pem(pem: str) -> None:
+    """``ValueError`` (never echoing the key) unless ``pem`` loads as an unencrypted RSA private key."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("private_key_pem does not load as an unencrypted PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("private_key_pem is not an RSA private key")
 
 
 class AccountRegistry:
@@ -156,6 +193,7 @@ class KeeperSettings(BaseSettings):
 
     okx_base_url: str = "https://www.okx.com"
     binance_base_url: str = "https://fapi.binance.com"
+    bybit_base_url: str = "https://api.bybit.com"
     accounts_file: Path | None = None
     accounts_json: SecretStr | None = Field(
         default=None, description="Alternative to accounts_file: the same JSON object in LG_ACCOUNTS_JSON."
@@ -171,6 +209,9 @@ class KeeperSettings(BaseSettings):
     binance_recv_window_ms: int = Field(default=5000, gt=0, le=60000)
     binance_weight_limit_per_minute: int = Field(default=2400, gt=0)
     binance_weight_safety_margin: int = Field(default=100, ge=0)
+    bybit_recv_window_ms: int = Field(
+        default=5000, gt=0, le=60000, description="X-BAPI-RECV-WINDOW: how long a signed request stays valid."
+    )
     verify_workers: int = Field(default=4, ge=1, le=64)
     clock_skew_alert_after: int = Field(
         default=3, ge=1, description="Refused timestamps in a row (after re-syncs) before an ALERT log line."
@@ -328,7 +369,11 @@ class KeeperSettings(BaseSettings):
         return AccountRegistry.from_file(self.accounts_file)
 
     def base_url(self, exchange: Exchange) -> str:
-        urls = {Exchange.OKX: self.okx_base_url, Exchange.BINANCE: self.binance_base_url}
+        urls = {
+            Exchange.OKX: self.okx_base_url,
+            Exchange.BINANCE: self.binance_base_url,
+            Exchange.BYBIT: self.bybit_base_url,
+        }
         try:
             return urls[exchange].rstrip("/")
         except KeyError:

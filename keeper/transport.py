@@ -302,14 +302,15 @@ class HttpTransport:
         return raw
 
     def _back_off(self, raw: RawResponse) -> BackOffError:
-        """Close the base URL after a 429 / 418: until the ban's end, else Retry-After, else a default."""
+        """Close the base URL after a 429 / 418 / Bybit 403: until the ban's end, else Retry-After, else a
+        default."""
         now = self.clock.seconds()
         retry_after = retry_after_seconds(raw.headers, time.time())
         banned_until = self.config.ban_until(raw) if self.config.ban_until is not None else None
-        if raw.status == 418:
-            if banned_until is not None:
-                until, source = banned_until, "banned until the time the exchange named"
-            elif retry_after is not None:
+        if banned_until is not None:
+            until, source = banned_until, "banned until the time the exchange named (or its documented ban)"
+        elif raw.status == 418:
+            if retry_after is not None:
                 until, source = now + retry_after, "Retry-After"
             else:
                 until, source = now + self.backoff.default_ban_seconds(), "no end named: default ban length"

@@ -208,7 +208,14 @@ def chunks(items: Sequence[str], size: int) -> list[list[str]]:
 CREDENTIALS_COLUMN = "keeper_credentials"
 ENV_SOURCE = "env:"
 FILE_SOURCE = "file:"
-ENV_SUFFIXES = {"api_key": "_API_KEY", "secret": "_SECRET", "passphrase": "_PASSPHRASE"}
+ENV_SUFFIXES = {
+    "api_key": "_API_KEY",
+    "secret": "_SECRET",
+    "passphrase": "_PASSPHRASE",
+    "private_key_pem": "_PRIVATE_KEY_PEM",
+}
+SIGNING_KEYS = ("secret", "private_key_pem")
+"""An HMAC secret, or (Bybit's self-generated keys) an RSA private key in PEM."""
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,9 @@ def _credential_fields(reference: str, base_dir: Path, environ: Mapping[str, str
         if not prefix.isidentifier():
             raise ValueError(f"{reference!r}: env: takes a variable prefix such as env:LG_TRADER_7")
         fields = {f: environ[prefix + s] for f, s in ENV_SUFFIXES.items() if prefix + s in environ}
-        missing = [prefix + ENV_SUFFIXES[f] for f in ("api_key", "secret") if f not in fields]
+        missing = [prefix + ENV_SUFFIXES["api_key"]] if "api_key" not in fields else []
+        if not any(k in fields for k in SIGNING_KEYS):
+            missing.append(" or ".join(prefix + ENV_SUFFIXES[k] for k in SIGNING_KEYS))
         if missing:
             raise ValueError(f"{reference!r}: environment variable(s) {', '.join(missing)} not set")
         return fields
@@ -270,8 +279,9 @@ def read_keeper_entries(
     path: Path, salt: bytes, environ: Mapping[str, str] | None = None
 ) -> list[KeeperEntry]:
     """Every row's credentials from its `keeper_credentials` source (`env:PREFIX`: PREFIX_API_KEY,
-    PREFIX_SECRET, PREFIX_PASSPHRASE; `file:PATH`, relative to the CSV: a JSON object with api_key, secret,
-    passphrase). Read before anything is sent, so a missing secret refuses the whole file."""
+    PREFIX_SECRET or (Bybit RSA keys) PREFIX_PRIVATE_KEY_PEM, PREFIX_PASSPHRASE; `file:PATH`, relative to the
+    CSV: a JSON object with api_key, secret or private_key_pem, passphrase). Read before anything is sent, so
+    a missing secret refuses the whole file."""
     source = os.environ if environ is None else environ
     entries = []
     for line, row in _rows(path, CredentialsRow, (*WHITELIST_COLUMNS, CREDENTIALS_COLUMN)):
@@ -287,11 +297,11 @@ def read_keeper_entries(
 
 def keeper_entry_json(credentials: AccountCredentials) -> dict[str, str]:
     """One entry of the keeper's accounts file (keeper/settings.py `AccountRegistry`)."""
-    entry = {
-        "exchange": credentials.exchange.slug,
-        "api_key": credentials.api_key.get_secret_value(),
-        "secret": credentials.secret.get_secret_value(),
-    }
+    entry = {"exchange": credentials.exchange.slug, "api_key": credentials.api_key.get_secret_value()}
+    if credentials.private_key_pem is not None:
+        entry["private_key_pem"] = credentials.private_key_pem.get_secret_value()
+    else:
+        entry["secret"] = credentials.secret.get_secret_value()
     if credentials.passphrase is not None:
         entry["passphrase"] = credentials.passphrase.get_secret_value()
     return entry

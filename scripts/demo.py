@@ -42,7 +42,7 @@ from rich.table import Table
 
 from keeper.audit_log import verify_audit_log
 from keeper.interface import ClaimStatus, ReasonCode
-from keeper.sim.generator import BINANCE_KINDS, KINDS, generate
+from keeper.sim.generator import BINANCE_KINDS, BYBIT_KINDS, KINDS, generate
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
@@ -63,7 +63,11 @@ SCENARIOS = 200
 SEED = 20_261_124
 KEEPER_ALIAS = "lg_demo_keeper"
 DEMO_DIR = Path("var/demo")
-EVERY_KIND = [f"okx:{k}" for k in KINDS] + [f"binance:{k}" for k in BINANCE_KINDS]
+EVERY_KIND = [
+    *(f"okx:{k}" for k in KINDS),
+    *(f"binance:{k}" for k in BINANCE_KINDS),
+    *(f"bybit:{k}" for k in BYBIT_KINDS),
+]
 WAIT_SECONDS = 240
 
 console = Console(highlight=False, soft_wrap=True)
@@ -131,6 +135,7 @@ def keeper_settings(
         "ACCOUNTS_FILE": accounts_file,
         "OKX_BASE_URL": sim_url,
         "BINANCE_BASE_URL": sim_url,
+        "BYBIT_BASE_URL": sim_url,
         "MALFORMED_DUMP_DIR": DEMO_DIR / "malformed",
         "CONFIRMATIONS": 0,  # a local anvil chain never reorganises; mainnet keepers keep the default
         "POLL_INTERVAL_SECONDS": 0.5,
@@ -331,7 +336,7 @@ def cli() -> None:
     pool_before = int(guard.totalAssets())
     say(pool_line(guard))
 
-    step(5, f"The simulated exchange serves {SCENARIOS} generated trading histories (OKX and Binance APIs).")
+    step(5, f"The simulated exchange serves {SCENARIOS} generated trading histories (OKX, Binance, Bybit).")
     scenarios = generate(SCENARIOS, SEED, anchor=int(chain.pending_timestamp) + DAY)
     picked = pick_claims(scenarios, CLAIMS, first=EVERY_KIND)
     accounts_file = DEMO_DIR / "exchange-accounts.json"

@@ -1,13 +1,14 @@
-"""Which adapter serves which exchange. Adding Bybit means a ``bybit`` module and one line in ``BUILDERS``."""
+"""Which adapter serves which exchange: a new exchange is a module, its ``WireRules`` and a BUILDERS line."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from keeper.exchanges import binance, okx
+from keeper.exchanges import binance, bybit, okx
 from keeper.exchanges.base import ExchangeAdapter
 from keeper.interface import Exchange
 from keeper.limits import EndpointLimiter, UsedWeightGate
@@ -32,6 +33,11 @@ OKX_TIME_PATH = "/api/v5/public/time"
 BINANCE_TIME_PATH = "/fapi/v1/time"
 OKX_TIMESTAMP_EXPIRED = "50102"
 BINANCE_OUTSIDE_RECV_WINDOW = -1021
+BYBIT_TIME_PATH = bybit.TIME_PATH
+BYBIT_TIMESTAMP_REFUSED = bybit.CLOCK_SKEW_CODE
+BYBIT_IP_BAN_SECONDS = 600.0
+"""Bybit's IP limit (600 requests / 5 s): HTTP 403 "access too frequent", and "stop ... for at least 10
+minutes" (rate-limit page)."""
 # "Way too many requests; IP(1.2.3.4) banned until 1700000000000. Please use the websocket ..."
 _BANNED_UNTIL = re.compile(rb"banned until (\d{12,14})")
 
@@ -59,6 +65,20 @@ def binance_banned_until(raw: RawResponse) -> float | None:
     """The end of a 418 IP ban as the body names it (unix ms on the wire), in unix seconds."""
     found = _BANNED_UNTIL.search(raw.body)
     return int(found.group(1)) / 1000 if found else None
+
+
+def bybit_timestamp_refused(raw: RawResponse) -> bool:
+    """Bybit: retCode 10002 "the request time exceeds the time window range" (HTTP 200 or 4xx)."""
+    try:
+        body = json.loads(raw.body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("retCode") == BYBIT_TIMESTAMP_REFUSED
+
+
+def bybit_ban_until(raw: RawResponse) -> float | None:
+    """A 403 names no end: at least 10 minutes from now (the caller's clock is not at hand, so wall time)."""
+    return time.time() + BYBIT_IP_BAN_SECONDS if raw.status == 403 else None
 
 
 def okx_server_time(body: bytes) -> int:
@@ -92,6 +112,14 @@ WIRE_RULES: dict[Exchange, WireRules] = {
         binance_timestamp_refused,
         frozenset({429, 418}),
         binance_banned_until,
+    ),
+    # Bybit limits are per UID (the limiter paces them, 10006 is retried later); a 403 is the IP limit and
+    # closes the base URL for every worker for at least 10 minutes.
+    Exchange.BYBIT: WireRules(
+        TimeSource(BYBIT_TIME_PATH, bybit.server_time, bybit.IP_KEY),
+        bybit_timestamp_refused,
+        frozenset({403}),
+        bybit_ban_until,
     ),
 }
 
@@ -147,9 +175,24 @@ def binance_factory(settings: KeeperSettings) -> AdapterFactory:
     )
 
 
+def bybit_factory(settings: KeeperSettings) -> AdapterFactory:
+    limiter = EndpointLimiter(bybit.RATES, bybit.DEFAULT_RATE, settings.limiter_max_wait_seconds)
+    transport = HttpTransport("bybit", transport_config(settings, Exchange.BYBIT), limiter)
+    return TransportFactory(
+        transport,
+        lambda credentials: bybit.BybitAdapter(
+            credentials,
+            transport,
+            clock=transport.clock.now,
+            recv_window_ms=settings.bybit_recv_window_ms,
+        ),
+    )
+
+
 ADAPTERS: dict[Exchange, type[ExchangeAdapter]] = {
     Exchange.OKX: okx.OkxAdapter,
     Exchange.BINANCE: binance.BinanceAdapter,
+    Exchange.BYBIT: bybit.BybitAdapter,
 }
 """The adapter class of each exchange (a replay builds it over recorded answers; the review desk reads its
 ``retention_ms``)."""
@@ -157,6 +200,7 @@ ADAPTERS: dict[Exchange, type[ExchangeAdapter]] = {
 BUILDERS: dict[Exchange, Callable[[KeeperSettings], AdapterFactory]] = {
     Exchange.OKX: okx_factory,
     Exchange.BINANCE: binance_factory,
+    Exchange.BYBIT: bybit_factory,
 }
 
 

@@ -64,7 +64,7 @@ def main(
     clock_skew_ms: int,
     fault_seed: int,
 ) -> None:
-    """Serve the simulated OKX v5 and Binance USD-M APIs on 127.0.0.1."""
+    """Serve the simulated OKX v5, Binance USD-M and Bybit v5 APIs on 127.0.0.1."""
     if ctx.invoked_subcommand is not None:
         return
     if scenarios_path is None:
@@ -91,7 +91,7 @@ def main(
     # The port alone on the first stdout line, so scripts and tests can read it when --port 0 was given.
     click.echo(sim.port)
     sys.stdout.flush()
-    click.echo(f"simulated exchange on {sim.url} (OKX /api/v5, Binance /fapi/v1)", err=True)
+    click.echo(f"simulated exchange on {sim.url} (OKX /api/v5, Binance /fapi/v1, Bybit /v5)", err=True)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:

@@ -13,9 +13,10 @@ from typing import Any
 
 from keeper.evidence import ReviewCause
 from keeper.interface import Exchange, ReasonCode
-from keeper.sim import binance, okx
+from keeper.sim import binance, bybit, okx
 from keeper.sim.scenarios import (
     BinanceBook,
+    BybitBook,
     ExpectedVerdict,
     OkxBook,
     ScenarioFile,
@@ -28,8 +29,9 @@ from keeper.sim.scenarios import (
 DAY = 86_400
 ANCHOR_AGE_SECONDS = 40 * DAY
 """Without an explicit anchor, liquidations fall 40 to 10 days before generation: older than the exchanges'
-shortest windows (OKX's 7-day orders-history, Binance's 7-day default trade window), well inside the longest
-(OKX's 3-month archive, Binance's 90 days), so the regular scenarios exercise the history look-ups."""
+shortest windows (OKX's 7-day orders-history, Binance's 7-day default trade window, Bybit's 7-day default and
+maximum span), well inside the longest (OKX's 3-month archive, Binance's 90 days, Bybit's 2 years), so the
+regular scenarios exercise the history look-ups."""
 DEFAULT_POLICY: dict[str, Any] = {
     "coverage_ratio": "0.8",
     "claim_window_seconds": 7 * DAY,
@@ -40,6 +42,9 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 OKX_INSTRUMENTS = ("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP")
 BINANCE_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+BYBIT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+EXCHANGES = ("okx", "binance", "bybit")
+"""The regular mix rotates over them, claim by claim."""
 # Scenario kind -> (liquidation kind put on the wire, expected reason code).
 KINDS: dict[str, tuple[str, ReasonCode]] = {
     "full_liquidation": ("full", ReasonCode.APPROVED),
@@ -61,6 +66,11 @@ WITHOUT_EVIDENCE = frozenset(
 )
 # Binance REST cannot tell a partial liquidation from a full one.
 BINANCE_KINDS = tuple(k for k in KINDS if k != "partial_liquidation")
+# Bybit tells them apart by the order's createType (CreateByLiq laddered, CreateByTakeOver_PassThrough
+# takeover, CreateByAdl_PassThrough ADL): every kind.
+BYBIT_KINDS = tuple(KINDS)
+EXCHANGE_KINDS = {"okx": tuple(KINDS), "binance": BINANCE_KINDS, "bybit": BYBIT_KINDS}
+_BYBIT_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _split(total: Decimal, parts: int, rng: random.Random, quantum: Decimal) -> list[Decimal]:
@@ -88,9 +98,10 @@ class ScenarioGenerator:
         self.rng = random.Random(seed)
         self.seed = seed
         self.policy = {**DEFAULT_POLICY, **(policy or {})}
-        self.accounts: dict[str, list[SimAccount]] = {"okx": [], "binance": []}
+        self.accounts: dict[str, list[SimAccount]] = {"okx": [], "binance": [], "bybit": []}
         self.okx = OkxBook()
         self.binance = BinanceBook()
+        self.bybit = BybitBook()
         self.expected: list[ExpectedVerdict] = []
         self._next_id = 10**6 + self.rng.randrange(10**6)
 
@@ -103,7 +114,7 @@ class ScenarioGenerator:
         return self._id()
 
     def account(self, exchange: str) -> SimAccount:
-        """A new account of ``exchange`` (okx or binance) with fresh credentials."""
+        """A new account of ``exchange`` (okx, binance or bybit) with fresh credentials (an HMAC key)."""
         return self._account(exchange)
 
     def order(
@@ -184,6 +195,15 @@ class ScenarioGenerator:
         return self.rng.randbytes(nbytes).hex()
 
     def _account(self, exchange: str) -> SimAccount:
+        if exchange == "bybit":  # Bybit's system-generated keys: an 18-character key, a 36-character secret
+            bybit_account = SimAccount(
+                account_ref="0x" + self._hex(32),
+                exchange="bybit",
+                api_key="".join(self.rng.choices(_BYBIT_KEY_ALPHABET, k=18)),
+                secret="".join(self.rng.choices(_BYBIT_KEY_ALPHABET, k=36)),
+            )
+            self.accounts[exchange].append(bybit_account)
+            return bybit_account
         account = SimAccount(
             account_ref="0x" + self._hex(32),
             exchange=exchange,
@@ -196,14 +216,15 @@ class ScenarioGenerator:
 
     def generate(self, count: int) -> ScenarioFile:
         per_exchange = max(2, count // 8)
-        for exchange in ("okx", "binance"):
+        for exchange in EXCHANGES:
             for _ in range(per_exchange):
                 self._account(exchange)
+        rotation = len(EXCHANGES)
         for index in range(count):
-            exchange = "okx" if index % 2 == 0 else "binance"
-            kinds = tuple(KINDS) if exchange == "okx" else BINANCE_KINDS
-            if index < 2 * len(kinds):
-                kind = kinds[(index // 2) % len(kinds)]  # every kind at least once per exchange
+            exchange = EXCHANGES[index % rotation]
+            kinds = EXCHANGE_KINDS[exchange]
+            if index < rotation * len(kinds):
+                kind = kinds[(index // rotation) % len(kinds)]  # every kind at least once per exchange
             else:
                 weights = [4 if KINDS[k][1] is ReasonCode.APPROVED else 1 for k in kinds]
                 kind = self.rng.choices(kinds, weights=weights)[0]
@@ -215,9 +236,10 @@ class ScenarioGenerator:
         return ScenarioFile(
             seed=self.seed,
             policy=self.policy,
-            accounts=[*self.accounts["okx"], *self.accounts["binance"]],
+            accounts=[*self.accounts["okx"], *self.accounts["binance"], *self.accounts["bybit"]],
             okx=self.okx,
             binance=self.binance,
+            bybit=self.bybit,
             expected=self.expected,
         )
 
@@ -255,7 +277,9 @@ class ScenarioGenerator:
         if scenario == "exchange_mismatch":
             claim_exchange = "binance" if exchange == "okx" else "okx"
         account_ref = claimant.account_ref if scenario != "unknown_account" else "0x" + self._hex(32)
-        order_id = order.order_id if scenario != "unknown_order" else str(self._id() + 7 * 10**9)
+        order_id = order.order_id
+        if scenario == "unknown_order":
+            order_id = bybit.order_uuid(rng) if exchange == "bybit" else str(self._id() + 7 * 10**9)
         claim = {
             "claim_id": len(self.expected) + 1,
             "user": "0x" + self._hex(20),
@@ -294,7 +318,7 @@ class ScenarioGenerator:
 
     def _order(self, exchange: str, owner: SimAccount, kind: str, profitable: bool) -> SimOrder:
         rng = self.rng
-        instruments = OKX_INSTRUMENTS if exchange == "okx" else BINANCE_SYMBOLS
+        instruments = {"okx": OKX_INSTRUMENTS, "binance": BINANCE_SYMBOLS, "bybit": BYBIT_SYMBOLS}[exchange]
         price = Decimal(rng.randint(10_000, 1_000_000)) / 100
         size = Decimal(rng.randint(1, 400)) / 10
         pnl = -Decimal(rng.randint(500, 4_000_000)) / 1000
@@ -310,7 +334,12 @@ class ScenarioGenerator:
         fees = _split(fee, fills, rng, Decimal("0.0001"))
         trades = [SimTrade(s, p, f, self._id()) for s, p, f in zip(sizes, pnls, fees, strict=True)]
         time_ms = (self.anchor + rng.randint(0, 30 * DAY)) * 1000 + rng.randint(0, 999)
-        order_id = str(self._id() * 10**9 + rng.randint(0, 10**9)) if exchange == "okx" else str(self._id())
+        if exchange == "okx":
+            order_id = str(self._id() * 10**9 + rng.randint(0, 10**9))
+        elif exchange == "bybit":
+            order_id = bybit.order_uuid(rng)
+        else:
+            order_id = str(self._id())
         return SimOrder(
             exchange,
             owner,
@@ -329,6 +358,8 @@ class ScenarioGenerator:
     def _publish(self, order: SimOrder) -> None:
         if order.exchange == "okx":
             okx.publish_order(self.okx, order)
+        elif order.exchange == "bybit":
+            bybit.publish_order(self.bybit, order, self.rng, self._id)
         else:
             binance.publish_order(self.binance, order, self.rng, self._id)
 
@@ -349,9 +380,10 @@ def generate_edge_cases(
     orders, delisted instruments, settlement currencies, penalties, partial-then-full liquidations), each
     with the verdict or the manual-review cause the keeper must reach; ``now`` is the simulator's clock."""
     gen = ScenarioGenerator(seed, policy, now=now)
-    for exchange in ("okx", "binance"):
+    for exchange in EXCHANGES:
         for _ in range(2):
             gen.account(exchange)
     okx.publish_edge_cases(gen)
     binance.publish_edge_cases(gen)
+    bybit.publish_edge_cases(gen)
     return gen.scenario_file()

@@ -12,16 +12,37 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SimAccount(BaseModel):
-    """An exchange account the simulator knows; ``simulated`` mirrors OKX demo-trading keys."""
+    """An exchange account the simulator knows; ``simulated`` mirrors OKX demo-trading keys.
+
+    A Bybit account signs with an HMAC ``secret`` (a system-generated key) or, exactly one of them, with an
+    RSA key pair it generated itself: ``private_key_pem`` goes to the keeper's accounts file, the simulator
+    verifies with ``public_key_pem`` (what Bybit holds). ``ip_whitelist`` (empty: any IP) and
+    ``permissions`` (None: every read endpoint; else the paths the key may read) are the key's settings on
+    Bybit (10010 / 10005)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     account_ref: str
-    exchange: Literal["okx", "binance"]
+    exchange: Literal["okx", "binance", "bybit"]
     api_key: str
-    secret: str
+    secret: str = ""
     passphrase: str | None = None
     simulated: bool = False
+    private_key_pem: str | None = None
+    public_key_pem: str | None = None
+    ip_whitelist: tuple[str, ...] = ()
+    permissions: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_key_kind(self) -> SimAccount:
+        rsa = self.private_key_pem is not None
+        if rsa != (self.public_key_pem is not None):
+            raise ValueError("an RSA account needs both halves of its key pair")
+        if rsa and self.exchange != "bybit":
+            raise ValueError(f"RSA keys are simulated for bybit only, not {self.exchange}")
+        if rsa == bool(self.secret):
+            raise ValueError("an account has an HMAC secret or an RSA key pair, exactly one")
+        return self
 
     def __repr__(self) -> str:
         return f"SimAccount({self.exchange}, {self.account_ref[:10]}…)"
@@ -60,6 +81,25 @@ class BinanceBook(BaseModel):
     """Symbols Binance no longer serves (delisted, disabled): every signed endpoint answers -1121 for them."""
 
 
+class BybitBook(BaseModel):
+    """Bybit v5 rows exactly as the endpoints return them (linear and inverse categories together: each row's
+    category follows from its symbol, ``keeper.sim.bybit.category_of``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orders: list[OwnedRecord] = Field(default_factory=list)
+    """order/history rows (createType, orderStatus, cumExecQty, createdTime, ...)."""
+    executions: list[OwnedRecord] = Field(default_factory=list)
+    """execution/list rows (execType, execFee positive for a charge, feeCurrency, execTime, seq)."""
+    closed_pnl: list[OwnedRecord] = Field(default_factory=list)
+    """position/closed-pnl rows, one per closing order (closedPnl net of openFee and closeFee)."""
+    transactions: list[OwnedRecord] = Field(default_factory=list)
+    """account/transaction-log rows (type TRADE / LIQUIDATION / ADL; fee positive for an expense)."""
+    margin_modes: dict[str, str] = Field(default_factory=dict)
+    """API key -> account/info ``marginMode`` (ISOLATED_MARGIN, PORTFOLIO_MARGIN); REGULAR_MARGIN (cross) if
+    not named."""
+
+
 class ExpectedVerdict(BaseModel):
     """What the keeper must conclude for one generated claim."""
 
@@ -90,6 +130,7 @@ class ScenarioFile(BaseModel):
     accounts: list[SimAccount] = Field(default_factory=list)
     okx: OkxBook = Field(default_factory=OkxBook)
     binance: BinanceBook = Field(default_factory=BinanceBook)
+    bybit: BybitBook = Field(default_factory=BybitBook)
     expected: list[ExpectedVerdict] = Field(default_factory=list)
 
     @classmethod
@@ -103,7 +144,11 @@ class ScenarioFile(BaseModel):
         """The ``LG_ACCOUNTS_FILE`` content matching these accounts."""
         accounts: dict[str, dict[str, str]] = {}
         for account in self.accounts:
-            entry = {"exchange": account.exchange, "api_key": account.api_key, "secret": account.secret}
+            entry = {"exchange": account.exchange, "api_key": account.api_key}
+            if account.private_key_pem is not None:
+                entry["private_key_pem"] = account.private_key_pem
+            else:
+                entry["secret"] = account.secret
             if account.passphrase is not None:
                 entry["passphrase"] = account.passphrase
             accounts[account.account_ref] = entry

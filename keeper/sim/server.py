@@ -1,5 +1,5 @@
-"""The simulated exchanges' HTTP server: OKX v5 (``keeper.sim.okx``) and Binance USD-M
-(``keeper.sim.binance``) paths on one local port, with fault injection.
+"""The simulated exchanges' HTTP server: OKX v5 (``keeper.sim.okx``), Binance USD-M (``keeper.sim.binance``)
+and Bybit v5 (``keeper.sim.bybit``) paths on one local port, with fault injection.
 
 Authentication, timestamp windows, envelopes, error codes and rate limits follow the exchanges' wire
 formats (see docs/keeper-verification.md). Signatures are checked with an implementation of its own, not
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from keeper.sim.binance import handle_binance
+from keeper.sim.bybit import handle_bybit, rate_limited_body
 from keeper.sim.faults import Fault, FaultConfig, FaultInjector
 from keeper.sim.okx import handle_okx
 from keeper.sim.scenarios import ScenarioFile
@@ -27,7 +28,7 @@ from keeper.sim.wire import ExchangeState, Reply, SimLimits
 __all__ = ["BinanceBans", "ExchangeState", "Reply", "SimExchange", "SimLimits"]
 log = logging.getLogger(__name__)
 
-TIME_PATHS = frozenset({"/api/v5/public/time", "/fapi/v1/time"})
+TIME_PATHS = frozenset({"/api/v5/public/time", "/fapi/v1/time", "/v5/market/time"})
 
 
 class BinanceBans:
@@ -148,6 +149,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply, body)
 
     def _rate_limited(self, config: FaultConfig) -> tuple[Reply, bytes]:
+        if self.path.startswith("/v5/"):
+            # Bybit answers its API rate limit with HTTP 200 and retCode 10006 ("Too many visits!").
+            now = int(self.server.sim.state.now_ms())
+            limit = str(self.server.sim.state.limits.bybit_per_uid_per_s)
+            headers = {
+                "X-Bapi-Limit-Status": "0",
+                "X-Bapi-Limit": limit,
+                "X-Bapi-Limit-Reset-Timestamp": str(now + 1000),
+            }
+            return Reply(200, None, headers), rate_limited_body(self.server.sim.state)
         if self.path.startswith("/api/v5/"):
             reply = Reply(429, None)
             body = b'{"msg":"Too Many Requests","code":"50011"}'
@@ -159,9 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         return reply, body
 
     def _send(self, reply: Reply, body: bytes) -> None:
-        self.server.sim.state.record(
-            urlsplit(self.path).path, reply.status, self.path, self.headers.get("OK-ACCESS-TIMESTAMP", "")
-        )
+        stamp = self.headers.get("OK-ACCESS-TIMESTAMP") or self.headers.get("X-BAPI-TIMESTAMP") or ""
+        self.server.sim.state.record(urlsplit(self.path).path, reply.status, self.path, stamp)
         self.send_response(reply.status)
         content_type = "application/json" if body.startswith((b"{", b"[")) else "text/html"
         self.send_header("Content-Type", content_type)
@@ -173,6 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _json_bytes(body: Any) -> bytes:
+    """The body as sent: JSON, or bytes as they are (Bybit's 403 "access too frequent" is not JSON)."""
+    if isinstance(body, bytes):
+        return body
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -219,6 +232,8 @@ class SimExchange:
             return handle_okx(self.state, raw_path, headers)
         if raw_path.startswith("/fapi/"):
             return handle_binance(self.state, raw_path, headers, client_ip)
+        if raw_path.startswith("/v5/"):
+            return handle_bybit(self.state, raw_path, headers, client_ip)
         return Reply(404, {"code": 404, "msg": "Not Found"})
 
     def _server_clock(self) -> float:

@@ -25,6 +25,11 @@ class SimLimits:
     binance_ban_first_seconds: int = 120
     binance_ban_max_seconds: int = 3 * 86_400
     """Bans last 2 minutes, doubling with each repeat, up to 3 days (Binance "General info" on limits)."""
+    bybit_per_uid_per_s: int = 50
+    """Bybit v5 per UID and endpoint, rolling second (order/history, execution/list, position/closed-pnl)."""
+    bybit_ip_per_5s: int = 600
+    bybit_ip_ban_seconds: int = 600
+    """Over 600 requests in 5 s an IP gets 403 "access too frequent" and must wait at least 10 minutes."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,20 @@ class SlidingWindow:
             hits.append(now_ms)
             return True
 
+    def hit_status(self, key: str, limit: int, window_ms: int, now_ms: float) -> tuple[bool, int, float]:
+        """Like ``hit``, plus the requests left in the window after this one and when the oldest counted
+        request leaves it (Bybit's ``X-Bapi-Limit-Status`` / ``X-Bapi-Limit-Reset-Timestamp``)."""
+        with self._lock:
+            hits = self._hits[key]
+            while hits and hits[0] <= now_ms - window_ms:
+                hits.popleft()
+            allowed = len(hits) < limit
+            if allowed:
+                hits.append(now_ms)
+            # The reset time is the current time unless the limit is exceeded (Bybit's rate-limit page).
+            reset = now_ms if allowed else hits[0] + window_ms
+            return allowed, max(0, limit - len(hits)), reset
+
 
 class MinuteWeight:
     """Binance's request weight per IP and clock minute."""
@@ -88,6 +107,12 @@ class ExchangeState:
         self.binance_accounts = {a.api_key: a for a in scenarios.accounts if a.exchange == "binance"}
         self.okx_windows = SlidingWindow()
         self.binance_weight = MinuteWeight()
+        self.bybit_accounts = {a.api_key: a for a in scenarios.accounts if a.exchange == "bybit"}
+        self.bybit_uid_windows = SlidingWindow()
+        self.bybit_ip_windows = SlidingWindow()
+        self.bybit_banned_until: dict[str, float] = {}
+        """Client IP -> unix ms until which every Bybit request gets 403 (an IP over its 600 / 5 s)."""
+        self.bybit_lock = threading.Lock()
         self.request_log: list[tuple[str, int]] = []
         self.seen: list[SeenRequest] = []
         """Every request as it arrived (path with query, the timestamp header), for tests of re-signing."""

@@ -69,6 +69,7 @@ def accounts_check(chain: Any, guard: Any, sim: SimExchange, accounts_file: Path
         "LG_ACCOUNTS_FILE": str(accounts_file),
         "LG_OKX_BASE_URL": sim.url,
         "LG_BINANCE_BASE_URL": sim.url,
+        "LG_BYBIT_BASE_URL": sim.url,
         "LG_START_BLOCK": str(start),
         "LG_HTTP_RETRIES": "0",
         "LG_LOG_FORMAT": "json",
@@ -207,7 +208,11 @@ def test_accounts_check__missing_and_bad_credentials__reported_by_trader_and_ref
             "sk-live-0123456789abcdef",
             "keeper_credentials must be env:PREFIX or file:PATH (the secret itself never goes in the CSV)",
         ),
-        ("env:LGT_NOPE", "'env:LGT_NOPE': environment variable(s) LGT_NOPE_API_KEY, LGT_NOPE_SECRET not set"),
+        (
+            "env:LGT_NOPE",
+            "'env:LGT_NOPE': environment variable(s) LGT_NOPE_API_KEY, "
+            "LGT_NOPE_SECRET or LGT_NOPE_PRIVATE_KEY_PEM not set",
+        ),
         ("env:LGT_OKX_NOPASS", "'env:LGT_OKX_NOPASS': entry: Value error, OKX credentials need a passphrase"),
     ],
 )
@@ -242,3 +247,39 @@ def test_whitelist_keeper_accounts__bad_credential_source__exit_2_nothing_sent_n
     assert not bool(guard.getPolicy(TRADERS[3]).whitelisted)
     for secret in ("sk-live-0123456789abcdef", "okx-key-without-passphrase", "okx-secret-without-passphrase"):
         assert secret not in result.output
+
+
+def test_resolve_credentials__bybit_rsa_key_from_file__keeper_entry_carries_the_pem_not_a_secret(
+    tmp_path: Path,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from ops.registrar import keeper_entry_json, resolve_credentials
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    (tmp_path / "bybit.json").write_text(json.dumps({"api_key": "bybit-key-1", "private_key_pem": pem}))
+
+    credentials = resolve_credentials("file:bybit.json", "bybit", tmp_path, {})
+
+    assert keeper_entry_json(credentials) == {
+        "exchange": "bybit",
+        "api_key": "bybit-key-1",
+        "private_key_pem": pem,
+    }
+    assert pem not in repr(credentials)
+
+
+def test_resolve_credentials__bybit_rsa_key_from_environment__accepted_without_a_secret() -> None:
+    from ops.registrar import resolve_credentials
+
+    environ = {"LGT_BY_API_KEY": "bybit-key-2", "LGT_BY_PRIVATE_KEY_PEM": "not a pem"}
+    with pytest.raises(ValueError, match="private_key_pem does not load") as raised:
+        resolve_credentials("env:LGT_BY", "bybit", Path("."), environ)
+    assert "not a pem" not in str(raised.value)

@@ -79,6 +79,7 @@ def make_settings(base_url: str, accounts_file: Path, dump_dir: Path, **override
     values: dict[str, Any] = {
         "okx_base_url": base_url,
         "binance_base_url": base_url,
+        "bybit_base_url": base_url,
         "accounts_file": accounts_file,
         "http_retries": 2,
         "http_backoff_factor": 0.01,
@@ -124,3 +125,34 @@ def request_for(expected: ExpectedVerdict, policy: PolicyParams) -> Verification
     """The verification request of a generated claim, its span from the policy's claim window."""
     claim = ClaimInput.model_validate(expected.claim)
     return VerificationRequest.for_claim(claim, policy.claim_window_seconds)
+
+
+def ccxt_linear_market(symbol: str, settle: str) -> dict[str, Any]:
+    """The ccxt market of a linear perpetual settled in ``settle`` (BTCUSDT, USDT), so a ccxt client skips
+    ``load_markets``: the simulator serves no exchangeInfo or instruments-info."""
+    base = symbol.removesuffix(settle)
+    return {
+        "id": symbol,
+        "symbol": f"{base}/{settle}:{settle}",
+        "base": base,
+        "quote": settle,
+        "settle": settle,
+        "baseId": base,
+        "quoteId": settle,
+        "settleId": settle,
+        "type": "swap",
+        "subType": "linear",
+        "spot": False,
+        "margin": False,
+        "swap": True,
+        "future": False,
+        "option": False,
+        "active": True,
+        "contract": True,
+        "linear": True,
+        "inverse": False,
+        "contractSize": 1,
+        "precision": {"amount": 0.001, "price": 0.01},
+        "limits": {"amount": {}, "price": {}, "cost": {}, "leverage": {}},
+        "info": {},
+    }

@@ -96,6 +96,7 @@ class KeeperWorld:
             "AUDIT_LOG_PATH": self.tmp_path / f"{name}.audit.jsonl",
             "OKX_BASE_URL": self.sim.url,
             "BINANCE_BASE_URL": self.sim.url,
+            "BYBIT_BASE_URL": self.sim.url,
             "ACCOUNTS_FILE": self.accounts_file,
             "MALFORMED_DUMP_DIR": self.tmp_path / "malformed",
             "CONFIRMATIONS": 0,

@@ -6,6 +6,7 @@ import time
 
 import ccxt  # type: ignore[import-untyped]
 import pytest
+from keeper_factories import ccxt_linear_market
 
 from keeper.sim.scenarios import ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange
@@ -87,37 +88,6 @@ def test_ccxt_binanceusdm__unknown_order__order_not_found(sim: SimExchange, scen
         client.fapiprivate_get_order({"symbol": order.wire["symbol"], "orderId": 1})
 
 
-def _linear_market(symbol: str) -> dict[str, object]:
-    """The ccxt market of a USD-M perpetual, so ccxt skips ``load_markets`` (the simulator serves no
-    exchangeInfo)."""
-    base, quote = symbol[:-4], symbol[-4:]
-    return {
-        "id": symbol,
-        "symbol": f"{base}/{quote}:{quote}",
-        "base": base,
-        "quote": quote,
-        "settle": quote,
-        "baseId": base,
-        "quoteId": quote,
-        "settleId": quote,
-        "type": "swap",
-        "subType": "linear",
-        "spot": False,
-        "margin": False,
-        "swap": True,
-        "future": False,
-        "option": False,
-        "active": True,
-        "contract": True,
-        "linear": True,
-        "inverse": False,
-        "contractSize": 1,
-        "precision": {"amount": 0.001, "price": 0.01},
-        "limits": {},
-        "info": {},
-    }
-
-
 def _first_trade(scenarios: ScenarioFile) -> tuple[dict[str, object], SimAccount]:
     trade = scenarios.binance.trades[0]
     return trade.wire, _owner(scenarios, trade.owner)
@@ -163,7 +133,7 @@ def test_ccxt_binanceusdm__fetch_my_trades_since_and_end_time__finds_the_old_fil
 ) -> None:
     wire, account = _first_trade(scenarios)
     client = _binance_client(sim, account)
-    market = _linear_market(str(wire["symbol"]))
+    market = ccxt_linear_market(str(wire["symbol"]), "USDT")
     client.set_markets([market])
     moment = int(str(wire["time"]))
     trades = client.fetch_my_trades(
@@ -181,7 +151,7 @@ def test_ccxt_binanceusdm__fetch_my_trades_without_since__only_last_7_days(
     # The generated liquidations are 10 to 40 days old: the 7-day default shows none of them.
     wire, account = _first_trade(scenarios)
     client = _binance_client(sim, account)
-    market = _linear_market(str(wire["symbol"]))
+    market = ccxt_linear_market(str(wire["symbol"]), "USDT")
     client.set_markets([market])
     assert time.time() * 1000 - int(str(wire["time"])) > 7 * DAY_MS
     assert client.fetch_my_trades(str(market["symbol"])) == []

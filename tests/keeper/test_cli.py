@@ -33,6 +33,7 @@ def run_verify(
         **os.environ,
         "LG_OKX_BASE_URL": sim.url,
         "LG_BINANCE_BASE_URL": sim.url,
+        "LG_BYBIT_BASE_URL": sim.url,
         "LG_ACCOUNTS_FILE": str(accounts_file),
         "LG_MALFORMED_DUMP_DIR": str(cwd / "malformed"),
     }

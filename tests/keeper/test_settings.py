@@ -239,3 +239,104 @@ def test_settings__default_ban_longer_than_longest__rejected_with_values(
         match=re.escape("backoff_default_seconds 600.0 exceeds backoff_max_ban_seconds 300.0"),
     ):
         KeeperSettings(_env_file=None)
+
+
+# ------------------------------------------------------------------------------------------ Bybit
+
+
+def _rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _ec_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def test_settings__bybit_base_url_and_recv_window__defaults_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = KeeperSettings(_env_file=None)
+    assert (defaults.base_url(Exchange.BYBIT), defaults.bybit_recv_window_ms) == (
+        "https://api.bybit.com",
+        5000,
+    )
+    monkeypatch.setenv("LG_BYBIT_BASE_URL", "http://127.0.0.1:6/")
+    monkeypatch.setenv("LG_BYBIT_RECV_WINDOW_MS", "9000")
+    settings = KeeperSettings(_env_file=None)
+    assert (settings.base_url(Exchange.BYBIT), settings.bybit_recv_window_ms) == ("http://127.0.0.1:6", 9000)
+
+
+def test_settings__bybit_recv_window_over_a_minute__rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LG_BYBIT_RECV_WINDOW_MS", "60001")
+    with pytest.raises(ValidationError, match="bybit_recv_window_ms"):
+        KeeperSettings(_env_file=None)
+
+
+def test_accounts_file__bybit_hmac_and_rsa_entries__both_key_kinds_load(tmp_path: Path) -> None:
+    pem = _rsa_pem()
+    other = "0x" + "0b" * 32
+    path = tmp_path / "a.json"
+    path.write_text(
+        json.dumps(
+            {
+                REF: {"exchange": "bybit", "api_key": "k1", "secret": "s1"},
+                other: {"exchange": "bybit", "api_key": "k2", "private_key_pem": pem},
+            }
+        )
+    )
+    registry = AccountRegistry.from_file(path)
+    hmac_entry, rsa_entry = registry.lookup(REF), registry.lookup(other)
+    assert (hmac_entry.exchange, hmac_entry.key_kind, hmac_entry.secret.get_secret_value()) == (
+        Exchange.BYBIT,
+        "hmac",
+        "s1",
+    )
+    assert rsa_entry.key_kind == "rsa"
+    assert rsa_entry.private_key_pem is not None and rsa_entry.private_key_pem.get_secret_value() == pem
+    assert "PRIVATE KEY" not in repr(rsa_entry) and "s1" not in repr(hmac_entry)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"exchange": "bybit", "api_key": "k"}, "exactly one of secret"),
+        ({"exchange": "bybit", "api_key": "k", "secret": "s", "private_key_pem": "PEM"}, "exactly one of"),
+        ({"exchange": "binance", "api_key": "k"}, "need a secret"),
+        (
+            {"exchange": "binance", "api_key": "k", "secret": "s", "private_key_pem": "x"},
+            "not a private_key_pem",
+        ),
+    ],
+)
+def test_accounts_file__key_kinds__exactly_one_for_bybit_secret_for_the_others(
+    tmp_path: Path, entry: dict[str, str], message: str
+) -> None:
+    with pytest.raises(AccountsFileError, match=message) as caught:
+        AccountRegistry.from_mapping({REF: entry})
+    assert REF in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "pem", ["-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END PRIVATE KEY-----\n", "ec"]
+)
+def test_accounts_file__bybit_pem_not_an_rsa_key__error_names_ref_never_the_key(pem: str) -> None:
+    text = _ec_pem() if pem == "ec" else pem
+    with pytest.raises(AccountsFileError) as caught:
+        AccountRegistry.from_mapping({REF: {"exchange": "bybit", "api_key": "k", "private_key_pem": text}})
+    message = str(caught.value)
+    assert REF in message and "private_key_pem" in message
+    assert text.splitlines()[1] not in message
