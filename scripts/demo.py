@@ -425,6 +425,16 @@ def cli() -> None:
         f"{matched} of {len(filed)} verdicts equal the generator's expected verdicts "
         f"({len(decided_by_person)} of them as the reviewer decided)"
     )
+    by_exchange = Counter(f.expected.claim["exchange"] for f in filed)
+    decided = Counter(
+        f.expected.claim["exchange"]
+        for f in filed
+        if ClaimStatus(int(guard.getClaim(f.claim_id).status)) is not ClaimStatus.PENDING
+    )
+    say(
+        "decided on chain, by exchange: "
+        + ", ".join(f"{name} {decided[name]} of {by_exchange[name]}" for name in sorted(by_exchange))
+    )
     after, reserved = usdt(guard.totalAssets()), usdt(guard.reservedAmount())
     say(f"pool before {usdt(pool_before)}, after {after}; reserved {reserved}")
     store = SqliteStore(DEMO_DIR / "keeper.sqlite3")

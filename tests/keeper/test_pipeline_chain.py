@@ -12,11 +12,11 @@ from keeper_world import CHALLENGE_PERIOD, KeeperWorld
 from lg_testkit import USDT, Governance
 
 from keeper.interface import ClaimStatus, ReasonCode
-from keeper.sim.generator import BINANCE_KINDS, KINDS
+from keeper.sim.generator import EXCHANGE_KINDS
 from keeper.sim.onchain import pick_claims
 from keeper.store import ClaimState
 
-EVERY_KIND = [f"okx:{k}" for k in KINDS] + [f"binance:{k}" for k in BINANCE_KINDS]
+EVERY_KIND = [f"{exchange}:{kind}" for exchange, kinds in EXCHANGE_KINDS.items() for kind in kinds]
 # Reason codes the seeder's claims reach the keeper with. ZERO_PAYOUT (10) cannot be filed: the contract
 # refuses a claim above remaining coverage. OUTSIDE_COVERAGE (7) can be filed on 1.1 only in the claim grace
 # period after coverage ends, which `fileable` leaves out (see tests/contract). UNKNOWN_ACCOUNT (4) is no
@@ -32,7 +32,8 @@ def test_run_once__every_scenario_kind__on_chain_verdicts_match_generator(
     keeper_world: Any, validator: Any, token: Any
 ) -> None:
     world: KeeperWorld = keeper_world(120)
-    picked = pick_claims(world.scenarios, 30, first=EVERY_KIND)
+    picked = pick_claims(world.scenarios, 45, first=EVERY_KIND)
+    assert {e.claim["exchange"] for e in picked} == {"okx", "binance", "bybit"}
     world.whitelist(picked)
     for expected in picked:
         world.file(expected)
