@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Protocol, TypeVar
@@ -147,3 +147,16 @@ def parse_model(model: type[ModelT], value: object, raw: RawResponse, exchange: 
         raise MalformedResponseError(
             exchange, raw.endpoint, f"unexpected {model.__name__}: {fields}", raw.body
         ) from None
+
+
+def time_windows(start_ms: int, end_ms: int, span_ms: int) -> Iterator[tuple[int, int]]:
+    """``[start_ms, end_ms]`` (inclusive) cut into consecutive inclusive windows of at most ``span_ms``: the
+    exchanges refuse a longer span (Binance and Bybit: 7 days)."""
+    if end_ms < start_ms:
+        raise ValueError(f"window ends at {end_ms}, before its start {start_ms}")
+    while True:
+        stop = min(end_ms, start_ms + span_ms)
+        yield start_ms, stop
+        if stop >= end_ms:
+            return
+        start_ms = stop + 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -40,6 +40,7 @@ from keeper.exchanges.base import (
     WireModel,
     parse_json,
     parse_model,
+    time_windows,
 )
 from keeper.exchanges.errors import (
     AuthenticationError,
@@ -132,18 +133,6 @@ def margin_asset(symbol: str) -> str | None:
     ``BTCUSDT_250328`` → USDT); None for a symbol that is not USD-M."""
     pair = symbol.split("_", 1)[0]
     return next((asset for asset in MARGIN_ASSETS if pair.endswith(asset) and len(pair) > len(asset)), None)
-
-
-def time_windows(start_ms: int, end_ms: int, span_ms: int = MAX_WINDOW_MS) -> Iterator[tuple[int, int]]:
-    """``[start_ms, end_ms]`` (inclusive) cut into consecutive inclusive windows of at most ``span_ms``."""
-    if end_ms < start_ms:
-        raise ValueError(f"window ends at {end_ms}, before its start {start_ms}")
-    while True:
-        stop = min(end_ms, start_ms + span_ms)
-        yield start_ms, stop
-        if stop >= end_ms:
-            return
-        start_ms = stop + 1
 
 
 class BinanceError(BaseModel):
@@ -334,7 +323,7 @@ class BinanceAdapter(ExchangeAdapter):
         start, end = order.time - PENALTY_SLACK_MS, order.update_time + PENALTY_SLACK_MS
         forced: list[BinanceForceOrder] = []
         raw: RawResponse | None = None
-        for window_start, window_end in time_windows(start, end):
+        for window_start, window_end in time_windows(start, end, MAX_WINDOW_MS):
             raw = self._get(
                 FORCE_ORDERS_PATH,
                 [
@@ -389,7 +378,7 @@ class BinanceAdapter(ExchangeAdapter):
         answer: never the endpoint's 7-day default, but explicit windows of the span the endpoint accepts."""
         found: list[tuple[RowT, RawResponse]] = []
         raw: RawResponse | None = None
-        for window_start, window_end in time_windows(start, end):
+        for window_start, window_end in time_windows(start, end, MAX_WINDOW_MS):
             raw = self._get(
                 path,
                 [

@@ -47,7 +47,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -67,6 +67,7 @@ from keeper.exchanges.base import (
     WireModel,
     parse_json,
     parse_model,
+    time_windows,
 )
 from keeper.exchanges.errors import (
     AuthenticationError,
@@ -196,18 +197,6 @@ def load_private_key(pem: str) -> rsa.RSAPrivateKey:
 def rsa_signature(payload: str, key: rsa.RSAPrivateKey) -> str:
     """Base64 RSA-SHA256 (PKCS#1 v1.5) signature (a self-generated RSA API key)."""
     return base64.b64encode(key.sign(payload.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def time_windows(start_ms: int, end_ms: int, span_ms: int = MAX_WINDOW_MS) -> Iterator[tuple[int, int]]:
-    """``[start_ms, end_ms]`` (inclusive) cut into consecutive inclusive windows of at most ``span_ms``."""
-    if end_ms < start_ms:
-        raise ValueError(f"window ends at {end_ms}, before its start {start_ms}")
-    while True:
-        stop = min(end_ms, start_ms + span_ms)
-        yield start_ms, stop
-        if stop >= end_ms:
-            return
-        start_ms = stop + 1
 
 
 class BybitEnvelope(BaseModel):
@@ -368,7 +357,7 @@ class BybitAdapter(ExchangeAdapter):
     ) -> tuple[BybitOrder | None, RawResponse]:
         """The order's row among those created in ``start..end`` (7-day windows), or None; the last answer."""
         raw: RawResponse | None = None
-        for window_start, window_end in time_windows(start, end):
+        for window_start, window_end in time_windows(start, end, MAX_WINDOW_MS):
             params = [
                 ("category", category),
                 ("symbol", query.instrument),
@@ -424,7 +413,7 @@ class BybitAdapter(ExchangeAdapter):
         executions: dict[str, BybitExecution] = {}
         raw: RawResponse | None = None
         for window_start, window_end in time_windows(
-            max(0, order.created_time - LOG_SLACK_MS), order.updated_time + LOG_SLACK_MS
+            max(0, order.created_time - LOG_SLACK_MS), order.updated_time + LOG_SLACK_MS, MAX_WINDOW_MS
         ):
             params = [
                 ("category", category),
@@ -495,7 +484,7 @@ class BybitAdapter(ExchangeAdapter):
         end = max(e.exec_time for e in executions) + LOG_SLACK_MS
         mine: list[BybitLogRow] = []
         raw: RawResponse | None = None
-        for window_start, window_end in time_windows(max(0, start), end):
+        for window_start, window_end in time_windows(max(0, start), end, MAX_WINDOW_MS):
             params = [
                 ("accountType", "UNIFIED"),
                 ("category", category),

@@ -21,11 +21,11 @@ from test_sim_wire import binance_query
 
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import ReplayTransport
+from keeper.exchanges.base import time_windows
 from keeper.exchanges.binance import (
     MAX_WINDOW_MS,
     BinanceAdapter,
     margin_asset,
-    time_windows,
 )
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import (
@@ -293,9 +293,9 @@ def test_fetch__replayed_over_recorded_answers__same_outcome_without_network(
 
 def test_time_windows__ten_days__two_inclusive_windows_of_at_most_7_days() -> None:
     start = 1_700_000_000_000
-    windows = list(time_windows(start, start + 10 * DAY_MS))
+    windows = list(time_windows(start, start + 10 * DAY_MS, MAX_WINDOW_MS))
     assert windows == [(start, start + MAX_WINDOW_MS), (start + MAX_WINDOW_MS + 1, start + 10 * DAY_MS)]
-    assert list(time_windows(start, start)) == [(start, start)]
+    assert list(time_windows(start, start, MAX_WINDOW_MS)) == [(start, start)]
 
 
 @pytest.mark.parametrize(
