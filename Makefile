@@ -17,15 +17,19 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap compile test test-deep test-contract test-keeper lint demo clean analyze coverage bench
+.PHONY: help bootstrap compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
+	clean analyze coverage bench prove mutate
 
 help:
 	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
 	@echo "make test   - bootstrap, then the whole test suite (Slither gate, lint, coverage >= 95 % lines)"
-	@echo "make test-deep - the property suites with HYPOTHESIS_PROFILE=deep (10x the steps)"
+	@echo "make test-deep - the property suites at depth: HYPOTHESIS_PROFILE=deep, forge's deep profile (500k calls)"
+	@echo "make test-forge - the forge suite in test/: invariant campaigns, fuzz, unit, gas tests (part of make test)"
+	@echo "make prove  - halmos proofs of test/proofs (own venv under .tools/halmos)"
+	@echo "make mutate - mutation check of the forge suite (docs/mutation.md)"
 	@echo "make lint   - ruff and mypy over the Python code"
 	@echo "make analyze  - Slither gate over contracts/ (part of make test)"
-	@echo "make coverage - Solidity coverage of contracts/ by the contract tests"
+	@echo "make coverage - Solidity coverage of contracts/: forge coverage of test/ beside the Python suite's"
 	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
 
 bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge
@@ -60,29 +64,40 @@ compile: bootstrap
 
 # PYTEST_ARGS narrows a run, e.g. make test-contract PYTEST_ARGS="-k multisig".
 PYTEST_ARGS ?=
+# FORGE_ARGS narrows a forge run, e.g. make test-forge FORGE_ARGS="--match-contract PoolInvariants".
+FORGE_ARGS ?=
 
-# The whole suite in two sessions side by side, one per core, each with its own anvil:
+# The whole suite in three jobs side by side on the two cores:
 # - the contract unit, attack and upgrade tests, with line/branch coverage of contracts/ measured on the way
 #   (tools/sol_coverage.py) and gated at 95 % of lines;
 # - the state machine (untraced: it is most of the tracing cost and adds no lines the unit tests miss), the
-#   keeper, the commands and the bench smoke test, on an anvil of their own (APE_FOUNDRY_HOST).
-# The second session's output is printed after the first's; make fails if either does.
+#   keeper, the commands and the bench smoke test, on an anvil of their own (APE_FOUNDRY_HOST);
+# - the forge suite (test/: invariant campaigns, fuzz, USDC, gas tests), then the gas gate.
+# The other jobs' output is printed after the first's; make fails if any does.
 TEST_LOG := .build/test-rest.log
+FORGE_LOG := .build/test-forge.log
 test: bootstrap compile analyze lint
-	forge build --build-info --quiet
-	@port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	forge build --build-info --quiet --skip './test/**'
+	@mkdir -p .build; \
+	( $(FORGE_SUITE) forge test $(FORGE_BUILD) $(FORGE_ARGS) && \
+	  $(FORGE_SUITE) forge snapshot $(FORGE_BUILD) $(FORGE_GAS) --check --tolerance 1 ) > $(FORGE_LOG) 2>&1 & forge=$$!; \
+	port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$port $(BIN)/ape test tests/contract/test_stateful.py tests/keeper \
 		tests/cli tests/bench -q $(PYTEST_ARGS) > $(TEST_LOG) 2>&1 & rest=$$!; \
 	PYTHONPATH=tools SOLCOV_FAIL_UNDER=95 $(BIN)/ape test tests/contract --ignore=tests/contract/test_stateful.py \
 		-q -p sol_coverage $(PYTEST_ARGS); contract=$$?; \
-	wait $$rest; rest=$$?; \
-	echo "make test: contract session exit $$contract, second session exit $$rest (5 = nothing selected)"; \
+	wait $$rest; rest=$$?; wait $$forge; forge=$$?; \
+	echo "make test: contract session exit $$contract, second session exit $$rest (5 = nothing selected), forge exit $$forge"; \
 	echo "== state machine, keeper, commands, bench (second session) =="; cat $(TEST_LOG); \
-	ok() { test $$1 -eq 0 -o $$1 -eq 5; }; ok $$contract && ok $$rest && test $$((contract + rest)) -ne 10
+	echo "== forge suite and gas gate =="; grep -v -e '^Warning' -e '^ *|' -e '^ *-->' -e '^$$' $(FORGE_LOG); \
+	ok() { test $$1 -eq 0 -o $$1 -eq 5; }; ok $$contract && ok $$rest && test $$((contract + rest)) -ne 10 && test $$forge -eq 0
 
-# The property suites at 10x their default size: the contract state machine and the keeper's policy properties.
+# The property suites at depth: the contract state machine and the keeper's policy properties at 10x, the forge
+# suite's deep profile (invariant campaigns of 1,000 runs x 500 calls, 10,000 fuzz runs), then the proofs.
 test-deep: bootstrap compile
 	HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/contract/test_stateful.py tests/keeper -q $(PYTEST_ARGS)
+	FOUNDRY_PROFILE=deep $(FORGE_SUITE) forge test $(FORGE_BUILD) $(FORGE_ARGS)
+	tools/prove.sh $(PROVE_ARGS)
 
 test-contract: bootstrap compile
 	$(BIN)/ape test tests/contract -q $(PYTEST_ARGS)
@@ -95,16 +110,55 @@ lint: bootstrap
 	$(BIN)/ruff format --check keeper ops scripts tests
 	$(BIN)/mypy
 
+# The forge suite (test/, forge-std 1.9.7 from @layerzerolabs/toolbox-foundry) in its own build folder, so that
+# it never mixes with the analysis build in out/ (Slither, the coverage tracer). FOUNDRY_PROFILE=deep for depth.
+FORGE_SUITE := FOUNDRY_OUT=.build/forge/out FOUNDRY_CACHE_PATH=.build/forge/cache
+# halmos' check_ functions are proofs, not forge tests (make prove): not even compiled here.
+FORGE_BUILD := --skip './test/proofs/**'
+FORGE_GAS := --match-path 'test/gas/*'
+test-forge: bootstrap
+	$(FORGE_SUITE) forge test $(FORGE_BUILD) $(FORGE_ARGS)
+
+# The gas gate: the operations of test/gas against .gas-snapshot, 1 % tolerance. `make gas-snapshot` rewrites it.
+gas-check: bootstrap
+	$(FORGE_SUITE) forge snapshot $(FORGE_BUILD) $(FORGE_GAS) --check --tolerance 1
+
+gas-snapshot: bootstrap
+	$(FORGE_SUITE) forge snapshot $(FORGE_BUILD) $(FORGE_GAS)
+
+# Symbolic proofs of test/proofs with halmos, in its own venv (.tools/halmos; docs/proofs.md). ~15 min: part of
+# make test-deep, not make test.
+PROVE_ARGS ?=
+prove: bootstrap
+	tools/prove.sh $(PROVE_ARGS)
+
+# Mutation check of the forge suite (docs/mutation.md). MUTATE_ARGS e.g. "--jobs 2", "--only LG-05".
+MUTATE_ARGS ?=
+mutate: bootstrap
+	$(BIN)/python tools/mutate.py $(MUTATE_ARGS)
+
 # Slither over contracts/ (foundry.toml: forge + the solc shim); fails on any High/Medium finding not triaged in
 # slither-triage.toml. See docs/slither-triage.md.
 analyze: bootstrap
 	$(BIN)/python tools/slither-gate.py
 
-# Line/statement/branch/function coverage of contracts/ by the contract tests (docs/coverage.md). Not part of
-# `make test`: tracing every call costs minutes. SOLCOV_FAIL_UNDER=95 makes it a gate.
+# Coverage of contracts/ two ways, side by side (docs/coverage.md): the Python contract suite through the trace
+# tool (tools/sol_coverage.py, gated at 95 % of lines inside make test) and `forge coverage` of the forge suite
+# (lcov; --ir-minimum, as the contracts need via-IR). Not part of make test: forge coverage recompiles
+# everything. FORGE_COVERAGE_ENV sets the campaign size (empty = the full default profile).
+FORGE_COV := .build/forge-coverage
+FORGE_COVERAGE_ENV ?= FOUNDRY_FUZZ_RUNS=64 FOUNDRY_INVARIANT_RUNS=16
 coverage: bootstrap compile
-	forge build --build-info
-	PYTHONPATH=tools $(BIN)/ape test tests/contract -q -p sol_coverage $(PYTEST_ARGS)
+	forge build --build-info --skip './test/**'
+	PYTHONPATH=tools $(BIN)/ape test tests/contract -q -p sol_coverage $(PYTEST_ARGS); py=$$?; \
+	mkdir -p $(FORGE_COV); \
+	env FOUNDRY_OUT=$(FORGE_COV)/out FOUNDRY_CACHE_PATH=$(FORGE_COV)/cache $(FORGE_COVERAGE_ENV) forge coverage \
+		--ir-minimum $(FORGE_BUILD) --report lcov --report summary --report-file $(FORGE_COV)/lcov.info \
+		--no-match-coverage '^(test|tests|node_modules|lib|script)/|(^|/)mocks/' > $(FORGE_COV)/forge.log 2>&1; fg=$$?; \
+	grep -E '^(Ran [0-9]+ test suites|Encountered|\[FAIL|Error)' $(FORGE_COV)/forge.log; \
+	$(BIN)/python tools/coverage_report.py; report=$$?; \
+	echo "make coverage: Python exit $$py, forge coverage exit $$fg, report exit $$report"; \
+	test $$py -eq 0 -a $$fg -eq 0 -a $$report -eq 0
 
 # Gas per operation against its floor, then keeper throughput against the exchanges' rate limits; tables on
 # stdout, figures in bench/results/. About 9 minutes; bench/README.md has the options (e.g. --scale-10k).

@@ -35,8 +35,8 @@ contract LeverageGuard is LeverageGuardBase, MulticallUpgradeable, UUPSUpgradeab
     struct PayoutBatch {
         uint256 dailyLimit;
         uint256 paidInDay;
-        uint256 totalPaid;
-        uint256 count;
+        uint256 reserved;
+        uint256 refusedCount;
         bool strict;
     }
 
@@ -320,10 +320,13 @@ contract LeverageGuard is LeverageGuardBase, MulticallUpgradeable, UUPSUpgradeab
         emit ClaimVerified(claimId, msg.sender, approved, payout, evidenceHash, reasonCode);
     }
 
-    /// @dev Effects first: every payable claim is marked Paid and the pool's totals move by the batch sum;
-    /// then the transfers, each on its own (`trySafeTransfer`). A refused transfer puts its claim back to
-    /// Approved and its amount back into the totals, so one blocked recipient fails only its own claim.
-    /// With `strict` (a single payout), a claim that cannot be paid reverts with the precise reason instead.
+    /// @dev One claim at a time, effects before its transfer: the claim is marked Paid and the pool's totals
+    /// (reserved, paid out today) move by its amount in storage; then its transfer (`trySafeTransfer`). A
+    /// refused transfer hands its amount back to the totals at once, so one blocked recipient fails only its
+    /// own claim and holds no share of the daily payout limit from the claims after it. A refused claim stays
+    /// marked Paid until the end of the batch (so a second listing of it is skipped as listed twice), then
+    /// goes back to Approved. With `strict` (a single payout), a claim that cannot be paid reverts with the
+    /// precise reason instead. Reentrancy: callers hold `nonReentrant`.
     function _executePayouts(uint256[] memory claimIds, bool strict) private {
         LeverageGuardStorage storage $ = _storage();
         DailyCounters memory daily = $.daily;
@@ -331,11 +334,12 @@ contract LeverageGuard is LeverageGuardBase, MulticallUpgradeable, UUPSUpgradeab
         PayoutBatch memory batch = PayoutBatch({
             dailyLimit: $.dailyPayoutLimit,
             paidInDay: daily.payoutDay == today ? daily.paidInDay : 0,
-            totalPaid: 0,
-            count: 0,
+            reserved: $.reserved,
+            refusedCount: 0,
             strict: strict
         });
-        uint256[] memory payable_ = new uint256[](claimIds.length);
+        IERC20 token = $.asset;
+        uint256[] memory refused = new uint256[](claimIds.length);
         for (uint256 i = 0; i < claimIds.length; ++i) {
             uint256 claimId = claimIds[i];
             Claim storage claim = $.claims[claimId];
@@ -344,22 +348,12 @@ contract LeverageGuard is LeverageGuardBase, MulticallUpgradeable, UUPSUpgradeab
                 emit PayoutSkipped(claimId, skip);
                 continue;
             }
+            address user = claim.user;
             uint256 amount = claim.payout;
             claim.status = ClaimStatus.Paid;
             batch.paidInDay += amount;
-            batch.totalPaid += amount;
-            payable_[batch.count++] = claimId;
-        }
-        if (batch.count == 0) return;
-        _storePayoutTotals(daily, today, batch.paidInDay, $.reserved - batch.totalPaid);
-
-        IERC20 token = $.asset;
-        uint256 refused = 0;
-        for (uint256 i = 0; i < batch.count; ++i) {
-            uint256 claimId = payable_[i];
-            Claim storage claim = $.claims[claimId];
-            address user = claim.user;
-            uint256 amount = claim.payout;
+            batch.reserved -= amount;
+            _storePayoutTotals(daily, today, batch.paidInDay, batch.reserved);
             uint256 gasBefore = gasleft();
             if (token.trySafeTransfer(user, amount)) {
                 emit PayoutExecuted(claimId, user, amount);
@@ -369,12 +363,14 @@ contract LeverageGuard is LeverageGuardBase, MulticallUpgradeable, UUPSUpgradeab
             // not the recipient's; revert rather than report a refusal.
             if (gasleft() <= gasBefore / 64) revert PayoutOutOfGas(claimId);
             if (strict) revert PayoutTransferFailed(claimId);
-            claim.status = ClaimStatus.Approved;
-            refused += amount;
+            batch.paidInDay -= amount;
+            batch.reserved += amount;
+            _storePayoutTotals(daily, today, batch.paidInDay, batch.reserved);
+            refused[batch.refusedCount++] = claimId;
             emit PayoutFailed(claimId, user, amount);
         }
-        if (refused != 0) {
-            _storePayoutTotals(daily, today, batch.paidInDay - refused, $.reserved + refused);
+        for (uint256 i = 0; i < batch.refusedCount; ++i) {
+            $.claims[refused[i]].status = ClaimStatus.Approved;
         }
     }
 

@@ -502,13 +502,13 @@ def test_execute_payouts__bad_items__skipped_rest_paid(
     receipt = insured.executePayouts(batch, sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutSkipped(claimId=ids[2], reason=SKIP_CHALLENGE_WINDOW_OPEN),
-        insured.PayoutSkipped(claimId=999, reason=SKIP_WRONG_STATUS),
-        insured.PayoutSkipped(claimId=ids[0], reason=SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 800 * USDT),
         insured.PayoutExecuted(claimId=ids[0], user=trader, amount=800 * USDT),
+        insured.PayoutSkipped(claimId=ids[2], reason=SKIP_CHALLENGE_WINDOW_OPEN),
+        insured.PayoutSkipped(claimId=999, reason=SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 300 * USDT),
         insured.PayoutExecuted(claimId=ids[1], user=trader, amount=300 * USDT),
+        insured.PayoutSkipped(claimId=ids[0], reason=SKIP_WRONG_STATUS),
     ]
     assert token.balanceOf(trader) == 1_100 * USDT
     assert token.balanceOf(insured) == pool - 1_100 * USDT

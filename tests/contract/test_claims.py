@@ -1084,6 +1084,8 @@ def test_execute_payouts__skips_claims_not_payable(
     receipt = insured.executePayouts(batch, sender=stranger)
 
     assert receipt.events == [
+        token.Transfer(insured, trader, 200 * USDT),
+        insured.PayoutExecuted(payable, trader, 200 * USDT),
         insured.PayoutSkipped(pending, SKIP_WRONG_STATUS),
         insured.PayoutSkipped(window_open, SKIP_CHALLENGE_WINDOW_OPEN),
         insured.PayoutSkipped(paid, SKIP_WRONG_STATUS),
@@ -1091,8 +1093,6 @@ def test_execute_payouts__skips_claims_not_payable(
         insured.PayoutSkipped(rejected, SKIP_WRONG_STATUS),
         insured.PayoutSkipped(blocked, SKIP_USER_BLACKLISTED),
         insured.PayoutSkipped(UNKNOWN_CLAIM, SKIP_WRONG_STATUS),
-        token.Transfer(insured, trader, 200 * USDT),
-        insured.PayoutExecuted(payable, trader, 200 * USDT),
     ]
     assert token.balanceOf(trader) == 300 * USDT
     assert token.balanceOf(other_trader) == 0
@@ -1111,9 +1111,9 @@ def test_execute_payouts__same_claim_twice__paid_once(insured, approved_claim, s
     receipt = insured.executePayouts([approved_claim, approved_claim], sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutSkipped(approved_claim, SKIP_WRONG_STATUS),
         token.Transfer(insured, trader, 800 * USDT),
         insured.PayoutExecuted(approved_claim, trader, 800 * USDT),
+        insured.PayoutSkipped(approved_claim, SKIP_WRONG_STATUS),
     ]
     assert token.balanceOf(trader) == 800 * USDT
     assert token.balanceOf(insured) == POOL_FUNDS - 800 * USDT
@@ -1136,9 +1136,9 @@ def test_execute_payouts__over_daily_limit__skips_and_pays_what_fits(
     receipt = insured.executePayouts([a, b, c], sender=stranger)
 
     assert receipt.events == [
-        insured.PayoutSkipped(b, SKIP_DAILY_PAYOUT_LIMIT),
         token.Transfer(insured, trader, 800 * USDT),
         insured.PayoutExecuted(a, trader, 800 * USDT),
+        insured.PayoutSkipped(b, SKIP_DAILY_PAYOUT_LIMIT),
         token.Transfer(insured, trader, 150 * USDT),
         insured.PayoutExecuted(c, trader, 150 * USDT),
     ]
