@@ -36,7 +36,7 @@ export PATH="$ROOT/.tools/bin:$PATH"
 export FOUNDRY_SOLC=${FOUNDRY_SOLC:-$ROOT/.tools/solcx/solc-v0.8.37}
 command -v forge >/dev/null || { echo "prove: forge not found (run make bootstrap)" >&2; exit 2; }
 [ -e "$FOUNDRY_SOLC" ] || { echo "prove: solc $FOUNDRY_SOLC not found (run make bootstrap)" >&2; exit 2; }
-export FOUNDRY_PROFILE=default
+export FOUNDRY_PROFILE=prove
 export FOUNDRY_TEST=test/proofs
 export FOUNDRY_OUT=$BUILD/out
 export FOUNDRY_CACHE_PATH=$BUILD/cache
