@@ -203,14 +203,4 @@ contract CapsFuzzTest is GuardFixture {
         refs = new bytes32[](1);
         refs[0] = ref;
     }
-
-    function _governReverts(bytes memory data, bytes memory err) internal {
-        vm.prank(signers[0]);
-        uint256 proposalId = guard.propose(address(guard), 0, data);
-        vm.prank(signers[1]);
-        guard.confirm(proposalId);
-        vm.expectRevert(err);
-        vm.prank(signers[0]);
-        guard.execute(proposalId);
-    }
 }

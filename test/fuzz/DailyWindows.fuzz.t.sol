@@ -61,18 +61,6 @@ contract DailyWindowsFuzzTest is GuardFixture {
         w.day = block.timestamp / DAY;
     }
 
-    /// @dev A proposal run to the point of execution, whose execution must revert with `err` (the
-    /// multisig bubbles the call's revert data up unchanged).
-    function _governReverts(bytes memory data, bytes memory err) internal {
-        vm.prank(signers[0]);
-        uint256 proposalId = guard.propose(address(guard), 0, data);
-        vm.prank(signers[1]);
-        guard.confirm(proposalId);
-        vm.expectRevert(err);
-        vm.prank(signers[0]);
-        guard.execute(proposalId);
-    }
-
     // ------------------------------------------------------------------ LIM-1 / LIM-3: withdrawals
 
     /// @notice LIM-1, LIM-3: a fuzzed sequence of withdrawals (through proposals) and limit changes across

@@ -310,11 +310,7 @@ contract GasWithdrawProposal is GasBase {
 
     function setUp() public {
         _deployConfigured();
-        vm.prank(signers[0]);
-        proposalId = guard.propose(address(guard), 0, abi.encodeCall(guard.withdraw, (treasury, 1_000 * USDT)));
-        vm.prank(signers[1]);
-        guard.confirm(proposalId);
-        vm.warp(guard.getProposal(proposalId).readyAt);
+        proposalId = _schedule(abi.encodeCall(guard.withdraw, (treasury, 1_000 * USDT)));
     }
 
     /// @notice Gas of executing the scheduled withdrawal proposal (multisig checks plus the withdrawal).

@@ -49,18 +49,15 @@ contract AdminTest is GuardFixture {
 
     /// @notice SOLV-2: governance cannot rescue the pool asset (only withdraw moves it); a stray token it can.
     function test_rescueToken__pool_asset__reverts_cannot_rescue_asset() public {
-        vm.prank(signers[0]);
-        uint256 proposalId = guard.propose(address(guard), 0, abi.encodeCall(guard.rescueToken, (address(token), sponsor, 1)));
-        vm.prank(signers[1]);
-        guard.confirm(proposalId);
-        vm.expectRevert(abi.encodeWithSelector(ILeverageGuardTypes.CannotRescueAsset.selector, address(token)));
-        vm.prank(signers[0]);
-        guard.execute(proposalId);
+        _governReverts(
+            abi.encodeCall(guard.rescueToken, (address(token), sponsor, 1)),
+            abi.encodeWithSelector(ILeverageGuardTypes.CannotRescueAsset.selector, address(token))
+        );
         assertEq(token.balanceOf(address(guard)), POOL_FUNDS, "pool untouched");
 
         MockStablecoin stray = new MockStablecoin();
         stray.mint(address(guard), 7);
-        uint256 rescue = _scheduled(abi.encodeCall(guard.rescueToken, (address(stray), sponsor, 7)));
+        uint256 rescue = _schedule(abi.encodeCall(guard.rescueToken, (address(stray), sponsor, 7)));
         vm.expectEmit(address(guard));
         emit ILeverageGuardTypes.TokenRescued(address(stray), sponsor, 7);
         vm.prank(signers[0]);
@@ -100,7 +97,7 @@ contract AdminTest is GuardFixture {
     function test_cancelApprovedClaim__approved__emits_claim_cancelled() public {
         uint256 claimId = _file(trader, "order-3", 400 * USDT);
         _approve(claimId, 400 * USDT);
-        uint256 proposalId = _scheduled(abi.encodeCall(guard.cancelApprovedClaim, (claimId, 7)));
+        uint256 proposalId = _schedule(abi.encodeCall(guard.cancelApprovedClaim, (claimId, 7)));
         vm.expectEmit(address(guard));
         emit ILeverageGuardTypes.ClaimCancelled(claimId, trader, 400 * USDT, 7);
         vm.prank(signers[0]);
@@ -111,7 +108,7 @@ contract AdminTest is GuardFixture {
 
     /// @notice MS-2: executing a proposal emits ProposalExecuted with the executor, before its call's events.
     function test_execute__scheduled__emits_proposal_executed() public {
-        uint256 proposalId = _scheduled(abi.encodeCall(guard.setDailyWithdrawalLimit, (1_000 * USDT)));
+        uint256 proposalId = _schedule(abi.encodeCall(guard.setDailyWithdrawalLimit, (1_000 * USDT)));
         vm.expectEmit(address(guard));
         emit IMultisigGovernanceTypes.ProposalExecuted(proposalId, signers[0]);
         vm.expectEmit(address(guard));
@@ -119,15 +116,5 @@ contract AdminTest is GuardFixture {
         vm.prank(signers[0]);
         guard.execute(proposalId);
         assertTrue(guard.getProposal(proposalId).executed, "executed");
-    }
-
-    /// @dev Proposed and confirmed by two signers, its delay waited out: ready to execute.
-    function _scheduled(bytes memory data) internal returns (uint256 proposalId) {
-        vm.prank(signers[0]);
-        proposalId = guard.propose(address(guard), 0, data);
-        vm.prank(signers[1]);
-        guard.confirm(proposalId);
-        uint256 readyAt = guard.getProposal(proposalId).readyAt;
-        if (block.timestamp < readyAt) vm.warp(readyAt);
     }
 }

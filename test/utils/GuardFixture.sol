@@ -86,15 +86,29 @@ abstract contract GuardFixture is Test {
         _govern(abi.encodeCall(guard.setChallengePeriod, (CHALLENGE_PERIOD)));
     }
 
-    /// @notice Runs `data` as governance: signer 0 proposes, signer 1 confirms (the threshold schedules it),
-    /// time moves to its `readyAt` if the execution delay asks for it, signer 0 executes.
-    function _govern(bytes memory data) internal returns (uint256 proposalId) {
+    /// @notice A proposal of `data` ready to execute: signer 0 proposes, signer 1 confirms (the threshold
+    /// schedules it), time moves to its `readyAt` if the execution delay asks for it.
+    function _schedule(bytes memory data) internal returns (uint256 proposalId) {
         vm.prank(signers[0]);
         proposalId = guard.propose(address(guard), 0, data);
         vm.prank(signers[1]);
         guard.confirm(proposalId);
         uint256 readyAt = guard.getProposal(proposalId).readyAt;
         if (block.timestamp < readyAt) vm.warp(readyAt);
+    }
+
+    /// @notice Runs `data` as governance: `_schedule`, then signer 0 executes.
+    function _govern(bytes memory data) internal returns (uint256 proposalId) {
+        proposalId = _schedule(data);
+        vm.prank(signers[0]);
+        guard.execute(proposalId);
+    }
+
+    /// @notice A proposal of `data` whose execution must revert with `err` (the multisig bubbles the call's
+    /// revert data up unchanged).
+    function _governReverts(bytes memory data, bytes memory err) internal {
+        uint256 proposalId = _schedule(data);
+        vm.expectRevert(err);
         vm.prank(signers[0]);
         guard.execute(proposalId);
     }
