@@ -18,7 +18,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help bootstrap compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
-	clean analyze coverage bench prove mutate
+	clean analyze coverage bench bench-burst prove mutate
 
 help:
 	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
@@ -31,6 +31,7 @@ help:
 	@echo "make analyze  - Slither gate over contracts/ (part of make test)"
 	@echo "make coverage - Solidity coverage of contracts/: forge coverage of test/ beside the Python suite's"
 	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
+	@echo "make bench-burst - the crash-day burst: 10,000 mixed claims against the 1,000-claim run"
 
 bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge
 
@@ -144,15 +145,17 @@ analyze: bootstrap
 
 # Coverage of contracts/ two ways, side by side (docs/coverage.md): the Python contract suite through the trace
 # tool (tools/sol_coverage.py, gated at 95 % of lines inside make test) and `forge coverage` of the forge suite
-# (lcov; --ir-minimum, as the contracts need via-IR). Not part of make test: forge coverage recompiles
-# everything. FORGE_COVERAGE_ENV sets the campaign size (empty = the full default profile).
+# (lcov; --ir-minimum, as the contracts need via-IR; the foundry profile `coverage`: one compilation job, 64 fuzz
+# runs, 16 x 200 invariant calls). Not part of make test: forge coverage recompiles everything.
+# FORGE_COVERAGE_ENV overrides the campaign size, e.g. FORGE_COVERAGE_ENV="FOUNDRY_INVARIANT_RUNS=256".
 FORGE_COV := .build/forge-coverage
-FORGE_COVERAGE_ENV ?= FOUNDRY_FUZZ_RUNS=64 FOUNDRY_INVARIANT_RUNS=16
+FORGE_COVERAGE_ENV ?=
 coverage: bootstrap compile
 	forge build --build-info --skip './test/**'
 	PYTHONPATH=tools $(BIN)/ape test tests/contract -q -p sol_coverage $(PYTEST_ARGS); py=$$?; \
 	mkdir -p $(FORGE_COV); \
-	env FOUNDRY_OUT=$(FORGE_COV)/out FOUNDRY_CACHE_PATH=$(FORGE_COV)/cache $(FORGE_COVERAGE_ENV) forge coverage \
+	env FOUNDRY_PROFILE=coverage FOUNDRY_OUT=$(FORGE_COV)/out FOUNDRY_CACHE_PATH=$(FORGE_COV)/cache $(FORGE_COVERAGE_ENV) \
+		forge coverage \
 		--ir-minimum $(FORGE_BUILD) --report lcov --report summary --report-file $(FORGE_COV)/lcov.info \
 		--no-match-coverage '^(test|tests|node_modules|lib|script)/|(^|/)mocks/' > $(FORGE_COV)/forge.log 2>&1; fg=$$?; \
 	grep -E '^(Ran [0-9]+ test suites|Encountered|\[FAIL|Error)' $(FORGE_COV)/forge.log; \
@@ -162,9 +165,15 @@ coverage: bootstrap compile
 
 # Gas per operation against its floor, then keeper throughput against the exchanges' rate limits; tables on
 # stdout, figures in bench/results/. About 9 minutes; bench/README.md has the options (e.g. --scale-10k).
+BENCH_ARGS ?=
 bench: bootstrap compile
 	$(BIN)/python bench/gas.py
-	$(BIN)/python bench/keeper.py
+	$(BIN)/python bench/crash_day.py $(BENCH_ARGS)
+
+# The crash-day burst (issue 15): mixed OKX / Binance / Bybit claims, 1,000 then 10,000 (2,500 accounts), each
+# drained at the exchanges' limits; the targets table of make bench then shows its rows. About 30 minutes.
+bench-burst: bootstrap compile
+	$(BIN)/python bench/crash_day.py --burst $(BENCH_ARGS)
 
 demo: bootstrap compile
 	$(BIN)/ape run demo --network ethereum:local:foundry

@@ -132,8 +132,10 @@ def peak_rss_bytes() -> int:
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / name
+    """``name``: a file name under bench/results/, or any path (absolute, or relative with a folder)."""
+    given = Path(name)
+    path = RESULTS_DIR / name if given.parent == Path(".") else given
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return path
 

@@ -40,12 +40,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, local_chain, markdown_table, peak_rss_bytes, rss_bytes, write_json
+from bench.sim_process import RemoteSim
 
 USDT = 10**6
 DAY_SCALE = (
@@ -135,52 +135,14 @@ def generate_workload(
 # ------------------------------------------------------------------------------- simulator and chain
 
 
-def _recording_sim_class() -> Any:
-    from keeper.sim.server import SimExchange
-
-    class RecordingSim(SimExchange):  # type: ignore[misc]
-        """Counts requests per rate-limit key (the simulator's own log has paths only)."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.hits: Counter[tuple[str, str]] = Counter()
-            self.statuses: Counter[int] = Counter()
-            self._hits_lock = threading.Lock()
-
-        def route(self, raw_path: str, headers: Any, client_ip: str) -> Any:
-            reply = super().route(raw_path, headers, client_ip)
-            parts = urlsplit(raw_path)
-            params = dict(parse_qsl(parts.query))
-            keys: list[tuple[str, str]] = []
-            if parts.path.startswith("/api/v5/"):
-                endpoint = parts.path.removeprefix("/api/v5/")
-                user = headers.get("OK-ACCESS-KEY", "")
-                scope = f"{user}:{params.get('instId', '')}" if endpoint == "trade/order" else user
-                keys.append((f"okx {endpoint}", scope))
-            elif parts.path.startswith("/fapi/"):
-                from keeper.sim.binance import BINANCE_WEIGHTS
-
-                endpoint = parts.path.removeprefix("/fapi/v1/")
-                weight = BINANCE_WEIGHTS.get(endpoint) or (20 if params.get("symbol") else 50)
-                keys += [(f"binance {endpoint}", "requests")] + [("binance weight", client_ip)] * weight
-            elif parts.path.startswith("/v5/"):
-                # Bybit counts per UID and endpoint (50/s here) and per IP (600 per 5 s).
-                endpoint = parts.path.removeprefix("/v5/")
-                keys += [(f"bybit {endpoint}", headers.get("X-BAPI-API-KEY", "")), ("bybit ip", client_ip)]
-            with self._hits_lock:
-                for key in keys:
-                    self.hits[key] += 1
-                self.statuses[int(reply.status)] += 1
-            return reply
-
-    return RecordingSim
-
-
 def ceiling(hits: Counter[tuple[str, str]], limits: Any, claims: int) -> dict[str, Any]:
     """Claims per second the published limits allow for these requests: the slowest limit key decides."""
-    rates: dict[str, float] = {  # units per second, per key
-        f"okx {endpoint}": limit / (limits.okx_window_ms / 1000)
-        for endpoint, limit in limits.okx_per_2s.items()
+    from keeper.sim.okx import PUBLISHED_PER_2S
+
+    # units per second, per key: the simulator's limits, which default to the published ones
+    okx_limits = {**PUBLISHED_PER_2S, **limits.okx_per_2s}
+    rates: dict[str, float] = {
+        f"okx {endpoint}": limit / (limits.okx_window_ms / 1000) for endpoint, limit in okx_limits.items()
     }
     rates["binance weight"] = limits.binance_weight_per_minute / 60
     rates["bybit ip"] = limits.bybit_ip_per_5s / 5
@@ -281,7 +243,6 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     from keeper.cli_run import build_pipeline
     from keeper.interface import Exchange
     from keeper.settings import KeeperSettings
-    from keeper.sim.faults import FaultConfig
     from keeper.sim.server import SimLimits
     from keeper.store import ClaimState
 
@@ -344,9 +305,8 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
 
     accounts_file = tmp / "accounts.json"
     scenarios.write_keeper_accounts(accounts_file)
-    sim = _recording_sim_class()(
-        scenarios, faults=FaultConfig(latency_ms=LATENCY_MS), limits=SimLimits()
-    ).start()
+    # The exchanges run in a process of their own, as real ones are remote: their CPU is not the keeper's.
+    sim = RemoteSim.start(scenarios, tmp, LATENCY_MS)
     policy = scenarios.policy
     settings = KeeperSettings(
         _env_file=None,
@@ -400,11 +360,10 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
             if time.perf_counter() - t0 > 3600:
                 raise RuntimeError("the keeper does not drain the backlog within an hour")
         drained = time.perf_counter() - t0
-    hits_phase1 = Counter(sim.hits)
-    statuses_phase1 = Counter(sim.statuses)
+    hits_phase1, statuses_phase1 = sim.counts()
     steps_phase1 = dict(steps)
     throughput = plan.claims / drained
-    limit_ceiling = ceiling(hits_phase1, sim.state.limits, plan.claims)
+    limit_ceiling = ceiling(hits_phase1, SimLimits(), plan.claims)
 
     # ---- phase 2: steady arrivals at half the measured throughput, keeper looping
     latencies: list[float] = []
@@ -519,28 +478,15 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
 
 def _instrumented_chain(base: Any) -> Any:
     class BenchChain(base):  # type: ignore[misc, valid-type]
-        """Times every verdict transaction and counts the reads the pipeline makes."""
+        """Times every verdict transaction (the client counts its own contract reads: ``reads``)."""
 
         def __init__(self, *args: Any) -> None:
             super().__init__(*args)
             self.posted_at: dict[int, float] = {}
             self.sent: list[dict[str, Any]] = []
-            self.reads: Counter[str] = Counter()
 
-        def claim(self, claim_id: int) -> Any:
-            self.reads["getClaim"] += 1
-            return super().claim(claim_id)
-
-        def policy(self, user: str) -> Any:
-            self.reads["getPolicy"] += 1
-            return super().policy(user)
-
-        def remaining_coverage(self, user: str) -> int:
-            self.reads["remainingCoverage"] += 1
-            return int(super().remaining_coverage(user))
-
-        def post_verifications(self, verdicts: Sequence[Any]) -> Any:
-            sent = super().post_verifications(verdicts)
+        def post_verifications(self, verdicts: Sequence[Any], **known: Any) -> Any:
+            sent = super().post_verifications(verdicts, **known)
             if sent is not None:
                 now = time.perf_counter()
                 for claim_id in sent.claim_ids:
@@ -548,8 +494,8 @@ def _instrumented_chain(base: Any) -> Any:
                 self.sent.append({"kind": "verify", "gas": sent.gas_used or 0, "n": len(sent.claim_ids)})
             return sent
 
-        def execute_payouts(self, claim_ids: Sequence[int]) -> Any:
-            sent = super().execute_payouts(claim_ids)
+        def execute_payouts(self, claim_ids: Sequence[int], **known: Any) -> Any:
+            sent = super().execute_payouts(claim_ids, **known)
             if sent is not None:
                 self.sent.append({"kind": "payout", "gas": sent.gas_used or 0, "n": len(sent.claim_ids)})
             return sent
@@ -670,7 +616,7 @@ def tables(results: list[dict[str, Any]]) -> str:
     for r in results:
         c = r["ceiling"]
         per_claim = ", ".join(f"{k.split(' ', 1)[1]} {v:.2f}" for k, v in c["requests_per_claim"].items())
-        reads = sum(r["rpc_reads"].values()) / (r["claims"] + r["latency"]["of"])
+        reads = r["rpc_reads"].get("eth_call", 0) / (r["claims"] + r["latency"]["of"])
         steps = r["step_seconds"]
         waited = steps.get("exchange_wait", 0)
         rows.append(
@@ -777,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--skip-single", action="store_true", help="no concurrency-1 batch-1 run")
-    parser.add_argument("--out", default="keeper.json", help="file name under bench/results/")
+    parser.add_argument("--out", default="keeper.json", help="a file name under bench/results/, or any path")
     args = parser.parse_args(argv)
     if args.child:
         result = run_one(Plan(**json.loads(args.child)))
@@ -832,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "n/a" if t["met"] is None else "MET" if t["met"] else "MISSED"
         print(f"- target {t['target']}: {shown} -> {verdict}")
     path = write_json(args.out, {"runs": results, "targets": targets, "main_size": main_size})
-    print(f"\nwrote {path.relative_to(ROOT)}")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"\nwrote {shown}")
     return 0
 
 

@@ -6,11 +6,15 @@ Every write is dry-run first (``estimate_gas_cost`` reverts exactly as the trans
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Collection, Sequence
 from typing import Any
 
+from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 
+from keeper.chain_codec import READ_BATCH, EventCodec, ViewCodec, batches, decode_multicall, encode_multicall
 from keeper.interface import ClaimStatus, SkipReason
 from keeper.policy import Decision
 from keeper.store import AppealKind, AppealRecord
@@ -164,10 +168,25 @@ class SentTransaction(BaseModel):
     """Items the contract skipped, with their SKIP_* reason."""
     failed_payouts: list[FailedPayout] = []
     """Payouts whose transfer the token refused (``executePayouts`` only)."""
+    paid: list[int] = []
+    """Claims this transaction paid (``PayoutExecuted``; ``executePayouts`` only)."""
 
     @property
     def failed_claim_ids(self) -> list[int]:
         return [f.claim_id for f in self.failed_payouts]
+
+
+RECEIPT_FIRST_POLL_SECONDS = 0.002
+RECEIPT_MAX_POLL_SECONDS = 1.0
+
+
+class TransactionNotMinedError(TimeoutError):
+    """A sent transaction had no receipt within the network's acceptance timeout (it may still be mined:
+    the next pass re-reads every claim's status before it sends anything again)."""
+
+    def __init__(self, tx_hash: str, timeout_seconds: float) -> None:
+        super().__init__(f"transaction {tx_hash} has no receipt after {timeout_seconds:.0f}s")
+        self.tx_hash = tx_hash
 
 
 class WriteRevertedError(RuntimeError):
@@ -193,6 +212,11 @@ class ChainClient:
         self._contract = contract
         self._sender = sender
         self._chain = chain_manager
+        self._codecs: dict[str, ViewCodec] = {}
+        self._events: dict[str, EventCodec] = {}
+        self.reads: Counter[str] = Counter()
+        """Contract reads made: ``eth_call`` requests, and per view the calls they carried (the bench and
+        the read-budget test count these)."""
 
     def __repr__(self) -> str:
         return f"ChainClient({self._contract.address}, sender={self._sender.address})"
@@ -227,30 +251,65 @@ class ChainClient:
         return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def claim(self, claim_id: int) -> ClaimView:
-        view = self._contract.getClaim(claim_id)
-        return ClaimView(
-            user=str(view.user).lower(),
-            exchange=int(view.exchange),
-            status=ClaimStatus(int(view.status)),
-            claimed_loss=int(view.claimedLoss),
-            payout=int(view.payout),
-            submitted_at=int(view.submittedAt),
-            decided_at=int(view.decidedAt),
-            reason_code=int(view.reasonCode),
-            payable_at=int(view.payableAt),
-        )
+        return self.claims([claim_id])[claim_id]
+
+    def claims(self, claim_ids: Sequence[int]) -> dict[int, ClaimView]:
+        """``getClaim`` of every id, ``READ_BATCH`` per ``eth_call`` (the pool's multicall)."""
+        ids = list(dict.fromkeys(claim_ids))
+        codec = self._codec("getClaim")
+        fields = self._read_many([(codec, claim_id) for claim_id in ids])
+        return {claim_id: _claim_view(f) for claim_id, f in zip(ids, fields, strict=True)}
 
     def policy(self, user: str) -> PolicyView:
-        view = self._contract.getPolicy(user)
-        return PolicyView(
-            account_ref="0x" + bytes(view.accountRef).hex(),
-            coverage_limit=int(view.coverageLimit),
-            coverage_start=int(view.coverageStart),
-            coverage_end=int(view.coverageEnd),
-            used=int(view.used),
-            whitelisted=bool(view.whitelisted),
-            blacklisted=bool(view.blacklisted),
+        return self.policies([user])[user.lower()]
+
+    def policies(self, users: Sequence[str]) -> dict[str, PolicyView]:
+        """``getPolicy`` of every trader (keyed by lower-case address), batched as ``claims``."""
+        addresses = list(dict.fromkeys(user.lower() for user in users))
+        codec = self._codec("getPolicy")
+        fields = self._read_many([(codec, to_checksum_address(a)) for a in addresses])
+        return {address: _policy_view(f) for address, f in zip(addresses, fields, strict=True)}
+
+    def claims_and_policies(
+        self, claim_ids: Sequence[int], users: Sequence[str]
+    ) -> tuple[dict[int, ClaimView], dict[str, PolicyView]]:
+        """``claims`` and ``policies`` in the same ``eth_call``s (one state: the same block for both)."""
+        ids = list(dict.fromkeys(claim_ids))
+        addresses = list(dict.fromkeys(user.lower() for user in users))
+        claim_codec, policy_codec = self._codec("getClaim"), self._codec("getPolicy")
+        fields = self._read_many(
+            [(claim_codec, claim_id) for claim_id in ids]
+            + [(policy_codec, to_checksum_address(a)) for a in addresses]
         )
+        claims = {claim_id: _claim_view(f) for claim_id, f in zip(ids, fields[: len(ids)], strict=True)}
+        policies = {a: _policy_view(f) for a, f in zip(addresses, fields[len(ids) :], strict=True)}
+        return claims, policies
+
+    def _view(self, name: str) -> Any:
+        """A view without arguments, through ape, counted as one ``eth_call``."""
+        self.reads["eth_call"] += 1
+        self.reads[name] += 1
+        return getattr(self._contract, name)()
+
+    def _codec(self, name: str) -> ViewCodec:
+        codec = self._codecs.get(name)
+        if codec is None:
+            codec = self._codecs[name] = ViewCodec.from_abi(self._contract.contract_type.abi, name)
+        return codec
+
+    def _read_many(self, calls: Sequence[tuple[ViewCodec, Any]]) -> list[dict[str, Any]]:
+        """Each (view, argument) decoded, in order: one ``eth_call`` of the pool's ``multicall`` per
+        ``READ_BATCH`` calls, all at the latest block."""
+        results: list[dict[str, Any]] = []
+        web3 = self._chain.provider.web3
+        for batch in batches(calls, READ_BATCH):
+            data = encode_multicall([codec.encode_call(argument) for codec, argument in batch])
+            raw = bytes(web3.eth.call({"to": self._contract.address, "data": data}, "latest"))
+            self.reads["eth_call"] += 1
+            for (codec, _), result in zip(batch, decode_multicall(raw, len(batch)), strict=True):
+                self.reads[codec.name] += 1
+                results.append(codec.decode_result(result))
+        return results
 
     def policy_changes(self, start: int, stop: int, user: str | None = None) -> list[PolicyChange]:
         """The Whitelisted / CoverageExtended / RemovedFromWhitelist logs of blocks ``start..stop`` (of one
@@ -308,72 +367,134 @@ class ChainClient:
         return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def claim_grace_period(self) -> int:
-        return int(self._contract.claimGracePeriod())
-
-    def remaining_coverage(self, user: str) -> int:
-        return int(self._contract.remainingCoverage(user))
+        return int(self._view("claimGracePeriod"))
 
     def max_payout_per_claim(self) -> int:
-        return int(self._contract.maxPayoutPerClaim())
+        return int(self._view("maxPayoutPerClaim"))
 
     def challenge_period(self) -> int:
-        return int(self._contract.challengePeriod())
+        return int(self._view("challengePeriod"))
 
-    def post_verifications(self, verdicts: Sequence[tuple[int, Decision]]) -> SentTransaction | None:
-        """Posts the verdicts of claims still Pending on chain; None when none is (nothing sent)."""
+    def post_verifications(
+        self, verdicts: Sequence[tuple[int, Decision]], known_pending: Collection[int] = ()
+    ) -> SentTransaction | None:
+        """Posts the verdicts of claims still Pending on chain; None when none is (nothing sent).
+        ``known_pending``: claims the caller read as Pending in this pass, not read again (the contract skips
+        one decided since, with ``VerificationSkipped``)."""
+        unknown = [claim_id for claim_id, _ in verdicts if claim_id not in known_pending]
+        views = self.claims(unknown) if unknown else {}
         items = [
             (claim_id, d.approved, d.payout, bytes.fromhex(d.evidence_hash[2:]), int(d.reason_code))
             for claim_id, d in verdicts
-            if self.claim(claim_id).status is ClaimStatus.PENDING
+            if claim_id not in views or views[claim_id].status is ClaimStatus.PENDING
         ]
         if not items:
             return None
         return self._send("postVerifications", items, [item[0] for item in items])
 
-    def execute_payouts(self, claim_ids: Sequence[int]) -> SentTransaction | None:
-        """Pays the claims still Approved on chain; None when none is."""
-        ids = [cid for cid in claim_ids if self.claim(cid).status is ClaimStatus.APPROVED]
+    def execute_payouts(
+        self, claim_ids: Sequence[int], known_approved: Collection[int] = ()
+    ) -> SentTransaction | None:
+        """Pays the claims still Approved on chain; None when none is. ``known_approved`` as
+        ``post_verifications``' ``known_pending`` (the contract skips the others with ``PayoutSkipped``)."""
+        unknown = [cid for cid in claim_ids if cid not in known_approved]
+        views = self.claims(unknown) if unknown else {}
+        ids = [cid for cid in claim_ids if cid not in views or views[cid].status is ClaimStatus.APPROVED]
         if not ids:
             return None
         return self._send("executePayouts", ids, ids)
 
     def pool_balances(self) -> tuple[int, int]:
         """(token balance, reserved) of the pool."""
-        return int(self._contract.totalAssets()), int(self._contract.reservedAmount())
+        return int(self._view("totalAssets")), int(self._view("reservedAmount"))
 
     def _send(self, method: str, arguments: Any, claim_ids: list[int]) -> SentTransaction:
+        """Dry-run, sign, send and wait for the receipt. ape builds and signs the transaction; the keeper
+        submits it and polls for its receipt itself, starting at a few milliseconds (ape's own wait sleeps
+        0.1 s when the first look finds nothing, which on a fast chain is most of a verdict's cost)."""
         # Imported here so that the module stays importable (and its models usable) without ape loaded.
         from ape.exceptions import ContractLogicError
 
         call = getattr(self._contract, method)
         try:
             call.estimate_gas_cost(arguments, sender=self._sender)
-            receipt = call(arguments, sender=self._sender)
+            signed = self._sender.sign_transaction(call.as_transaction(arguments, sender=self._sender))
         except ContractLogicError as exc:
             raise WriteRevertedError(method, claim_ids, _describe_revert(exc)) from exc
-        return _sent(receipt, claim_ids, self._contract)
+        if signed is None:
+            raise WriteRevertedError(method, claim_ids, "SignatureError: the account did not sign")
+        provider = self._chain.provider
+        tx_hash = "0x" + bytes(provider.web3.eth.send_raw_transaction(signed.serialize_transaction())).hex()
+        receipt = self._await_inclusion(tx_hash, float(provider.network.transaction_acceptance_timeout))
+        if _quantity(receipt.get("status", 1)) != 1:
+            # Passed its dry-run, reverted when mined (the state moved in between): the dry-run on the new
+            # state names the error, as ape's own replay would.
+            try:
+                call.estimate_gas_cost(arguments, sender=self._sender)
+            except ContractLogicError as exc:
+                raise WriteRevertedError(method, claim_ids, _describe_revert(exc)) from exc
+            raise WriteRevertedError(method, claim_ids, f"reverted when mined ({tx_hash})")
+        return self._sent(tx_hash, receipt, claim_ids)
+
+    def _await_inclusion(self, tx_hash: str, timeout_seconds: float) -> dict[str, Any]:
+        """The raw receipt (JSON-RPC), polled from 2 ms, doubling to 1 s between looks."""
+        deadline = time.monotonic() + timeout_seconds
+        delay = RECEIPT_FIRST_POLL_SECONDS
+        while True:
+            receipt = self._chain.provider.make_request("eth_getTransactionReceipt", [tx_hash])
+            if receipt is not None:
+                return dict(receipt)
+            if time.monotonic() > deadline:
+                raise TransactionNotMinedError(tx_hash, timeout_seconds)
+            time.sleep(delay)
+            delay = min(delay * 2, RECEIPT_MAX_POLL_SECONDS)
+
+    def _event(self, name: str) -> EventCodec:
+        codec = self._events.get(name)
+        if codec is None:
+            codec = self._events[name] = EventCodec.from_abi(self._contract.contract_type.abi, name)
+        return codec
+
+    def _sent(self, tx_hash: str, receipt: dict[str, Any], claim_ids: list[int]) -> SentTransaction:
+        """What a mined batch did, from its raw receipt's logs (only the pool's own)."""
+        address = str(self._contract.address).lower()
+        logs = [log for log in receipt.get("logs") or [] if str(log.get("address", "")).lower() == address]
+        skipped: list[SkippedItem] = []
+        failed: list[FailedPayout] = []
+        paid: list[int] = []
+        skip_codecs = [self._event("VerificationSkipped"), self._event("PayoutSkipped")]
+        failed_codec, paid_codec = self._event("PayoutFailed"), self._event("PayoutExecuted")
+        for log in logs:
+            for codec in skip_codecs:
+                if (fields := codec.decode(log)) is not None:
+                    skipped.append(
+                        SkippedItem(claim_id=int(fields["claimId"]), reason=SkipReason(int(fields["reason"])))
+                    )
+            if (fields := failed_codec.decode(log)) is not None:
+                failed.append(
+                    FailedPayout(
+                        claim_id=int(fields["claimId"]),
+                        user=str(fields["user"]).lower(),
+                        amount=int(fields["amount"]),
+                    )
+                )
+            if (fields := paid_codec.decode(log)) is not None:
+                paid.append(int(fields["claimId"]))
+        gas = receipt.get("gasUsed")
+        return SentTransaction(
+            tx_hash=tx_hash,
+            claim_ids=claim_ids,
+            status="confirmed",
+            gas_used=None if gas is None else _quantity(gas),
+            skipped=skipped,
+            failed_payouts=failed,
+            paid=paid,
+        )
 
 
-def _sent(receipt: Any, claim_ids: list[int], contract: Any) -> SentTransaction:
-    gas = getattr(receipt, "gas_used", None)
-    skipped: list[SkippedItem] = []
-    failed: list[FailedPayout] = []
-    if not receipt.failed:
-        for name in ("VerificationSkipped", "PayoutSkipped"):
-            for log in receipt.decode_logs(getattr(contract, name)):
-                skipped.append(SkippedItem(claim_id=int(log.claimId), reason=SkipReason(int(log.reason))))
-        for log in receipt.decode_logs(contract.PayoutFailed):
-            failed.append(
-                FailedPayout(claim_id=int(log.claimId), user=str(log.user).lower(), amount=int(log.amount))
-            )
-    return SentTransaction(
-        tx_hash=str(receipt.txn_hash),
-        claim_ids=claim_ids,
-        status="failed" if receipt.failed else "confirmed",
-        gas_used=None if gas is None else int(gas),
-        skipped=skipped,
-        failed_payouts=failed,
-    )
+def _quantity(value: Any) -> int:
+    """A JSON-RPC quantity ("0x1a") or an int (some clients decode receipts)."""
+    return value if isinstance(value, int) else int(str(value), 16)
 
 
 def _describe_revert(exc: Exception) -> str:
@@ -383,3 +504,29 @@ def _describe_revert(exc: Exception) -> str:
         arguments = ", ".join(f"{name}={value}" for name, value in inputs.items())
         return f"{type(exc).__name__}({arguments})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _claim_view(fields: dict[str, Any]) -> ClaimView:
+    return ClaimView(
+        user=str(fields["user"]).lower(),
+        exchange=int(fields["exchange"]),
+        status=ClaimStatus(int(fields["status"])),
+        claimed_loss=int(fields["claimedLoss"]),
+        payout=int(fields["payout"]),
+        submitted_at=int(fields["submittedAt"]),
+        decided_at=int(fields["decidedAt"]),
+        reason_code=int(fields["reasonCode"]),
+        payable_at=int(fields["payableAt"]),
+    )
+
+
+def _policy_view(fields: dict[str, Any]) -> PolicyView:
+    return PolicyView(
+        account_ref="0x" + bytes(fields["accountRef"]).hex(),
+        coverage_limit=int(fields["coverageLimit"]),
+        coverage_start=int(fields["coverageStart"]),
+        coverage_end=int(fields["coverageEnd"]),
+        used=int(fields["used"]),
+        whitelisted=bool(fields["whitelisted"]),
+        blacklisted=bool(fields["blacklisted"]),
+    )

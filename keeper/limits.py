@@ -18,6 +18,31 @@ class EndpointRate:
     period_ms: int
 
 
+@dataclass(frozen=True)
+class LimiterNeed:
+    """``weight`` units of one limiter key that a look-up is expected to take (what a scheduler checks)."""
+
+    key: str
+    weight: int = 1
+
+    def __post_init__(self) -> None:
+        if self.weight < 1:
+            raise ValueError(f"a limiter need takes at least 1 unit, got {self.weight} for {self.key}")
+
+
+AcquireListener = Callable[[str, int], None]
+"""Told ``(key, weight)`` in the acquiring thread each time the limiter grants capacity."""
+
+
+EDGE_GUARD_MS = 50
+"""How long after a unit leaves the window ``ready_in`` first reports its room. The server counts arrivals
+and the limiter counts grants: a request granted right at the window's edge can arrive less than a period
+after a request of the previous window that was delayed on its way (a new connection, the GIL), and draw a
+429. pyrate-limiter's own blocking wait wakes tens of ms late, which hid this while every worker waited in
+it; a scheduler that wakes on time needs the slack said out loud. It costs 50 ms per window reuse (2.5 % of
+OKX's 2 s windows, 0.1 % of Binance's minute) only when a bucket is full."""
+
+
 class LimiterTimeoutError(TimeoutError):
     """The limiter could not grant capacity within the allowed wait."""
 
@@ -62,21 +87,89 @@ class EndpointLimiter:
     """
 
     def __init__(
-        self, rates: dict[str, EndpointRate], default: EndpointRate, max_wait_seconds: float
+        self,
+        rates: dict[str, EndpointRate],
+        default: EndpointRate,
+        max_wait_seconds: float,
+        edge_guard_ms: int = EDGE_GUARD_MS,
     ) -> None:
         self._rates = dict(rates)
         self._default = default
         self._max_wait = max_wait_seconds
-        self._limiter = Limiter(_KeyedBuckets(self.rate_for))
+        self._edge_guard_ms = edge_guard_ms
+        self._buckets = _KeyedBuckets(self.rate_for)
+        self._limiter = Limiter(self._buckets)
+        self._listeners: list[AcquireListener] = []
+        self._listeners_lock = threading.Lock()
 
     def rate_for(self, key: str) -> EndpointRate:
         return self._rates.get(key.split("|", 1)[0], self._default)
+
+    @property
+    def max_wait_seconds(self) -> float:
+        """How long ``acquire`` waits before it raises ``LimiterTimeoutError``."""
+        return self._max_wait
 
     def acquire(self, key: str, weight: int = 1) -> None:
         started = time.monotonic()
         granted = self._limiter.try_acquire(key, weight=weight, blocking=True, timeout=self._max_wait)
         if granted is not True:
             raise LimiterTimeoutError(key, weight, time.monotonic() - started)
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(key, weight)
+
+    def ready_in(self, key: str, weight: int = 1) -> float:
+        """Seconds until ``acquire(key, weight)`` would be granted at once; consumes nothing.
+
+        The sliding-log rule of the bucket: the window holds the last ``period_ms``; ``weight`` units fit
+        when the unit ``limit - weight`` places before the newest has left it, ``edge_guard_ms`` ago
+        (``EDGE_GUARD_MS``). A weight above the limit can never be granted: ``ValueError``.
+        """
+        rate = self.rate_for(key)
+        if not 1 <= weight <= rate.limit:
+            raise ValueError(f"weight {weight} for {key} is outside 1..{rate.limit} (its limit)")
+        bucket = self._buckets.bucket_for(key)
+        blocking: RateItem | None = bucket.peek(rate.limit - weight)  # type: ignore[assignment]
+        if blocking is None:
+            return 0.0
+        now: object = bucket.now()  # type: ignore[no-untyped-call]
+        if not isinstance(now, int):
+            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
+        # +1: the window's lower bound is inclusive (pyrate-limiter's retry_after does the same).
+        return max(0, blocking.timestamp + rate.period_ms + 1 + self._edge_guard_ms - now) / 1000
+
+    def available(self, key: str) -> int:
+        """Units of ``key`` that could be granted now (its limit less the units in the window)."""
+        rate = self.rate_for(key)
+        bucket = self._buckets.bucket_for(key)
+        now: object = bucket.now()  # type: ignore[no-untyped-call]
+        if not isinstance(now, int):
+            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
+        window_start = now - rate.period_ms
+        # peek(i) is the i-th newest unit; the units in the window are a prefix of that order.
+        low, high = 0, rate.limit  # the count in the window is in low..high
+        while low < high:
+            middle = (low + high) // 2
+            item: RateItem | None = bucket.peek(middle)  # type: ignore[assignment]
+            if item is not None and item.timestamp >= window_start:
+                low = middle + 1
+            else:
+                high = middle
+        return rate.limit - low
+
+    def subscribe(self, listener: AcquireListener) -> Callable[[], None]:
+        """Call ``listener(key, weight)`` after every grant; returns the function that unsubscribes it."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
 
 
 class UsedWeightGate:
@@ -108,6 +201,12 @@ class UsedWeightGate:
                 self._minute, self._used = minute, used_weight
             else:
                 self._used = max(self._used, used_weight)
+
+    def remaining(self) -> int:
+        """Weight the server's figure leaves in the current minute, less the safety margin (at least 0)."""
+        with self._lock:
+            used = self._used if int(self._clock() // 60) == self._minute else 0
+        return max(0, self._limit - self._margin - used)
 
     def wait_for(self, weight: int, max_wait_seconds: float) -> float:
         """Sleep until the next minute if ``weight`` would cross the budget; returns the seconds slept."""

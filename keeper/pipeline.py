@@ -25,7 +25,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from keeper.audit_log import AuditLog
 from keeper.chain import (
@@ -34,11 +33,13 @@ from keeper.chain import (
     ClaimView,
     FailedPayout,
     PolicyChange,
+    PolicyView,
     SentTransaction,
     SkippedItem,
     WriteRevertedError,
     term_at,
 )
+from keeper.chain_codec import batches
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import answer_digests
 from keeper.exchanges.errors import Disposition
@@ -61,8 +62,6 @@ from keeper.policy import (
 from keeper.store import AppealKind, ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-"""The contract's day: its daily limits reset at each multiple of this (UTC midnight)."""
 APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
 
 
@@ -141,6 +140,8 @@ class RunReport:
     """(claim id, SKIP_* reason) of each payout the contract skipped."""
     reviewed: list[tuple[int, str]] = field(default_factory=list)
     """(claim id, cause) of each claim sent to manual review in this pass."""
+    waiting_for_budget: list[int] = field(default_factory=list)
+    """Claims left due because a weight-limited exchange's budget did not cover them in this pass."""
 
 
 class Pipeline:
@@ -162,10 +163,15 @@ class Pipeline:
         # payableAt of approvals still in their challenge window (None: not payable, e.g. vetoed), so a pass
         # reads only the claims that can be paid now instead of every approval in its window.
         self._payable_at: dict[int, int | None] = {}
+        # The policy logs read so far (up to block _policy_read_to), so a pass reads only the new blocks'.
+        self._policy_by_user: dict[str, list[PolicyChange]] = {}
+        self._decided_this_pass: set[int] = set()
+        self._policy_read_to = self.config.start_block - 1
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
         report = RunReport()
+        self._decided_this_pass = set()
         for step in (self._ingest, self._decide, self._post, self._pay):
             step(report)
             if should_stop():
@@ -195,24 +201,43 @@ class Pipeline:
     # --- step 2: verify + decide + persist + audit
     def _decide(self, report: RunReport) -> None:
         now = self.chain.now()
-        for waiting in self.store.in_review():
+        waiting = self.store.in_review()
+        if waiting:
             # Another keeper (or governance) may decide a claim while it waits for our person: follow it.
-            self._settled_elsewhere(waiting, self.chain.claim(waiting.claim_id))
-        dues: list[tuple[ClaimRecord, ClaimView]] = []
-        for due in self.store.due_for_verification(now):
-            view = self.chain.claim(due.claim_id)
-            if self._settled_elsewhere(due, view) or not self._ours(due, view, now):
-                continue
-            dues.append((due, view))
+            views = self.chain.claims([claim.claim_id for claim in waiting])
+            for claim in waiting:
+                self._settled_elsewhere(claim, views[claim.claim_id])
+        due = self.store.due_for_verification(now)
+        if not due:
+            return
+        # Each claim's status and its trader's policy, batched (keeper/chain_codec.py): reads per claim do not
+        # grow with the backlog.
+        views, policies = self.chain.claims_and_policies(
+            [claim.claim_id for claim in due], [claim.user for claim in due]
+        )
+        dues = [
+            (claim, views[claim.claim_id])
+            for claim in due
+            if not self._settled_elsewhere(claim, views[claim.claim_id])
+            and self._ours(claim, views[claim.claim_id], now)
+        ]
         if not dues:
             return
         # The policy logs up to the last claim's block, read once per pass for every claim of it.
-        changes = self.chain.policy_changes(self.config.start_block, max(d.block_number for d, _ in dues))
-        inputs = [self._claim_input(due, view, changes) for due, view in dues]
-        if not inputs:
-            return
+        changes = self._policy_changes_to(max(d.block_number for d, _ in dues))
+        inputs = [
+            self._claim_input(due, view, policies[due.user], changes.get(due.user, [])) for due, view in dues
+        ]
         policy = self._effective_policy()
         requests = [VerificationRequest.for_claim(c, policy.claim_window_seconds) for c in inputs]
+        # A weight-limited exchange (Binance) gets only the claims its budget covers now; the rest stay due,
+        # with no attempt counted: the exchange did not refuse them, the keeper held them back.
+        admission = self.verifier.admit(requests)
+        if admission.waiting:
+            log.info("%d claim(s) wait for exchange budget: %s", len(admission.waiting), admission.reason)
+            report.waiting_for_budget = [inputs[i].claim_id for i in admission.waiting]
+            inputs = [inputs[i] for i in admission.admitted]
+            requests = [requests[i] for i in admission.admitted]
         decided_since_post = 0
         for index, outcome in self.verifier.verify_stream(requests):
             if not self._conclude(inputs[index], outcome, policy, now, report):
@@ -251,6 +276,7 @@ class Pipeline:
         # The raw answers are stored at first fetch, with the verdict they prove: the exchange may purge them.
         self.store.save_decision(claim.claim_id, decision, record, outcome.evidence, outcome.answers, policy)
         report.decided.append(claim.claim_id)
+        self._decided_this_pass.add(claim.claim_id)
         report.verdict_reasons.append(int(decision.reason_code))
         return True
 
@@ -297,9 +323,9 @@ class Pipeline:
         """The claim as the policy judges it now: its filing-time term and today's remaining coverage,
         rebuilt from the chain exactly as a pass does."""
         claim = self.store.claim(claim_id)
-        view = self.chain.claim(claim_id)
-        changes = self.chain.policy_changes(self.config.start_block, claim.block_number)
-        return self._claim_input(claim, view, changes)
+        views, policies = self.chain.claims_and_policies([claim_id], [claim.user])
+        changes = self._policy_changes_to(claim.block_number)
+        return self._claim_input(claim, views[claim_id], policies[claim.user], changes.get(claim.user, []))
 
     def decide_review(
         self,
@@ -363,12 +389,16 @@ class Pipeline:
         return now - view.submitted_at >= self.config.shard_takeover_seconds
 
     def _claim_input(
-        self, claim: ClaimRecord, on_chain: ClaimView, changes: Sequence[PolicyChange]
+        self,
+        claim: ClaimRecord,
+        on_chain: ClaimView,
+        today: PolicyView,
+        changes: Sequence[PolicyChange],
     ) -> ClaimInput:
         """The claim as judged: the coverage term in force when it was filed (rebuilt from the policy events
         up to the claim's log, so a renewal after filing changes nothing), and what of that term's limit is
-        left today (never more than the contract's remaining coverage, which bounds the payout)."""
-        today = self.chain.policy(claim.user)
+        left today (never more than the contract's remaining coverage, which bounds the payout); ``today`` is
+        the trader's ``getPolicy`` now."""
         term = term_at(changes, claim.user, claim.block_number, claim.log_index)
         if term is None:
             log.warning(
@@ -394,6 +424,16 @@ class Pipeline:
             coverage_end=end,
             remaining_coverage=remaining,
         )
+
+    def _policy_changes_to(self, block: int) -> dict[str, list[PolicyChange]]:
+        """Every policy log from the start block up to at least ``block``, per trader, in chain order (a
+        claim's term is rebuilt from its own trader's logs: ``term_at``). Claims are read only below the
+        confirmed head, so their blocks' logs are final: each block is read once per process."""
+        if block > self._policy_read_to:
+            for change in self.chain.policy_changes(self._policy_read_to + 1, block):
+                self._policy_by_user.setdefault(change.user, []).append(change)
+            self._policy_read_to = block
+        return self._policy_by_user
 
     def _effective_policy(self) -> PolicyParams:
         # The contract rejects a payout above its own cap, so the tighter of the two caps decides.
@@ -424,7 +464,7 @@ class Pipeline:
             stored = self.store.decision(claim.claim_id)
             if stored is not None:
                 verdicts.append((claim.claim_id, stored.decision))
-        for batch in _batches(verdicts, self.config.verify_batch_size):
+        for batch in batches(verdicts, self.config.verify_batch_size):
             if full_batches_only and len(batch) < self.config.verify_batch_size:
                 break  # the rest waits for more verdicts (or the post step)
             self._post_batch(batch, report)
@@ -432,7 +472,8 @@ class Pipeline:
     def _post_batch(self, batch: list[tuple[int, Decision]], report: RunReport) -> None:
         ids = [claim_id for claim_id, _ in batch]
         try:
-            sent = self.chain.post_verifications(batch)
+            # Claims decided in this pass were read Pending at its start: not read again before posting.
+            sent = self.chain.post_verifications(batch, known_pending=self._decided_this_pass)
         except WriteRevertedError as exc:
             report.reverted_dry_runs.append(TxKind.VERIFY.value)
             if len(batch) == 1:
@@ -446,14 +487,10 @@ class Pipeline:
         if sent is not None:
             self._record_tx(TxKind.VERIFY, sent, report)
             report.posted.extend(sent.claim_ids)
-        # A claim counts as posted once it is decided on chain, by this transaction or earlier. A confirmed
-        # batch decided or skipped (already decided) every item, and the items left out were not Pending; only
-        # after a failed receipt is the chain asked again, and a claim still Pending is retried next pass.
-        if sent is None or sent.status == "confirmed":
-            settled = ids
-        else:
-            settled = [cid for cid in ids if self.chain.claim(cid).status is not ClaimStatus.PENDING]
-        self.store.set_state(settled, ClaimState.POSTED)
+        # A claim counts as posted once it is decided on chain, by this transaction or earlier: a mined batch
+        # decided or skipped (already decided) every item, and the items left out were not Pending. A batch
+        # that reverted when mined raised above and is bisected like a dry-run revert.
+        self.store.set_state(ids, ClaimState.POSTED)
 
     def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
         """A verdict that reverts on its own: re-verified after the back-off, never dropped. Over the daily
@@ -473,6 +510,7 @@ class Pipeline:
     def _pay(self, report: RunReport) -> None:
         now = self.chain.now()
         payable: list[int] = []
+        unknown: list[int] = []
         for claim in self.store.awaiting_payout():
             claim_id = claim.claim_id
             if claim.payout_retry_at > now:
@@ -481,7 +519,10 @@ class Pipeline:
                 payable_at = self._payable_at[claim_id]
                 if payable_at is None or payable_at > now:
                     continue
-            view = self.chain.claim(claim_id)
+            unknown.append(claim_id)
+        views = self.chain.claims(unknown) if unknown else {}
+        for claim_id in unknown:
+            view = views[claim_id]
             if view.status is ClaimStatus.PAID:
                 self.store.set_state([claim_id], ClaimState.PAID)
                 self._payable_at.pop(claim_id, None)
@@ -491,9 +532,9 @@ class Pipeline:
                 payable.append(claim_id)
             else:
                 self._payable_at[claim_id] = view.payable_at
-        for batch in _batches(payable, self.config.payout_batch_size):
+        for batch in batches(payable, self.config.payout_batch_size):
             try:
-                sent = self.chain.execute_payouts(batch)
+                sent = self.chain.execute_payouts(batch, known_approved=batch)  # just read: Approved, due
             except WriteRevertedError as exc:
                 # The batch skips unpayable claims and survives refused transfers, so a revert is batch-wide
                 # (payouts paused): retry later.
@@ -506,7 +547,7 @@ class Pipeline:
                     self._payout_failed(failure, now, report)
                 for item in sent.skipped:
                     self._payout_skipped(item, now, report)
-            paid = [cid for cid in batch if self.chain.claim(cid).status is ClaimStatus.PAID]
+            paid = [] if sent is None else sent.paid
             self.store.set_state(paid, ClaimState.PAID)
             report.paid.extend(paid)
             for claim_id in paid:
@@ -572,7 +613,3 @@ def _record(event: ClaimedEvent) -> ClaimRecord:
 
 def _state_for(status: ClaimStatus) -> ClaimState:
     return ClaimState.PAID if status is ClaimStatus.PAID else ClaimState.POSTED
-
-
-def _batches(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]

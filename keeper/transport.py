@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,6 +88,45 @@ class RawResponse:
         return hashlib.sha256(self.body).hexdigest()
 
 
+@dataclass(frozen=True)
+class SharedAnswer:
+    """A reference-data answer one adapter read and the exchange's other adapters may reuse."""
+
+    response: RawResponse
+    observed_at_ms: int
+
+
+class SharedAnswers:
+    """Answers about reference data (OKX ``public/instruments``: an instrument's settlement currency), kept
+    per key (the unsigned request, prefixed by an account for private data) for every adapter of one
+    exchange, so a burst of claims on one instrument asks once instead of once per claim against an IP-wide
+    limit. Only what the adapter marks as reusable is kept; a reader names how recent an answer must be
+    (``fresh_after_ms``)."""
+
+    def __init__(self, max_entries: int = 4_096) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        self._max_entries = max_entries
+        self._entries: dict[str, SharedAnswer] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, key: str, fresh_after_ms: int) -> SharedAnswer | None:
+        """The answer kept under ``key`` if it was observed at or after ``fresh_after_ms``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.observed_at_ms < fresh_after_ms:
+                return None
+            self.hits += 1
+            return entry
+
+    def put(self, key: str, response: RawResponse, observed_at_ms: int) -> None:
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest entry
+            self._entries[key] = SharedAnswer(response, observed_at_ms)
+
+
 def build_retry(config: TransportConfig) -> Retry:
     """The retry budget and its jittered exponential back-off arithmetic (urllib3's), used by the transport's
     own loop: urllib3 itself never resends, because a resent request would carry the first attempt's
@@ -166,6 +206,7 @@ class HttpTransport:
         reader = self.read_server_time if config.time_source is not None else None
         self.clock = clock or ServerClock(exchange, reader, alert_after=config.skew_alert_after)
         self.backoff = backoff or SharedBackOff(config.ban_default_seconds, config.ban_max_seconds)
+        self.shared = SharedAnswers()
         self._sleep = sleep
 
     def __repr__(self) -> str:

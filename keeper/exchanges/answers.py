@@ -88,6 +88,8 @@ class ReplayTransport:
     """
 
     exchange: str
+    shared = None
+    """A replay reuses nothing: each recorded answer is served to the request that read it."""
 
     def __init__(self, exchange: str, answers: Sequence[RawAnswer]) -> None:
         self.exchange = exchange

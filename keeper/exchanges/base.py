@@ -13,11 +13,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic.alias_generators import to_camel
 
 from keeper.evidence import LiquidationEvidence
-from keeper.exchanges.answers import RawAnswer
+from keeper.exchanges.answers import RawAnswer, request_key
 from keeper.exchanges.errors import MalformedResponseError
 from keeper.interface import Exchange
+from keeper.limits import LimiterNeed
 from keeper.settings import AccountCredentials
-from keeper.transport import RawResponse, SignRequest
+from keeper.transport import RawResponse, SharedAnswers, SignRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -40,6 +41,10 @@ class Transport(Protocol):
     """``HttpTransport`` on the wire; ``keeper.exchanges.answers.ReplayTransport`` in a replay."""
 
     exchange: str
+
+    @property
+    def shared(self) -> SharedAnswers | None:
+        """Reference answers the exchange's adapters share (None: every request goes out, as in a replay)."""
 
     def get(
         self, path: str, query: str, sign: SignRequest, limiter_key: str, weight: int = 1
@@ -110,6 +115,16 @@ class ExchangeAdapter(ABC):
     def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
         """Evidence for ``query.order_id`` on ``query.instrument``, or a typed ``ExchangeError``."""
 
+    def limiter_needs(self, query: OrderQuery) -> tuple[LimiterNeed, ...]:
+        """The limiter keys (and weights) a look-up of ``query`` takes on its usual path.
+
+        The verifier's scheduler hands a claim to a worker only when these have capacity, so no worker
+        sleeps in the limiter on one account while another account's claim could go. A forecast, not a
+        promise: a rarer path (an order only in the history) still waits in the limiter. Empty: nothing is
+        known, the claim is always ready.
+        """
+        return ()
+
     def now_ms(self) -> int:
         """The adapter's clock (server-corrected on the wire, the recorded time in a replay), unix ms."""
         return int(self._clock().timestamp() * 1000)
@@ -122,6 +137,38 @@ class ExchangeAdapter(ABC):
         self.answers.append(
             RawAnswer(request=raw.request, status=raw.status, body=raw.body, observed_at_ms=self.now_ms())
         )
+        return raw
+
+    def _fetch_shared(
+        self,
+        path: str,
+        query: str,
+        sign: SignRequest,
+        limiter_key: str,
+        max_age_ms: int,
+        reusable: Callable[[RawResponse], bool],
+    ) -> RawResponse:
+        """``_fetch`` for public reference data: an answer another adapter of the exchange read at most
+        ``max_age_ms`` ago is reused. It is recorded again here, with the time it was really observed, so a
+        replay serves it like any other. A fresh answer that ``reusable`` accepts is offered to the others."""
+        shared = self._transport.shared
+        key = request_key(path, query)
+        if shared is not None:
+            hit = shared.get(key, self.now_ms() - max_age_ms)
+            if hit is not None:
+                raw = hit.response
+                self.answers.append(
+                    RawAnswer(
+                        request=raw.request,
+                        status=raw.status,
+                        body=raw.body,
+                        observed_at_ms=hit.observed_at_ms,
+                    )
+                )
+                return raw
+        raw = self._fetch(path, query, sign, limiter_key)
+        if shared is not None and reusable(raw):
+            shared.put(key, raw, self.answers[-1].observed_at_ms)
         return raw
 
     def _malformed(self, raw: RawResponse, detail: str) -> MalformedResponseError:

@@ -17,6 +17,14 @@ The rules below are Binance's, from https://developers.binance.com/docs/derivati
 - USD-M contracts settle in the symbol's margin asset, which is its quote: ``…USDT`` in USDT, ``…USDC`` in
   USDC (exchangeInfo's ``marginAsset``; we derive it from the symbol rather than fetch the weight-1 but very
   large exchangeInfo answer for every claim).
+
+Request weight (per IP per minute): Query Order 1, userTrades 5, forceOrders 20 with a symbol (50 without),
+income 30. Calls go cheapest-first and only as far as the verdict needs: a non-liquidation reads the order and
+its trades; an ADL adds forceOrders; a forced liquidation adds income, then forceOrders (read last, so that
+every forced order that could own an income row is in sight). Income and forceOrders are read in UTC-day
+windows that serve every claim of the account (income: of every symbol, which costs the same 30) and day
+whose verification began before the read did, or whose window had closed by then
+(``keeper.exchanges.binance_windows``); each claim records the shared answer among its own.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict
 
 from keeper.evidence import LiquidationEvidence, LiquidationKind, ReviewCause, exact_sum, loss_from
+from keeper.exchanges.answers import RawAnswer, request_key
 from keeper.exchanges.base import (
     ExchangeAdapter,
     OrderQuery,
@@ -41,6 +50,13 @@ from keeper.exchanges.base import (
     parse_json,
     parse_model,
     time_windows,
+)
+from keeper.exchanges.binance_windows import (
+    MAX_SHARED_CELLS,
+    SETTLE_MS,
+    SharedAnswers,
+    account_key,
+    grid_cells,
 )
 from keeper.exchanges.errors import (
     AuthenticationError,
@@ -53,7 +69,7 @@ from keeper.exchanges.errors import (
     TransientError,
 )
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate, LimiterTimeoutError, UsedWeightGate
+from keeper.limits import EndpointRate, LimiterNeed, LimiterTimeoutError, UsedWeightGate
 from keeper.settings import AccountCredentials
 from keeper.transport import RawResponse
 
@@ -74,9 +90,10 @@ WEIGHTS = {
     TIME_PATH: 1,
 }
 WEIGHT_KEY = "binance:weight-1m"
+CLAIM_PATHS = (ORDER_PATH, FORCE_ORDERS_PATH, USER_TRADES_PATH, INCOME_PATH)
+"""Every endpoint a claim's look-up may call (one window each in the usual case)."""
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 MAX_ROWS = 1000
-RowT = TypeVar("RowT", bound=BaseModel)
 MAX_FORCE_ORDERS = 100
 
 DAY_MS = 86_400_000
@@ -108,6 +125,12 @@ MARGIN_ASSETS = ("FDUSD", "USDT", "USDC", "BUSD")
 
 LIQUIDATION_PREFIX = "autoclose-"
 ADL_CLIENT_ID = "adl_autoclose"
+
+
+def worst_case_claim_weight() -> int:
+    """The weight one claim can cost: every endpoint of ``CLAIM_PATHS`` once (a liquidation whose order,
+    trades and penalty each fit one window). What budget-aware admission reserves per claim."""
+    return sum(WEIGHTS[path] for path in CLAIM_PATHS)
 
 
 def weight_rate(limit_per_minute: int, safety_margin: int) -> dict[str, EndpointRate]:
@@ -153,15 +176,23 @@ class BinanceOrder(WireModel):
     update_time: int
 
 
-class BinanceForceOrder(WireModel):
+class TimedRow(WireModel):
+    """A history row: ``time`` is when Binance posted it (what startTime/endTime select on)."""
+
+    time: int
+
+
+RowT = TypeVar("RowT", bound=TimedRow)
+
+
+class BinanceForceOrder(TimedRow):
     order_id: int
     symbol: str
     client_order_id: str = ""
-    time: int
     update_time: int
 
 
-class BinanceTrade(WireModel):
+class BinanceTrade(TimedRow):
     id: int
     order_id: int
     symbol: str
@@ -170,17 +201,15 @@ class BinanceTrade(WireModel):
     commission: WireDecimal
     commission_asset: str
     margin_asset: str | None = None
-    time: int
 
 
-class BinanceIncome(WireModel):
+class BinanceIncome(TimedRow):
     symbol: str
     income_type: str
     income: WireDecimal
     asset: str
     trade_id: str = ""
     tran_id: int | str = ""
-    time: int
 
 
 class BinanceAdapter(ExchangeAdapter):
@@ -196,13 +225,26 @@ class BinanceAdapter(ExchangeAdapter):
         recv_window_ms: int = 5000,
         weight_gate: UsedWeightGate | None = None,
         max_gate_wait_seconds: float = 30.0,
+        shared_answers: SharedAnswers | None = None,
     ) -> None:
+        """``shared_answers``: the store of day-window answers the adapters of all workers share (None: every
+        read goes to the wire, as in a replay, which asks the same requests)."""
         super().__init__(credentials, transport, clock)
         self.recv_window_ms = recv_window_ms
         self.weight_gate = weight_gate
         self.max_gate_wait_seconds = max_gate_wait_seconds
+        self.shared_answers = shared_answers
+        self._account = account_key(credentials.api_key.get_secret_value())
+        self._began_ms = 0
+        """When the current ``fetch_evidence`` began (this adapter's clock): a shared answer read since then
+        is as fresh as a read of the claim's own."""
+
+    def limiter_needs(self, query: OrderQuery) -> tuple[LimiterNeed, ...]:
+        """The IP-wide weight budget, for the worst case of one claim."""
+        return (LimiterNeed(WEIGHT_KEY, worst_case_claim_weight()),)
 
     def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
+        self._began_ms = self.now_ms()
         order, order_raw = self._order(query)
         kind = kind_from_client_order_id(order.client_order_id)
         settlement = margin_asset(order.symbol)
@@ -212,10 +254,8 @@ class BinanceAdapter(ExchangeAdapter):
                 f"symbol {order.symbol!r} has no USD-M margin asset",
                 ReviewCause.INCONSISTENT_EVIDENCE,
             )
-        forced: list[BinanceForceOrder] = []
-        if kind is not LiquidationKind.NONE:
-            forced = self._force_orders(order, kind)
-
+        # Cheapest first: the trades (5) settle a non-liquidation and can send a claim to a person before the
+        # income (30) and forceOrders (20) calls are spent on it.
         trades = self._trades(order)
         fee_assets = {t.commission_asset for t in trades}
         if len(fee_assets) > 1:
@@ -237,7 +277,13 @@ class BinanceAdapter(ExchangeAdapter):
 
         penalty, penalty_currency = Decimal(0), settlement
         if kind.is_forced_liquidation:
-            penalty, penalty_currency = self._penalty(order, trades, forced, settlement)
+            incomes = self._penalty_rows(order)
+            # Read after the income rows arrived (a shared answer too): a forced order that owns one of
+            # them, or was posted meanwhile, is then in sight as a rival, never missed.
+            forced = self._force_orders(order, kind, max(self._began_ms, self.answers[-1].observed_at_ms))
+            penalty, penalty_currency = self._penalty(order, trades, forced, incomes, settlement)
+        elif kind is not LiquidationKind.NONE:
+            self._force_orders(order, kind, self._began_ms)
 
         realized = exact_sum(t.realized_pnl for t in trades)
         # Signed like realizedPnl (USD-M docs): negative is a charge, positive a rebate (income).
@@ -316,31 +362,34 @@ class BinanceAdapter(ExchangeAdapter):
             f"{RETENTION_MARGIN_MS // DAY_MS}-day margin) Query Order keeps orders: absence proves nothing",
         )
 
-    def _force_orders(self, order: BinanceOrder, kind: LiquidationKind) -> list[BinanceForceOrder]:
+    def _force_orders(
+        self, order: BinanceOrder, kind: LiquidationKind, read_since_ms: int
+    ) -> list[BinanceForceOrder]:
         """The symbol's forced orders around this one: it must be among them, and the others tell whether an
-        INSURANCE_CLEAR row without a trade id can be this order's alone."""
-        close_type = "ADL" if kind is LiquidationKind.ADL else "LIQUIDATION"
+        INSURANCE_CLEAR row without a trade id can be this order's alone. ``read_since_ms``: a shared answer
+        whose read began earlier serves only once the window has closed."""
+        adl = kind is LiquidationKind.ADL
         start, end = order.time - PENALTY_SLACK_MS, order.update_time + PENALTY_SLACK_MS
-        forced: list[BinanceForceOrder] = []
-        raw: RawResponse | None = None
-        for window_start, window_end in time_windows(start, end, MAX_WINDOW_MS):
-            raw = self._get(
-                FORCE_ORDERS_PATH,
-                [
-                    ("symbol", order.symbol),
-                    ("autoCloseType", close_type),
-                    ("startTime", str(window_start)),
-                    ("endTime", str(window_end)),
-                    ("limit", str(MAX_FORCE_ORDERS)),
-                ],
-            )
-            rows = self._json(raw, list)
-            if len(rows) >= MAX_FORCE_ORDERS:
-                raise self._inconsistent(
-                    raw, f"{len(rows)} forced orders in one window: paging is not supported", None
-                )
-            forced += [parse_model(BinanceForceOrder, row, raw, self.exchange.slug) for row in rows]
-        assert raw is not None  # time_windows yields at least one window
+        found, raw = self._history(
+            FORCE_ORDERS_PATH,
+            [("symbol", order.symbol), ("autoCloseType", "ADL" if adl else "LIQUIDATION")],
+            start,
+            end,
+            MAX_FORCE_ORDERS,
+            BinanceForceOrder,
+            read_since_ms,
+            # The day asks both types (the same weight: one answer then serves liquidation and ADL claims of
+            # the symbol), and leaves out only the rows the typed request surely would not return: the docs'
+            # clientOrderIds, "autoclose-…" for a liquidation, "adl_autoclose" for an ADL. A row of neither
+            # stays a possible rival, which can only send a penalty to a person, never pay a wrong one.
+            day_params=[("symbol", order.symbol)],
+            mine=(
+                (lambda row: not row.client_order_id.startswith(LIQUIDATION_PREFIX))
+                if adl
+                else (lambda row: row.client_order_id != ADL_CLIENT_ID)
+            ),
+        )
+        forced = [row for row, _ in found]
         if not any(f.order_id == order.order_id and f.symbol == order.symbol for f in forced):
             raise self._inconsistent(
                 raw,
@@ -365,6 +414,7 @@ class BinanceAdapter(ExchangeAdapter):
             [("symbol", order.symbol), ("orderId", str(order.order_id))],
             order.time,
             order.update_time,
+            MAX_ROWS,
             BinanceTrade,
         )
         trades = [trade for trade, _ in found]
@@ -372,28 +422,92 @@ class BinanceAdapter(ExchangeAdapter):
         return trades
 
     def _rows_in_windows(
-        self, path: str, params: list[tuple[str, str]], start: int, end: int, model: type[RowT]
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        start: int,
+        end: int,
+        limit: int,
+        model: type[RowT],
     ) -> tuple[list[tuple[RowT, RawResponse]], RawResponse]:
         """Every row of ``path`` from ``start`` to ``end`` (ms), each with the answer it came in, and the last
         answer: never the endpoint's 7-day default, but explicit windows of the span the endpoint accepts."""
         found: list[tuple[RowT, RawResponse]] = []
         raw: RawResponse | None = None
         for window_start, window_end in time_windows(start, end, MAX_WINDOW_MS):
-            raw = self._get(
-                path,
-                [
-                    *params,
-                    ("startTime", str(window_start)),
-                    ("endTime", str(window_end)),
-                    ("limit", str(MAX_ROWS)),
-                ],
-            )
+            raw = self._get(path, _windowed(params, window_start, window_end, limit))
             rows = self._json(raw, list)
-            if len(rows) >= MAX_ROWS:
-                raise self._inconsistent(raw, f"{len(rows)} rows: paging is not supported", None)
+            if len(rows) >= limit:
+                detail = f"{len(rows)} rows in one window: paging is not supported"
+                raise self._inconsistent(raw, detail, None)
             found += [(parse_model(model, row, raw, self.exchange.slug), raw) for row in rows]
         assert raw is not None  # time_windows yields at least one window
         return found, raw
+
+    def _history(
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        start: int,
+        end: int,
+        limit: int,
+        model: type[RowT],
+        read_since_ms: int,
+        *,
+        day_params: list[tuple[str, str]] | None = None,
+        mine: Callable[[RowT], bool] = lambda row: True,
+    ) -> tuple[list[tuple[RowT, RawResponse]], RawResponse]:
+        """``_rows_in_windows`` for the calls claims can share (income, forceOrders). ``day_params``: what
+        the day request asks instead of ``params`` (income leaves the symbol out: the same weight, and one day
+        then serves every symbol of the account); ``mine``: the rows of a day ``params`` would have returned.
+
+        The window is read in the UTC-day windows that cover it, which other claims of the account and symbol
+        ask too, and the rows outside ``start .. end`` are left out, so the rows are those the claim's own
+        window returns. A stored (or in-flight) answer serves when its read began at or after
+        ``read_since_ms`` (a read of the claim's own would not have begun earlier), or ``SETTLE_MS`` after the
+        window's end (no row can join it since). A window spanning more than ``MAX_SHARED_CELLS`` days, a day
+        reaching back past what income and forceOrders keep (90 days, less the margin: no request asks for
+        purged data; measured on the last answer's arrival, the same number in a replay), or a day holding
+        ``limit`` rows or more, is read in the claim's own windows, as a claim alone would."""
+        fresh_after = min(end + SETTLE_MS, read_since_ms)
+        cells = grid_cells(start, end)
+        now = self.answers[-1].observed_at_ms
+        kept_since = now - (INCOME_RETENTION_MS - RETENTION_MARGIN_MS)
+        if len(cells) > MAX_SHARED_CELLS or cells[0][0] < kept_since:
+            return self._rows_in_windows(path, params, start, end, limit, model)
+        found: list[tuple[RowT, RawResponse]] = []
+        raw: RawResponse | None = None
+        asked = params if day_params is None else day_params
+        for cell_start, cell_end in cells:
+            raw = self._shared_get(path, _windowed(asked, cell_start, cell_end, limit), fresh_after)
+            rows = self._json(raw, list)
+            if len(rows) >= limit:
+                return self._rows_in_windows(path, params, start, end, limit, model)
+            parsed = (parse_model(model, row, raw, self.exchange.slug) for row in rows)
+            found += [(row, raw) for row in parsed if start <= row.time <= end and mine(row)]
+        assert raw is not None  # grid_cells yields at least one cell
+        return found, raw
+
+    def _shared_get(self, path: str, params: list[tuple[str, str]], fresh_after_ms: int) -> RawResponse:
+        """GET through the shared store: an answer whose read began at or after ``fresh_after_ms`` (stored,
+        or in flight in another worker) stands for a fresh read. Either way the answer joins this claim's
+        ``answers`` as it was read (its replay needs it)."""
+        if self.shared_answers is None:
+            return self._get(path, params)
+        wire: list[RawResponse] = []
+
+        def read() -> RawAnswer:
+            wire.append(self._get(path, params))
+            return self.answers[-1]
+
+        request = request_key(path, urlencode(params))
+        answer, stored = self.shared_answers.answer_for(
+            self._account, request, fresh_after_ms, read, self.now_ms
+        )
+        if not stored:
+            return wire[0]
+        self.answers.append(answer)
+        return RawResponse(f"GET {path}", answer.status, {}, answer.body, answer.request)
 
     def _check_trades(self, order: BinanceOrder, trades: list[BinanceTrade], raw: RawResponse) -> None:
         foreign = [t.id for t in trades if t.order_id != order.order_id or t.symbol != order.symbol]
@@ -410,17 +524,8 @@ class BinanceAdapter(ExchangeAdapter):
 
     # ------------------------------------------------------------------------------------------ the penalty
 
-    def _penalty(
-        self,
-        order: BinanceOrder,
-        trades: list[BinanceTrade],
-        forced: list[BinanceForceOrder],
-        settlement: str,
-    ) -> tuple[Decimal, str]:
-        """The insurance-clearance fee of this order: rows whose ``tradeId`` is one of its trades, plus rows
-        without a trade id in ``time .. updateTime + PENALTY_SLACK_MS`` when no other forced order of the
-        symbol could own them. A row that fits neither (another forced order could own an id-less row, or a
-        row names a trade of no order in sight) goes to a person: a row is never dropped unexplained."""
+    def _penalty_rows(self, order: BinanceOrder) -> list[tuple[BinanceIncome, RawResponse]]:
+        """The INSURANCE_CLEAR rows of the symbol in ``time .. updateTime + PENALTY_SLACK_MS``."""
         oldest = self.answers[-1].observed_at_ms - (INCOME_RETENTION_MS - RETENTION_MARGIN_MS)
         if order.time < oldest:
             raise NeedsReviewError(
@@ -430,14 +535,34 @@ class BinanceAdapter(ExchangeAdapter):
                 f"order {order.order_id} was created at {order.time}: its penalty rows may be past the three "
                 "months income history keeps",
             )
-        start, end = order.time, order.update_time + PENALTY_SLACK_MS
-        incomes, _ = self._rows_in_windows(
+        insurance_clear = ("incomeType", "INSURANCE_CLEAR")
+        incomes, _ = self._history(
             INCOME_PATH,
-            [("symbol", order.symbol), ("incomeType", "INSURANCE_CLEAR")],
-            start,
-            end,
+            [("symbol", order.symbol), insurance_clear],
+            order.time,
+            order.update_time + PENALTY_SLACK_MS,
+            MAX_ROWS,
             BinanceIncome,
+            self._began_ms,
+            day_params=[insurance_clear],
+            # Another symbol's penalty is not this order's; a row of another type is kept, to be refused.
+            mine=lambda row: row.symbol == order.symbol or row.income_type != "INSURANCE_CLEAR",
         )
+        return incomes
+
+    def _penalty(
+        self,
+        order: BinanceOrder,
+        trades: list[BinanceTrade],
+        forced: list[BinanceForceOrder],
+        incomes: list[tuple[BinanceIncome, RawResponse]],
+        settlement: str,
+    ) -> tuple[Decimal, str]:
+        """The insurance-clearance fee of this order: rows whose ``tradeId`` is one of its trades, plus rows
+        without a trade id in ``time .. updateTime + PENALTY_SLACK_MS`` when no other forced order of the
+        symbol could own them. A row that fits neither (another forced order could own an id-less row, or a
+        row names a trade of no order in sight) goes to a person: a row is never dropped unexplained."""
+        start, end = order.time, order.update_time + PENALTY_SLACK_MS
         trade_ids = {str(t.id) for t in trades}
         # Another forced order of the symbol whose own penalty span overlaps ours could own an id-less row.
         rivals = sorted(
@@ -573,6 +698,10 @@ class BinanceAdapter(ExchangeAdapter):
             error.cause = cause
         self._transport.save_malformed(error)
         return error
+
+
+def _windowed(params: list[tuple[str, str]], start: int, end: int, limit: int) -> list[tuple[str, str]]:
+    return [*params, ("startTime", str(start)), ("endTime", str(end)), ("limit", str(limit))]
 
 
 def _status_error(raw: RawResponse, slug: str) -> TransientError:

@@ -80,7 +80,7 @@ from keeper.exchanges.errors import (
     TransientError,
 )
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate
+from keeper.limits import EndpointRate, LimiterNeed
 from keeper.settings import AccountCredentials
 from keeper.transport import RawResponse
 
@@ -273,6 +273,13 @@ class BybitAdapter(ExchangeAdapter):
         self.recv_window_ms = recv_window_ms
         pem = credentials.private_key_pem
         self._private_key = load_private_key(pem.get_secret_value()) if pem is not None else None
+
+    def limiter_needs(self, query: OrderQuery) -> tuple[LimiterNeed, ...]:
+        """order/history and execution/list, both per UID: every look-up reads the order and its fills."""
+        return (
+            LimiterNeed(self._limiter_key("order/history")),
+            LimiterNeed(self._limiter_key("execution/list")),
+        )
 
     def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
         contract = category_of(query.instrument)
@@ -592,14 +599,17 @@ class BybitAdapter(ExchangeAdapter):
             }
             return query, headers
 
-        # Limits are per UID and endpoint: one bucket per (endpoint, key) — an API key belongs to one UID.
-        user = hashlib.sha256(creds.api_key.get_secret_value().encode()).hexdigest()[:12]
         query = urlencode(params)
         if cursor:
             # nextPageCursor comes URL-encoded ("page_token%3D39380%26"): sent back as it came, as Bybit's own
             # SDKs do; anything that is not already URL-safe is encoded.
             query += "&cursor=" + (cursor if _URL_SAFE.fullmatch(cursor) else quote(cursor, safe=""))
-        return self._fetch(path, query, sign, f"{endpoint_key}|{user}")
+        return self._fetch(path, query, sign, self._limiter_key(endpoint_key))
+
+    def _limiter_key(self, endpoint_key: str) -> str:
+        # Limits are per UID and endpoint: one bucket per (endpoint, key) — an API key belongs to one UID.
+        user = hashlib.sha256(self._credentials.api_key.get_secret_value().encode()).hexdigest()[:12]
+        return f"{endpoint_key}|{user}"
 
     def _result(self, raw: RawResponse, tolerate_not_found: bool) -> dict[str, Any] | None:
         """``result`` of a successful answer; None for a tolerated "order does not exist"; errors raise."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from keeper.exchanges.errors import (
     TransientError,
 )
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate
+from keeper.limits import EndpointRate, LimiterNeed
 from keeper.transport import RawResponse
 
 ORDER_PATH = "/api/v5/trade/order"
@@ -103,6 +104,11 @@ RATE_LIMIT_CODES = frozenset({"50011", "50013", "50061"})
 TRANSIENT_CODES = frozenset({"50001", "50004", "50026"})
 CLOCK_SKEW_CODES = frozenset({"50102"})  # our timestamp is more than 30 s off the server's
 ORDER_UNKNOWN = "51603"
+INSTRUMENT_REUSE_MS = 10 * 60 * 1000
+"""How long one public/instruments answer serves every claim on that instrument. The settleCcy of an instId
+never changes, but the listing does (an expired future answers 51001): a fresh read every 10 minutes sees
+it. public/instruments is limited per IP (20 / 2 s), so a crash-day burst on one instrument must not ask once
+per claim."""
 INSTRUMENT_NOT_LIVE = "51001"
 """trade/order only serves live instruments: an expired FUTURES or a delisted SWAP answers this."""
 NOT_FOUND_CODES = frozenset({ORDER_UNKNOWN, INSTRUMENT_NOT_LIVE})
@@ -266,6 +272,17 @@ class OkxAdapter(ExchangeAdapter):
             margin_mode=margin_mode,
         )
 
+    def limiter_needs(self, query: OrderQuery) -> tuple[LimiterNeed, ...]:
+        """trade/order (per user and instrument) and the fills endpoint an order in the claim's span would
+        be read from (``_fills``' choice, taken on the span's start). public/instruments is left out: the
+        usual claim reuses a shared answer (``INSTRUMENT_REUSE_MS``) and takes nothing from its limit."""
+        recent = query.not_before_ms >= self.now_ms() - FILLS_RECENT_RETENTION_MS + RETENTION_MARGIN_MS
+        fills = "trade/fills" if recent else "trade/fills-history"
+        return (
+            LimiterNeed(self._limiter_key("trade/order", query.instrument)),
+            LimiterNeed(self._limiter_key(fills)),
+        )
+
     # ------------------------------------------------------------------------------------------ the order
 
     def _find_order(self, query: OrderQuery, inst_type: str) -> tuple[dict[str, Any], RawResponse]:
@@ -375,6 +392,7 @@ class OkxAdapter(ExchangeAdapter):
             "public/instruments",
             scope=inst_type,
             signed=False,
+            shared_for_ms=INSTRUMENT_REUSE_MS,
         )
         code, rows = self._data(raw, tolerate=frozenset({INSTRUMENT_NOT_LIVE}))
         if code == INSTRUMENT_NOT_LIVE or not rows:
@@ -500,7 +518,10 @@ class OkxAdapter(ExchangeAdapter):
         *,
         scope: str = "",
         signed: bool = True,
+        shared_for_ms: int = 0,
     ) -> RawResponse:
+        """A GET of ``path``; ``shared_for_ms``: a public answer another account's adapter read that recently
+        is reused (``ExchangeAdapter._fetch_shared``)."""
         creds = self._credentials
 
         def sign(query: str) -> tuple[str, Mapping[str, str]]:
@@ -519,14 +540,18 @@ class OkxAdapter(ExchangeAdapter):
             }
             return query, headers
 
-        # Limits are per user (and per instrument for trade/order): key the bucket the same way. Public
-        # endpoints are limited per IP: one bucket per scope for the whole process.
-        if signed:
-            user = hashlib.sha256(creds.api_key.get_secret_value().encode()).hexdigest()[:12]
-            key = f"{endpoint_key}|{user}" + (f":{instrument}" if instrument else "")
-        else:
-            key = f"{endpoint_key}|{scope}"
+        key = self._limiter_key(endpoint_key, instrument, scope=scope if not signed else None)
+        if shared_for_ms and not signed:
+            return self._fetch_shared(path, urlencode(params), sign, key, shared_for_ms, _one_live_row)
         return self._fetch(path, urlencode(params), sign, key)
+
+    def _limiter_key(self, endpoint_key: str, instrument: str = "", *, scope: str | None = None) -> str:
+        """Limits are per user (and per instrument for trade/order): key the bucket the same way. Public
+        endpoints (``scope`` given) are limited per IP: one bucket per scope for the whole process."""
+        if scope is not None:
+            return f"{endpoint_key}|{scope}"
+        user = hashlib.sha256(self._credentials.api_key.get_secret_value().encode()).hexdigest()[:12]
+        return f"{endpoint_key}|{user}" + (f":{instrument}" if instrument else "")
 
     def _data(
         self, raw: RawResponse, tolerate: frozenset[str] = frozenset()
@@ -565,3 +590,15 @@ class OkxAdapter(ExchangeAdapter):
         error = InconsistentEvidenceError(self.exchange.slug, raw.endpoint, detail, raw.body)
         self._transport.save_malformed(error)
         return error
+
+
+def _one_live_row(raw: RawResponse) -> bool:
+    """Whether an instruments answer may serve other claims: HTTP 200, code "0", exactly one row (what
+    ``_settlement_currency`` reads a settleCcy from); anything else is asked again by the next claim."""
+    if raw.status != 200:
+        return False
+    try:
+        body = json.loads(raw.body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("code") == "0" and len(body.get("data") or []) == 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from keeper.exchanges import binance, bybit, okx
 from keeper.exchanges.base import ExchangeAdapter
+from keeper.exchanges.binance_windows import SharedAnswers
 from keeper.interface import Exchange
 from keeper.limits import EndpointLimiter, UsedWeightGate
 from keeper.settings import AccountCredentials, KeeperSettings
@@ -24,6 +25,17 @@ class TransportFactory:
 
     transport: HttpTransport
     build: AdapterFactory
+    budget_key: str | None = None
+    """The limiter key of an exchange whose claims are admitted by budget (Binance's weight per IP)."""
+    weight_gate: UsedWeightGate | None = None
+    """The server's own count of that budget, when the exchange reports it."""
+
+    def remaining_budget(self) -> int | None:
+        """Units of ``budget_key`` left now: the lower of the limiter's and the server's figure."""
+        if self.budget_key is None:
+            return None
+        left = self.transport.limiter.available(self.budget_key)
+        return left if self.weight_gate is None else min(left, self.weight_gate.remaining())
 
     def __call__(self, credentials: AccountCredentials) -> ExchangeAdapter:
         return self.build(credentials)
@@ -162,6 +174,7 @@ def binance_factory(settings: KeeperSettings) -> AdapterFactory:
     limiter = EndpointLimiter(rates, rates[binance.WEIGHT_KEY], settings.limiter_max_wait_seconds)
     transport = HttpTransport("binance", transport_config(settings, Exchange.BINANCE), limiter)
     gate = UsedWeightGate(settings.binance_weight_limit_per_minute, settings.binance_weight_safety_margin)
+    shared = SharedAnswers()  # one income / forceOrders day-window read serves every claim it covers
     return TransportFactory(
         transport,
         lambda credentials: binance.BinanceAdapter(
@@ -171,7 +184,10 @@ def binance_factory(settings: KeeperSettings) -> AdapterFactory:
             recv_window_ms=settings.binance_recv_window_ms,
             weight_gate=gate,
             max_gate_wait_seconds=settings.limiter_max_wait_seconds,
+            shared_answers=shared,
         ),
+        budget_key=binance.WEIGHT_KEY,
+        weight_gate=gate,
     )
 
 
@@ -222,6 +238,20 @@ class AdapterRegistry:
         if factory is None:
             raise UnsupportedExchangeError(credentials.exchange)
         return factory(credentials)
+
+    def limiter_for(self, exchange: Exchange) -> EndpointLimiter | None:
+        """The limiter every adapter of ``exchange`` shares (what the verifier's scheduler asks)."""
+        factory = self._factories.get(exchange)
+        return factory.transport.limiter if isinstance(factory, TransportFactory) else None
+
+    def remaining_budgets(self) -> dict[str, int]:
+        """Units left now of each budget claims are admitted by (``binance:weight-1m``)."""
+        budgets: dict[str, int] = {}
+        for factory in self._factories.values():
+            if isinstance(factory, TransportFactory) and factory.budget_key is not None:
+                left = factory.remaining_budget()
+                budgets[factory.budget_key] = 0 if left is None else left
+        return budgets
 
     def transports(self) -> dict[Exchange, HttpTransport]:
         """Each exchange's shared transport: ``.clock`` (offset_ms, skew_errors, alerts) and ``.backoff``."""

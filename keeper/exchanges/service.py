@@ -7,14 +7,16 @@ whether the claim gets a verdict (evidence or a rejection reason) or stays pendi
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from keeper.evidence import AccountRef, ClaimInput, LiquidationEvidence, ReviewCause
+from keeper.exchanges.admission import Admission, ClaimCost, admit_within_budget
 from keeper.exchanges.answers import RawAnswer, answer_digests
 from keeper.exchanges.base import ExchangeAdapter, OrderQuery
 from keeper.exchanges.errors import (
@@ -25,7 +27,9 @@ from keeper.exchanges.errors import (
     NeedsReviewError,
 )
 from keeper.exchanges.registry import AdapterRegistry, UnsupportedExchangeError
+from keeper.exchanges.scheduling import AccountScheduler, ConditionWait, Job, condition_wait
 from keeper.interface import Exchange, ReasonCode
+from keeper.limits import EndpointLimiter
 from keeper.policy import Decision, PolicyParams, ReviewNeeded, judge, reject_without_evidence
 from keeper.settings import AccountRegistry, UnknownAccountError
 from keeper.transport import HttpTransport
@@ -105,12 +109,20 @@ class Verifier:
         adapters: AdapterRegistry,
         max_workers: int = 4,
         observe: OutcomeObserver | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: ConditionWait = condition_wait,
     ) -> None:
-        """``observe(outcome, seconds)`` is called after each verification (metrics)."""
+        """``observe(outcome, seconds)`` is called after each verification (metrics). ``clock`` and ``wait``
+        are the scheduler's (a test passes a fake clock)."""
         self._accounts = accounts
         self._adapters = adapters
         self._max_workers = max_workers
         self._observe = observe
+        self._clock = clock
+        self._wait = wait
+        self.last_schedule: AccountScheduler | None = None
+        """The scheduler of the latest ``verify_stream`` (its ``stats``: idle waits, order taken)."""
 
     def exchange_transports(self) -> dict[Exchange, HttpTransport]:
         """Each exchange's shared transport (its clock and back-off, for metrics)."""
@@ -142,16 +154,108 @@ class Verifier:
     def verify_stream(
         self, requests: Sequence[VerificationRequest]
     ) -> Iterator[tuple[int, VerificationOutcome]]:
-        """(index into ``requests``, outcome) in completion order. The pool keeps verifying while the caller
-        handles each outcome, so the caller's chain work overlaps the exchange calls."""
-        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="verify")
+        """(index into ``requests``, outcome) in completion order. The workers keep verifying while the
+        caller handles each outcome, so the caller's chain work overlaps the exchange calls.
+
+        Each worker takes the next claim of an account whose limiter keys have room (``AccountScheduler``),
+        the accounts in turn, so no worker sleeps on one account's empty bucket while another's claim could
+        go; it sleeps only when no account is ready.
+        """
+        if not requests:
+            return
+        scheduler = AccountScheduler(
+            (self._job_for(i, r) for i, r in enumerate(requests)), clock=self._clock, wait=self._wait
+        )
+        self.last_schedule = scheduler
+        # Each grant in a worker's thread turns that claim's reserved units into used ones.
+        unsubscribe = [limiter.subscribe(scheduler.note_acquired) for limiter in self._limiters()]
+        results: queue.SimpleQueue[tuple[int, VerificationOutcome] | BaseException] = queue.SimpleQueue()
+
+        def work() -> None:
+            try:
+                while (job := scheduler.take()) is not None:
+                    try:
+                        results.put((job.index, self._verify_guarded(requests[job.index])))
+                    finally:
+                        scheduler.done(job)
+            except BaseException as exc:  # e.g. an observer's failure: the caller sees it, as a pool's
+                results.put(exc)
+
+        workers = [
+            threading.Thread(target=work, name=f"verify_{n}", daemon=True)
+            for n in range(min(self._max_workers, len(requests)))
+        ]
         try:
-            futures = {pool.submit(self._verify_guarded, r): i for i, r in enumerate(requests)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            for worker in workers:
+                worker.start()
+            for _ in requests:
+                result = results.get()
+                if isinstance(result, BaseException):
+                    raise result
+                yield result
         finally:
-            # A caller that stops early (an exception, SIGTERM between steps) does not wait for the rest.
-            pool.shutdown(wait=True, cancel_futures=True)
+            # A caller that stops early (an exception, SIGTERM between steps) does not wait for the rest:
+            # queued claims are dropped, the ones running finish.
+            scheduler.close()
+            for worker in workers:
+                if worker.is_alive():
+                    worker.join()
+            for stop in unsubscribe:
+                stop()
+
+    def admit(self, requests: Sequence[VerificationRequest]) -> Admission:
+        """The claims of a pass that the remaining budget of weight-limited exchanges covers (Binance's
+        weight per IP), each at its worst-case weight; claims of other exchanges are always admitted. The
+        waiting ones stay due for a later pass: nothing was asked, so no attempt counts against them."""
+        remaining = self._adapters.remaining_budgets()
+        return admit_within_budget([self._cost_of(r, remaining) for r in requests], remaining)
+
+    def _cost_of(self, request: VerificationRequest, budgets: dict[str, int]) -> ClaimCost | None:
+        adapter = self._adapter_or_none(request)
+        if adapter is None:
+            return None  # no exchange is asked: the verifier answers from the configuration
+        costs = [
+            ClaimCost(budget=need.key, weight=need.weight)
+            for need in adapter.limiter_needs(request.order_query(adapter.now_ms()))
+            if need.key in budgets
+        ]
+        if len(costs) > 1:
+            budgets_named = ", ".join(cost.budget for cost in costs)
+            raise ValueError(f"a {request.exchange.slug} claim draws on several budgets: {budgets_named}")
+        return costs[0] if costs else None
+
+    def _job_for(self, index: int, request: VerificationRequest) -> Job:
+        account = (request.exchange, request.account_ref.lower())
+        try:
+            adapter = self._adapter_or_none(request)
+            if adapter is None:
+                return Job(index, account)
+            needs = adapter.limiter_needs(request.order_query(adapter.now_ms()))
+        except Exception:  # the claim still goes; verify() turns the same failure into a review
+            log.exception("no limiter forecast for order %s on %s", request.order_id, request.exchange.slug)
+            return Job(index, account)
+        return Job(index, account, needs, self._adapters.limiter_for(request.exchange))
+
+    def _adapter_or_none(self, request: VerificationRequest) -> ExchangeAdapter | None:
+        """The adapter ``verify`` would call, or None when it answers without asking an exchange."""
+        try:
+            credentials = self._accounts.lookup(request.account_ref)
+        except UnknownAccountError:
+            return None
+        if credentials.exchange is not request.exchange:
+            return None
+        try:
+            return self._adapters.adapter_for(credentials)
+        except UnsupportedExchangeError:
+            return None
+
+    def _limiters(self) -> list[EndpointLimiter]:
+        found: list[EndpointLimiter] = []
+        for exchange in Exchange:
+            limiter = self._adapters.limiter_for(exchange)
+            if limiter is not None and all(limiter is not seen for seen in found):
+                found.append(limiter)
+        return found
 
     def _verify_guarded(self, request: VerificationRequest) -> VerificationOutcome:
         started = time.monotonic()

@@ -169,8 +169,9 @@ contract OrderKeyFuzzTest is GuardFixture {
         bytes memory alphabet = bytes.concat(UPPER, LOWER);
         bytes memory respelt = bytes.concat(id);
         uint256 index = position % id.length;
-        bytes1 swap = alphabet[replacement % alphabet.length];
-        if (swap == id[index]) swap = alphabet[(replacement + 1) % alphabet.length];
+        uint256 pick = replacement % alphabet.length;
+        bytes1 swap = alphabet[pick];
+        if (swap == id[index]) swap = alphabet[(pick + 1) % alphabet.length];
         respelt[index] = swap;
         assertEq(guard.claimIdByOrder(OKX, REF, INSTRUMENT, string(respelt)), 0);
         assertEq(guard.claimIdByOrder(OKX, REF, INSTRUMENT, string.concat(orderId, "0")), 0);
