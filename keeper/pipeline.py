@@ -210,6 +210,15 @@ class Pipeline:
         due = self.store.due_for_verification(now)
         if not due:
             return
+        # A weight-limited exchange (Binance) gets only the claims its budget covers now; the rest stay due,
+        # with no attempt counted (the exchange did not refuse them, the keeper held them back) and no read.
+        admission = self.verifier.admit([_admission_request(claim) for claim in due])
+        if admission.waiting:
+            log.info("%d claim(s) wait for exchange budget: %s", len(admission.waiting), admission.reason)
+            report.waiting_for_budget = [due[i].claim_id for i in admission.waiting]
+            due = [due[i] for i in admission.admitted]
+            if not due:
+                return
         # Each claim's status and its trader's policy, batched (keeper/chain_codec.py): reads per claim do not
         # grow with the backlog.
         views, policies = self.chain.claims_and_policies(
@@ -230,14 +239,6 @@ class Pipeline:
         ]
         policy = self._effective_policy()
         requests = [VerificationRequest.for_claim(c, policy.claim_window_seconds) for c in inputs]
-        # A weight-limited exchange (Binance) gets only the claims its budget covers now; the rest stay due,
-        # with no attempt counted: the exchange did not refuse them, the keeper held them back.
-        admission = self.verifier.admit(requests)
-        if admission.waiting:
-            log.info("%d claim(s) wait for exchange budget: %s", len(admission.waiting), admission.reason)
-            report.waiting_for_budget = [inputs[i].claim_id for i in admission.waiting]
-            inputs = [inputs[i] for i in admission.admitted]
-            requests = [requests[i] for i in admission.admitted]
         decided_since_post = 0
         for index, outcome in self.verifier.verify_stream(requests):
             if not self._conclude(inputs[index], outcome, policy, now, report):
@@ -605,6 +606,17 @@ class Pipeline:
         )
         report.transactions.append(sent.tx_hash)
         report.transaction_outcomes.append((kind.value, sent.status, sent.gas_used))
+
+
+def _admission_request(claim: ClaimRecord) -> VerificationRequest:
+    """What admission needs of a claim before anything is read of it: its exchange, account and order (the
+    weight a claim costs does not depend on its time span)."""
+    return VerificationRequest(
+        exchange=Exchange(claim.exchange),
+        account_ref=claim.account_ref,
+        order_id=claim.order_id,
+        instrument=claim.instrument,
+    )
 
 
 def _record(event: ClaimedEvent) -> ClaimRecord:
