@@ -79,6 +79,8 @@ TEST_LOG := .build/test-rest.log
 FORGE_LOG := .build/test-forge.log
 test: bootstrap compile analyze lint
 	forge build --build-info --quiet --skip './test/**'
+	@# The test keystores of the last run (tests leave them: see tests/keeper/conftest.py keystore_validator).
+	rm -f $(APE_DATA_FOLDER)/accounts/lg_test_*.json
 	@mkdir -p .build; \
 	( $(FORGE_SUITE) forge test $(FORGE_BUILD) $(FORGE_ARGS) && \
 	  $(FORGE_SUITE) forge snapshot $(FORGE_BUILD) $(FORGE_GAS) --check --tolerance 1 ) > $(FORGE_LOG) 2>&1 & forge=$$!; \

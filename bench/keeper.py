@@ -52,6 +52,7 @@ DAY_SCALE = (
     3_000  # generator "days" squeezed to 50 min: every liquidation lands inside the 7-day claim window
 )
 LATENCY_MS = 50
+FILING_CHUNK = 500
 SEED = 7_2026
 # Scenario kinds that a trader can file on chain at any time (the ones left out depend on filing times or on a
 # policy the contract itself refuses: outside coverage, expired window, no remaining coverage).
@@ -336,13 +337,17 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     )
 
     # ---- phase 1: a backlog of N claims, drained
-    filed_hashes = [filer.send(sender, guard.address, data) for sender, data in calls[: plan.claims]]
-    # anvil answers before it has mined everything; the keeper starts on the whole backlog.
-    waited = time.perf_counter()
-    while int(guard.claimCount()) < plan.claims:
-        if time.perf_counter() - waited > 120:
-            raise RuntimeError(f"only {int(guard.claimCount())} of {plan.claims} claims were mined")
-        time.sleep(0.2)
+    # anvil answers before it has mined everything, and a pool of thousands of pending transactions mines
+    # slower and slower: file in chunks, each mined before the next. The keeper starts on the whole backlog.
+    filed_hashes: list[str] = []
+    for start in range(0, plan.claims, FILING_CHUNK):
+        chunk = calls[start : min(start + FILING_CHUNK, plan.claims)]
+        filed_hashes += [filer.send(sender, guard.address, data) for sender, data in chunk]
+        waited = time.perf_counter()
+        while int(guard.claimCount()) < start + len(chunk):
+            if time.perf_counter() - waited > 120:
+                raise RuntimeError(f"only {int(guard.claimCount())} of {plan.claims} claims were mined")
+            time.sleep(0.2)
     baseline_rss = rss_bytes()
     passes = 0
     pass_reports: list[list[int]] = []

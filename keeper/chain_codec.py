@@ -45,7 +45,7 @@ class ViewCodec:
     @classmethod
     def from_abi(cls, abi: Sequence[Any], name: str) -> ViewCodec:
         """From an ethpm-types ABI list (``contract.contract_type.abi``)."""
-        methods = [item for item in abi if getattr(item, "name", None) == name and hasattr(item, "selector")]
+        methods = [item for item in abi if getattr(item, "type", None) == "function" and item.name == name]
         if len(methods) != 1:
             raise ViewAbiError(name, f"expected one method of that name, found {len(methods)}")
         method = methods[0]

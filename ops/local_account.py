@@ -20,6 +20,9 @@ def write_keystore(
     path = data_folder / "accounts" / f"{alias}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     keyfile = Account.encrypt(private_key, passphrase, kdf="scrypt", iterations=scrypt_n)
-    path.write_text(json.dumps(keyfile))
-    path.chmod(0o600)
+    # Written aside and renamed: another ape process listing accounts/*.json never reads a half-written file.
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(keyfile))
+    partial.chmod(0o600)
+    partial.replace(path)
     return path

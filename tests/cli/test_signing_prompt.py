@@ -33,11 +33,10 @@ def keystore_signer(accounts: Any, guard: Any, signers: list[Any]) -> Iterator[t
 
     account = accounts.generate_test_account()
     alias = f"lg_test_{uuid.uuid4().hex[:10]}"
-    path = write_keystore(Path(config.DATA_FOLDER), alias, account.private_key, PASSPHRASE, LIGHT_SCRYPT_N)
+    write_keystore(Path(config.DATA_FOLDER), alias, account.private_key, PASSPHRASE, LIGHT_SCRYPT_N)
     signers[0].transfer(account, 10**18)
     Governance(guard, signers)(guard.addSigner, account)
-    yield alias, account
-    path.unlink(missing_ok=True)
+    yield alias, account  # the keystore stays: see tests/keeper/conftest.py keystore_validator
 
 
 def _spawn(chain: Any, *args: str) -> pexpect.spawn:
