@@ -45,10 +45,7 @@ class ViewCodec:
     @classmethod
     def from_abi(cls, abi: Sequence[Any], name: str) -> ViewCodec:
         """From an ethpm-types ABI list (``contract.contract_type.abi``)."""
-        methods = [item for item in abi if getattr(item, "type", None) == "function" and item.name == name]
-        if len(methods) != 1:
-            raise ViewAbiError(name, f"expected one method of that name, found {len(methods)}")
-        method = methods[0]
+        method = _only(abi, "function", "method", name)
         if len(method.inputs) != 1 or len(method.outputs) != 1:
             raise ViewAbiError(name, f"expected one input and one output, got {method.selector}")
         output = method.outputs[0]
@@ -83,10 +80,7 @@ class EventCodec:
 
     @classmethod
     def from_abi(cls, abi: Sequence[Any], name: str) -> EventCodec:
-        events = [item for item in abi if getattr(item, "type", None) == "event" and item.name == name]
-        if len(events) != 1:
-            raise ViewAbiError(name, f"expected one event of that name, found {len(events)}")
-        event = events[0]
+        event = _only(abi, "event", "event", name)
         inputs = [(str(i.name), str(i.canonical_type), bool(i.indexed)) for i in event.inputs]
         signature = f"{name}({','.join(kind for _, kind, _ in inputs)})"
         return cls(
@@ -111,6 +105,14 @@ class EventCodec:
         values = decode([kind for _, kind in self.data], _hex_bytes(log.get("data") or "0x"))
         fields.update(zip((name for name, _ in self.data), values, strict=True))
         return fields
+
+
+def _only(abi: Sequence[Any], kind: str, label: str, name: str) -> Any:
+    """The one ABI item of ``kind`` ("function", "event") named ``name``."""
+    items = [item for item in abi if getattr(item, "type", None) == kind and item.name == name]
+    if len(items) != 1:
+        raise ViewAbiError(name, f"expected one {label} of that name, found {len(items)}")
+    return items[0]
 
 
 def _hex_bytes(value: Any) -> bytes:
