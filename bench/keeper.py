@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -328,9 +328,10 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     bench_chain = _instrumented_chain(ChainClient)(guard, validator, chain)
     pipeline.chain = bench_chain
     steps: dict[str, float] = defaultdict(float)
-    for step in ("_ingest", "_decide", "_pay"):
+    for step in ("_ingest", "_decide", "_post", "_pay"):
         pipeline.__dict__[step] = _timed(getattr(pipeline, step), steps, step.strip("_"))
-    pipeline.__dict__["_post"] = _timed_post(pipeline._post, steps)
+    # Posts made inside "decide" while verification goes on.
+    pipeline.__dict__["_post_group"] = _timed(pipeline._post_group, steps, "post_overlapped")
     # The time "decide" spends blocked on the exchanges (the pool works on while verdicts are posted).
     pipeline.verifier.__dict__["verify_stream"] = _timed_stream(
         pipeline.verifier.verify_stream, steps, "exchange_wait"
@@ -490,19 +491,15 @@ def _instrumented_chain(base: Any) -> Any:
             self.posted_at: dict[int, float] = {}
             self.sent: list[dict[str, Any]] = []
 
-        def post_verifications(self, verdicts: Sequence[Any], **known: Any) -> Any:
-            sent = super().post_verifications(verdicts, **known)
-            if sent is not None:
+        def settle(self, pending: Any) -> Any:
+            # Every write is settled here (a verdict batch one batch later, a payout at once).
+            sent = super().settle(pending)
+            kind = "verify" if pending.method == "postVerifications" else "payout"
+            if kind == "verify":
                 now = time.perf_counter()
                 for claim_id in sent.claim_ids:
                     self.posted_at.setdefault(claim_id, now)
-                self.sent.append({"kind": "verify", "gas": sent.gas_used or 0, "n": len(sent.claim_ids)})
-            return sent
-
-        def execute_payouts(self, claim_ids: Sequence[int], **known: Any) -> Any:
-            sent = super().execute_payouts(claim_ids, **known)
-            if sent is not None:
-                self.sent.append({"kind": "payout", "gas": sent.gas_used or 0, "n": len(sent.claim_ids)})
+            self.sent.append({"kind": kind, "gas": sent.gas_used or 0, "n": len(sent.claim_ids)})
             return sent
 
     return BenchChain
@@ -515,19 +512,6 @@ def _timed(step: Any, totals: dict[str, float], name: str) -> Any:
             return step(*args, **kwargs)
         finally:
             totals[name] += time.perf_counter() - started
-
-    return wrapper
-
-
-def _timed_post(post: Any, totals: dict[str, float]) -> Any:
-    """Posts made inside "decide" while verification goes on count as "post_overlapped"."""
-
-    def wrapper(report: Any, full_batches_only: bool = False) -> Any:
-        started = time.perf_counter()
-        try:
-            return post(report, full_batches_only=full_batches_only)
-        finally:
-            totals["post_overlapped" if full_batches_only else "post"] += time.perf_counter() - started
 
     return wrapper
 

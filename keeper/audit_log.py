@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +51,32 @@ class AuditLog:
         reviewer: str | None = None,
     ) -> None:
         """A verdict; ``reviewer`` names the person who decided it (manual review), None for the policy."""
-        entry: dict[str, Any] = {
-            "type": "decision",
-            "ts": timestamp,
-            "claim_id": claim_id,
-            "approved": decision.approved,
-            "payout": str(decision.payout),
-            "reason_code": int(decision.reason_code),
-            "evidence_hash": decision.evidence_hash,
-            "canonical_record": canonical_record,
-        }
-        if reviewer is not None:
-            entry["reviewer"] = reviewer
-        self._append(entry)
+        self.record_decisions([(claim_id, decision, canonical_record)], timestamp, reviewer)
+
+    def record_decisions(
+        self,
+        verdicts: Sequence[tuple[int, Decision, dict[str, Any]]],
+        timestamp: int,
+        reviewer: str | None = None,
+    ) -> None:
+        """``record_decision`` for each (claim id, decision, canonical record), in order, as one append: one
+        write(2) and one fsync for the group (a process killed mid-append leaves all of it or none)."""
+        entries: list[dict[str, Any]] = []
+        for claim_id, decision, canonical_record in verdicts:
+            entry: dict[str, Any] = {
+                "type": "decision",
+                "ts": timestamp,
+                "claim_id": claim_id,
+                "approved": decision.approved,
+                "payout": str(decision.payout),
+                "reason_code": int(decision.reason_code),
+                "evidence_hash": decision.evidence_hash,
+                "canonical_record": canonical_record,
+            }
+            if reviewer is not None:
+                entry["reviewer"] = reviewer
+            entries.append(entry)
+        self._append(*entries)
 
     def record_review(
         self, claim_id: int, cause: str, detail: str, answers: list[dict[str, object]], timestamp: int
@@ -94,21 +108,30 @@ class AuditLog:
             }
         )
 
-    def _append(self, body: dict[str, Any]) -> None:
+    def _append(self, *bodies: dict[str, Any]) -> None:
+        """Appends one line per body, each chained to the line before it."""
+        if not bodies:
+            return
         with self._lock:
-            # One write(2) of the whole line on an O_APPEND descriptor: a process killed mid-append leaves
-            # either the whole line or none of it (no torn record to break the chain).
+            # One write(2) of whole lines on an O_APPEND descriptor: a process killed mid-append leaves
+            # either all the lines or none of them (no torn record to break the chain).
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 # `keeper review decide` appends from another process than the daemon: the flock keeps the
                 # read-last-line / append pair atomic across processes (the thread lock only within one).
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                line = json.dumps(
-                    {**body, "prev_sha256": self._last_line_digest()}, sort_keys=True, separators=(",", ":")
-                ).encode()
-                written = os.write(fd, line + b"\n")
-                if written != len(line) + 1:
-                    raise AuditLogError(self.path, f"short write ({written} of {len(line) + 1} bytes)")
+                previous = self._last_line_digest()
+                lines: list[bytes] = []
+                for body in bodies:
+                    line = json.dumps(
+                        {**body, "prev_sha256": previous}, sort_keys=True, separators=(",", ":")
+                    )
+                    lines.append(line.encode() + b"\n")
+                    previous = hashlib.sha256(lines[-1][:-1]).hexdigest()
+                data = b"".join(lines)
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise AuditLogError(self.path, f"short write ({written} of {len(data)} bytes)")
                 os.fsync(fd)
             finally:
                 os.close(fd)

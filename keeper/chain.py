@@ -1,20 +1,33 @@
 """Thin typed wrapper over an ape ``LeverageGuard`` contract instance: logs, views and the two writes.
 
-Every write is dry-run first (``estimate_gas_cost`` reverts exactly as the transaction would), and
-``post_verifications`` re-reads each claim's on-chain status so a verdict is never posted twice.
+Every write is dry-run first (``eth_estimateGas`` reverts exactly as the transaction would; the revert is
+named from the contract's ABI), and ``post_verifications`` re-reads the on-chain status of each claim not
+read Pending in this pass, so a verdict is never posted twice. Logs, views and receipts are encoded and
+decoded by ``keeper/chain_codec.py``; ape builds the fees and signs.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 
-from keeper.chain_codec import READ_BATCH, EventCodec, ViewCodec, batches, decode_multicall, encode_multicall
+from keeper.chain_codec import (
+    READ_BATCH,
+    ErrorCodec,
+    EventCodec,
+    ViewCodec,
+    WriteCodec,
+    batches,
+    decode_multicall,
+    encode_multicall,
+)
 from keeper.interface import ClaimStatus, SkipReason
 from keeper.policy import Decision
 from keeper.store import AppealKind, AppealRecord
@@ -32,6 +45,16 @@ class ClaimedEvent(BaseModel):
     order_id: str
     instrument: str
     claimed_loss: int
+    block_number: int
+    log_index: int
+
+
+@dataclass(frozen=True)
+class DecodedLog:
+    """One of the pool's logs, decoded: the event's name, its arguments, and where it is in the chain."""
+
+    name: str
+    fields: dict[str, Any]
     block_number: int
     log_index: int
 
@@ -176,8 +199,26 @@ class SentTransaction(BaseModel):
         return [f.claim_id for f in self.failed_payouts]
 
 
+@dataclass(frozen=True)
+class PendingTransaction:
+    """A write sent and not yet seen mined: ``ChainClient.settle`` waits for its receipt."""
+
+    tx_hash: str
+    method: str
+    call: dict[str, str]
+    """The eth_call form of the write (from, to, data): dry-run again to name a revert when mined."""
+    claim_ids: list[int]
+
+
 RECEIPT_FIRST_POLL_SECONDS = 0.002
 RECEIPT_MAX_POLL_SECONDS = 1.0
+GAS_HEADROOM = 1.25
+"""Gas limit over the dry-run's estimate: the chain may move between the dry-run and the block (a batch item
+another keeper decided in between is skipped, which costs less; a colder storage slot costs more)."""
+DEFAULT_LOG_PAGE_BLOCKS = 5_000
+"""Blocks per ``eth_getLogs`` when the provider names no page size (ape's default for a node)."""
+REVERT_ERROR_CODE = 3
+"""JSON-RPC error code of an ``execution reverted`` (geth, anvil, erigon)."""
 
 
 class TransactionNotMinedError(TimeoutError):
@@ -187,6 +228,17 @@ class TransactionNotMinedError(TimeoutError):
     def __init__(self, tx_hash: str, timeout_seconds: float) -> None:
         super().__init__(f"transaction {tx_hash} has no receipt after {timeout_seconds:.0f}s")
         self.tx_hash = tx_hash
+
+
+class ChainWriteError(RuntimeError):
+    """A write's dry-run failed for another reason than a revert (the node refused it: e.g. the validator
+    has no gas money); nothing was sent."""
+
+    def __init__(self, method: str, claim_ids: Sequence[int], error: str) -> None:
+        super().__init__(f"{method} for claims {list(claim_ids)}: the node refused the dry-run: {error}")
+        self.method = method
+        self.claim_ids = list(claim_ids)
+        self.error = error
 
 
 class WriteRevertedError(RuntimeError):
@@ -214,6 +266,8 @@ class ChainClient:
         self._chain = chain_manager
         self._codecs: dict[str, ViewCodec] = {}
         self._events: dict[str, EventCodec] = {}
+        self._writes: dict[str, WriteCodec] = {}
+        self._error_codec: ErrorCodec | None = None
         self.reads: Counter[str] = Counter()
         """Contract reads made: ``eth_call`` requests, and per view the calls they carried (the bench and
         the read-budget test count these)."""
@@ -230,25 +284,20 @@ class ChainClient:
 
     def claimed_events(self, start: int, stop: int) -> list[ClaimedEvent]:
         """``LiquidationClaimed`` logs in blocks ``start..stop`` inclusive, in chain order."""
-        if stop < start:
-            return []
-        events = []
-        for log in self._contract.LiquidationClaimed.range(start, stop + 1):
-            args = log.event_arguments
-            events.append(
-                ClaimedEvent(
-                    claim_id=int(args["claimId"]),
-                    user=str(args["user"]).lower(),
-                    exchange=int(args["exchange"]),
-                    account_ref="0x" + bytes(args["accountRef"]).hex(),
-                    order_id=str(args["orderId"]),
-                    instrument=str(args["instrument"]),
-                    claimed_loss=int(args["claimedLoss"]),
-                    block_number=int(log.block_number),
-                    log_index=int(log.log_index),
-                )
+        return [
+            ClaimedEvent(
+                claim_id=int(log.fields["claimId"]),
+                user=str(log.fields["user"]).lower(),
+                exchange=int(log.fields["exchange"]),
+                account_ref="0x" + bytes(log.fields["accountRef"]).hex(),
+                order_id=str(log.fields["orderId"]),
+                instrument=str(log.fields["instrument"]),
+                claimed_loss=int(log.fields["claimedLoss"]),
+                block_number=log.block_number,
+                log_index=log.log_index,
             )
-        return sorted(events, key=lambda e: (e.block_number, e.log_index))
+            for log in self._logs(["LiquidationClaimed"], start, stop)
+        ]
 
     def claim(self, claim_id: int) -> ClaimView:
         return self.claims([claim_id])[claim_id]
@@ -314,57 +363,78 @@ class ChainClient:
     def policy_changes(self, start: int, stop: int, user: str | None = None) -> list[PolicyChange]:
         """The Whitelisted / CoverageExtended / RemovedFromWhitelist logs of blocks ``start..stop`` (of one
         ``user``, or of everyone), in chain order: what ``term_at`` rebuilds a policy term from."""
-        if stop < start:
-            return []
         changes: list[PolicyChange] = []
         for log in self._logs(list(POLICY_EVENTS), start, stop, user):
-            args = log.event_arguments
+            args = log.fields
             changes.append(
                 PolicyChange(
                     user=str(args["user"]).lower(),
-                    kind=POLICY_EVENTS[log.event_name],
-                    block_number=int(log.block_number),
-                    log_index=int(log.log_index),
+                    kind=POLICY_EVENTS[log.name],
+                    block_number=log.block_number,
+                    log_index=log.log_index,
                     account_ref=("0x" + bytes(args["accountRef"]).hex() if "accountRef" in args else None),
                     coverage_limit=int(args["coverageLimit"]) if "coverageLimit" in args else None,
                     coverage_start=int(args["coverageStart"]) if "coverageStart" in args else None,
                     coverage_end=int(args["coverageEnd"]),
                 )
             )
-        return sorted(changes, key=lambda c: (c.block_number, c.log_index))
+        return changes
 
-    def _logs(self, names: Sequence[str], start: int, stop: int, user: str | None = None) -> list[Any]:
-        """The contract's logs of the events ``names`` in blocks ``start..stop``, in one ``eth_getLogs`` per
-        page (a topic-0 OR filter); ``user``: only those whose first indexed argument is this address."""
-        from ape.types.events import LogFilter  # ape only where the chain is read, as in _send
-
-        abis = [getattr(self._contract, name).abi for name in names]
-        base = LogFilter(addresses=[self._contract.address], events=abis, start_block=start, stop_block=stop)
-        topics: list[Any] = [list(base.selectors)]
+    def _logs(self, names: Sequence[str], start: int, stop: int, user: str | None = None) -> list[DecodedLog]:
+        """The contract's logs of the events ``names`` in blocks ``start..stop``, in chain order: one raw
+        ``eth_getLogs`` per page of the provider's ``block_page_size`` (a topic-0 OR filter), decoded by the
+        keeper's codec (ape's decoding of each log was most of an ingest step); ``user``: only those whose
+        first indexed argument is this address."""
+        if stop < start:
+            return []
+        codecs = {codec.topic0: codec for codec in (self._event(name) for name in names)}
+        topics: list[Any] = [list(codecs)]
         if user is not None:
             topics.append("0x" + "00" * 12 + user.lower().removeprefix("0x"))
-        return list(self._chain.provider.get_contract_logs(base.model_copy(update={"topic_filter": topics})))
+        provider = self._chain.provider
+        page = int(getattr(provider, "block_page_size", DEFAULT_LOG_PAGE_BLOCKS))
+        decoded: list[DecodedLog] = []
+        for first in range(start, stop + 1, page):
+            query = {
+                "address": str(self._contract.address),
+                "fromBlock": hex(first),
+                "toBlock": hex(min(first + page - 1, stop)),
+                "topics": topics,
+            }
+            for raw in provider.make_request("eth_getLogs", [query]) or []:
+                if raw.get("removed"):
+                    continue  # reorged out (only confirmed blocks are read; a node may still say so)
+                codec = codecs[str(raw["topics"][0]).lower()]
+                fields = codec.decode(raw)
+                if fields is None:  # cannot happen: the codec was chosen by this topic
+                    raise ValueError(f"log of topic {raw['topics'][0]} did not decode as {codec.name}")
+                decoded.append(
+                    DecodedLog(
+                        name=codec.name,
+                        fields=fields,
+                        block_number=_quantity(raw["blockNumber"]),
+                        log_index=_quantity(raw["logIndex"]),
+                    )
+                )
+        return sorted(decoded, key=lambda log: (log.block_number, log.log_index))
 
     def appeal_events(self, start: int, stop: int) -> list[AppealRecord]:
         """``ClaimReopened`` / ``ClaimCancelled`` / ``ClaimVetoed`` logs in blocks ``start..stop``, in chain
         order."""
-        if stop < start:
-            return []
         kinds = {
             "ClaimReopened": AppealKind.REOPENED,
             "ClaimCancelled": AppealKind.CANCELLED,
             "ClaimVetoed": AppealKind.VETOED,
         }
-        events = [
+        return [
             AppealRecord(
-                claim_id=int(log.event_arguments["claimId"]),
-                kind=kinds[log.event_name],
-                block_number=int(log.block_number),
-                log_index=int(log.log_index),
+                claim_id=int(log.fields["claimId"]),
+                kind=kinds[log.name],
+                block_number=log.block_number,
+                log_index=log.log_index,
             )
             for log in self._logs(list(kinds), start, stop)
         ]
-        return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def claim_grace_period(self) -> int:
         return int(self._view("claimGracePeriod"))
@@ -378,9 +448,16 @@ class ChainClient:
     def post_verifications(
         self, verdicts: Sequence[tuple[int, Decision]], known_pending: Collection[int] = ()
     ) -> SentTransaction | None:
-        """Posts the verdicts of claims still Pending on chain; None when none is (nothing sent).
-        ``known_pending``: claims the caller read as Pending in this pass, not read again (the contract skips
-        one decided since, with ``VerificationSkipped``)."""
+        """Posts the verdicts of claims still Pending on chain and waits for the receipt; None when none is
+        (nothing sent). ``known_pending``: claims the caller read as Pending in this pass, not read again (the
+        contract skips one decided since, with ``VerificationSkipped``)."""
+        pending = self.send_verifications(verdicts, known_pending)
+        return None if pending is None else self.settle(pending)
+
+    def send_verifications(
+        self, verdicts: Sequence[tuple[int, Decision]], known_pending: Collection[int] = ()
+    ) -> PendingTransaction | None:
+        """``post_verifications`` without the wait: dry-run, sign and send; ``settle`` the result."""
         unknown = [claim_id for claim_id, _ in verdicts if claim_id not in known_pending]
         views = self.claims(unknown) if unknown else {}
         items = [
@@ -390,7 +467,7 @@ class ChainClient:
         ]
         if not items:
             return None
-        return self._send("postVerifications", items, [item[0] for item in items])
+        return self._submit("postVerifications", items, [item[0] for item in items])
 
     def execute_payouts(
         self, claim_ids: Sequence[int], known_approved: Collection[int] = ()
@@ -402,39 +479,74 @@ class ChainClient:
         ids = [cid for cid in claim_ids if cid not in views or views[cid].status is ClaimStatus.APPROVED]
         if not ids:
             return None
-        return self._send("executePayouts", ids, ids)
+        return self.settle(self._submit("executePayouts", ids, ids))
 
     def pool_balances(self) -> tuple[int, int]:
         """(token balance, reserved) of the pool."""
         return int(self._view("totalAssets")), int(self._view("reservedAmount"))
 
-    def _send(self, method: str, arguments: Any, claim_ids: list[int]) -> SentTransaction:
-        """Dry-run, sign, send and wait for the receipt. ape builds and signs the transaction; the keeper
-        submits it and polls for its receipt itself, starting at a few milliseconds (ape's own wait sleeps
-        0.1 s when the first look finds nothing, which on a fast chain is most of a verdict's cost)."""
-        # Imported here so that the module stays importable (and its models usable) without ape loaded.
-        from ape.exceptions import ContractLogicError
-
-        call = getattr(self._contract, method)
-        try:
-            call.estimate_gas_cost(arguments, sender=self._sender)
-            signed = self._sender.sign_transaction(call.as_transaction(arguments, sender=self._sender))
-        except ContractLogicError as exc:
-            raise WriteRevertedError(method, claim_ids, _describe_revert(exc)) from exc
+    def _submit(self, method: str, arguments: Any, claim_ids: list[int]) -> PendingTransaction:
+        """Dry-run, sign and send. The keeper encodes the call and dry-runs it with one ``eth_estimateGas``
+        (which reverts exactly as the transaction would), ape fills in the fees and signs, the keeper submits
+        the raw transaction. ape's ``estimate_gas_cost`` + ``as_transaction`` built the call twice with model
+        conversions: at crash-day rates the keeper's largest cost after its fsyncs."""
+        provider = self._chain.provider
+        call = {
+            "from": str(self._sender.address),
+            "to": str(self._contract.address),
+            "data": "0x" + self._write(method).encode_call(arguments).hex(),
+        }
+        gas = self._dry_run(method, call, claim_ids)
+        txn = provider.network.ecosystem.create_transaction(
+            sender=call["from"],
+            receiver=call["to"],
+            data=bytes.fromhex(call["data"][2:]),
+            gas_limit=math.ceil(gas * GAS_HEADROOM),
+            nonce=_quantity(provider.make_request("eth_getTransactionCount", [call["from"], "pending"])),
+        )
+        signed = self._sender.sign_transaction(provider.prepare_transaction(txn))
         if signed is None:
             raise WriteRevertedError(method, claim_ids, "SignatureError: the account did not sign")
-        provider = self._chain.provider
         tx_hash = "0x" + bytes(provider.web3.eth.send_raw_transaction(signed.serialize_transaction())).hex()
-        receipt = self._await_inclusion(tx_hash, float(provider.network.transaction_acceptance_timeout))
+        return PendingTransaction(tx_hash=tx_hash, method=method, call=call, claim_ids=claim_ids)
+
+    def settle(self, pending: PendingTransaction) -> SentTransaction:
+        """Waits for a sent write's receipt, polled from a few milliseconds (ape's own wait sleeps 0.1 s when
+        the first look finds nothing); a write that reverted when mined raises ``WriteRevertedError``."""
+        provider = self._chain.provider
+        receipt = self._await_inclusion(
+            pending.tx_hash, float(provider.network.transaction_acceptance_timeout)
+        )
         if _quantity(receipt.get("status", 1)) != 1:
             # Passed its dry-run, reverted when mined (the state moved in between): the dry-run on the new
-            # state names the error, as ape's own replay would.
-            try:
-                call.estimate_gas_cost(arguments, sender=self._sender)
-            except ContractLogicError as exc:
-                raise WriteRevertedError(method, claim_ids, _describe_revert(exc)) from exc
-            raise WriteRevertedError(method, claim_ids, f"reverted when mined ({tx_hash})")
-        return self._sent(tx_hash, receipt, claim_ids)
+            # state names the error.
+            self._dry_run(pending.method, pending.call, pending.claim_ids)
+            raise WriteRevertedError(
+                pending.method, pending.claim_ids, f"reverted when mined ({pending.tx_hash})"
+            )
+        return self._sent(pending.tx_hash, receipt, pending.claim_ids)
+
+    def _dry_run(self, method: str, call: dict[str, str], claim_ids: list[int]) -> int:
+        """The gas ``call`` needs now; a revert raises ``WriteRevertedError`` naming the contract's error."""
+        response = self._chain.provider.web3.provider.make_request("eth_estimateGas", [call])
+        error = response.get("error")
+        if error is None:
+            return _quantity(response["result"])
+        detail = _revert_of(error, self._errors())
+        if detail is None:
+            raise ChainWriteError(method, claim_ids, str(error.get("message", error)))
+        raise WriteRevertedError(method, claim_ids, detail)
+
+    def _write(self, name: str) -> WriteCodec:
+        codec = self._writes.get(name)
+        if codec is None:
+            codec = self._writes[name] = WriteCodec.from_abi(self._contract.contract_type.abi, name)
+        return codec
+
+    def _errors(self) -> ErrorCodec:
+        if self._error_codec is None:
+            self._error_codec = ErrorCodec.from_abi(self._contract.contract_type.abi)
+        return self._error_codec
 
     def _await_inclusion(self, tx_hash: str, timeout_seconds: float) -> dict[str, Any]:
         """The raw receipt (JSON-RPC), polled from 2 ms, doubling to 1 s between looks."""
@@ -497,13 +609,26 @@ def _quantity(value: Any) -> int:
     return value if isinstance(value, int) else int(str(value), 16)
 
 
-def _describe_revert(exc: Exception) -> str:
-    """``ErrorName(arg=value, ...)`` for a decoded custom error, else the revert message."""
-    inputs = getattr(exc, "inputs", None)
-    if isinstance(inputs, dict):
-        arguments = ", ".join(f"{name}={value}" for name, value in inputs.items())
-        return f"{type(exc).__name__}({arguments})"
-    return f"{type(exc).__name__}: {exc}"
+def _revert_of(error: Any, errors: ErrorCodec) -> str | None:
+    """What a JSON-RPC error of a dry-run says reverted: the decoded custom error (``Name(arg=value, ...)``),
+    a require's reason, or the node's message; None when the error is not a revert (e.g. the node's own)."""
+    if not isinstance(error, dict):
+        return None
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}} or {"data": {"result": ...}}
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        try:
+            described = errors.describe(bytes.fromhex(data[2:]))
+        except ValueError:
+            described = None
+        if described is not None:
+            return described
+        return f"ContractLogicError: {message} ({data})"
+    if error.get("code") == REVERT_ERROR_CODE or "revert" in message.lower():
+        return f"ContractLogicError: {message}"
+    return None
 
 
 def _claim_view(fields: dict[str, Any]) -> ClaimView:

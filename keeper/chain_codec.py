@@ -14,10 +14,34 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from eth_abi.abi import decode, encode
+from eth_abi import decoding, encoding
+from eth_abi.codec import ABICodec
+from eth_abi.exceptions import DecodingError
+from eth_abi.registry import BaseEquals, registry
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 T = TypeVar("T")
+
+
+def _strict_codec() -> ABICodec:
+    """eth-abi's codec as eth-abi ships it. ape, once imported, replaces the global registry's ``uint``
+    decoder with one that pads short data with zeros, so a truncated answer or revert would decode as zeros
+    instead of failing: the keeper decodes with its own copy, whatever was imported before."""
+    strict = registry.copy()  # type: ignore[no-untyped-call]
+    strict.unregister("uint")
+    strict.register(
+        BaseEquals("uint"),  # type: ignore[no-untyped-call]
+        encoding.UnsignedIntegerEncoder,
+        decoding.UnsignedIntegerDecoder,
+        label="uint",
+    )
+    return ABICodec(strict)
+
+
+_CODEC = _strict_codec()
+encode = _CODEC.encode
+decode = _CODEC.decode
 READ_BATCH = 200
 """View calls per ``multicall``: ~15k gas each through the proxy, so 200 stay far under the 30M-50M gas cap
 nodes put on ``eth_call`` (anvil: the block gas limit; geth: ``--rpc.gascap`` 50M)."""
@@ -66,6 +90,85 @@ class ViewCodec:
     def decode_result(self, data: bytes) -> dict[str, Any]:
         (values,) = decode([self.output_type], data)
         return dict(zip(self.field_names, values, strict=True))
+
+
+@dataclass(frozen=True)
+class WriteCodec:
+    """Encodes calls of one state-changing function with one ABI-typed input (``postVerifications``,
+    ``executePayouts``): the calldata ape would build, without ape's per-call model conversions."""
+
+    name: str
+    selector: bytes
+    input_type: str
+
+    @classmethod
+    def from_abi(cls, abi: Sequence[Any], name: str) -> WriteCodec:
+        method = _only(abi, "function", "method", name)
+        if len(method.inputs) != 1:
+            raise ViewAbiError(name, f"expected one input, got {method.selector}")
+        return cls(
+            name=name,
+            selector=keccak(text=str(method.selector))[:4],
+            input_type=str(method.inputs[0].canonical_type),
+        )
+
+    def encode_call(self, argument: Any) -> bytes:
+        return self.selector + encode([self.input_type], [argument])
+
+
+ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
+PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
+
+
+@dataclass(frozen=True)
+class ErrorCodec:
+    """Names a revert from its data: the contract's custom errors (``Name(arg=value, ...)``, as ape renders a
+    decoded custom error), ``Error(string)`` and ``Panic(uint256)``."""
+
+    errors: Mapping[bytes, tuple[str, tuple[tuple[str, str], ...]]]
+    """selector -> (error name, (argument name, type) ...)"""
+
+    @classmethod
+    def from_abi(cls, abi: Sequence[Any]) -> ErrorCodec:
+        errors: dict[bytes, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        for item in abi:
+            if getattr(item, "type", None) != "error":
+                continue
+            arguments = tuple((str(i.name), str(i.canonical_type)) for i in item.inputs)
+            signature = f"{item.name}({','.join(kind for _, kind in arguments)})"
+            errors[keccak(text=signature)[:4]] = (str(item.name), arguments)
+        return cls(errors=errors)
+
+    def describe(self, data: bytes) -> str | None:
+        """``ErrorName(arg=value, ...)``, ``ContractLogicError: reason`` for ``Error(string)`` and ``Panic``;
+        None for data it cannot decode."""
+        selector, body = data[:4], data[4:]
+        try:
+            if selector == ERROR_STRING_SELECTOR:
+                (reason,) = decode(["string"], body)
+                return f"ContractLogicError: {reason}"
+            if selector == PANIC_SELECTOR:
+                (code,) = decode(["uint256"], body)
+                return f"ContractLogicError: Panic({code:#x})"
+            known = self.errors.get(selector)
+            if known is None:
+                return None
+            name, arguments = known
+            values = decode([kind for _, kind in arguments], body)
+        except DecodingError:
+            return None
+        rendered = ", ".join(
+            f"{arg}={_render(kind, value)}" for (arg, kind), value in zip(arguments, values, strict=True)
+        )
+        return f"{name}({rendered})"
+
+
+def _render(kind: str, value: Any) -> str:
+    if kind == "address":
+        return to_checksum_address(value)
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyrate_limiter import AbstractBucket, BucketFactory, InMemoryBucket, Limiter, Rate, RateItem
@@ -35,12 +36,13 @@ AcquireListener = Callable[[str, int], None]
 
 
 EDGE_GUARD_MS = 50
-"""How long after a unit leaves the window ``ready_in`` first reports its room. The server counts arrivals
-and the limiter counts grants: a request granted right at the window's edge can arrive less than a period
-after a request of the previous window that was delayed on its way (a new connection, the GIL), and draw a
-429. pyrate-limiter's own blocking wait wakes tens of ms late, which hid this while every worker waited in
-it; a scheduler that wakes on time needs the slack said out loud. It costs 50 ms per window reuse (2.5 % of
-OKX's 2 s windows, 0.1 % of Binance's minute) only when a bucket is full."""
+"""How much longer than the exchange's period a granted unit holds its place in the limiter's window (and
+so how long after the period ``ready_in`` first reports its room). The server counts arrivals and the
+limiter counts grants: a request granted right at the window's edge can arrive less than a period after a
+request of the previous window that was delayed on its way (a new connection, the GIL), and draw a 429.
+pyrate-limiter's own blocking wait wakes tens of ms late, which hid this while few workers waited in it;
+at 32 workers a grant at the edge drew OKX 429s, so every grant keeps the slack. It costs 50 ms per
+window reuse (2.5 % of OKX's 2 s windows, 0.1 % of Binance's minute) only when a bucket is full."""
 
 
 class LimiterTimeoutError(TimeoutError):
@@ -55,8 +57,9 @@ class LimiterTimeoutError(TimeoutError):
 class _KeyedBuckets(BucketFactory):
     """One in-memory bucket per key, all emptied by the factory's single leaker thread."""
 
-    def __init__(self, rate_for: Callable[[str], EndpointRate]) -> None:
+    def __init__(self, rate_for: Callable[[str], EndpointRate], edge_guard_ms: int) -> None:
         self._rate_for = rate_for
+        self._edge_guard_ms = edge_guard_ms
         self._buckets: dict[str, AbstractBucket] = {}
         self._lock = threading.Lock()
 
@@ -65,7 +68,10 @@ class _KeyedBuckets(BucketFactory):
             bucket = self._buckets.get(key)
             if bucket is None:
                 rate = self._rate_for(key)
-                bucket = self.create(InMemoryBucket, [Rate(rate.limit, rate.period_ms)])
+                # A unit holds its place for the period and the edge guard: every grant, not only the
+                # scheduler's look, keeps the slack (EDGE_GUARD_MS).
+                window = rate.period_ms + self._edge_guard_ms
+                bucket = self.create(InMemoryBucket, [Rate(rate.limit, window)])
                 self._buckets[key] = bucket
             return bucket
 
@@ -97,7 +103,7 @@ class EndpointLimiter:
         self._default = default
         self._max_wait = max_wait_seconds
         self._edge_guard_ms = edge_guard_ms
-        self._buckets = _KeyedBuckets(self.rate_for)
+        self._buckets = _KeyedBuckets(self.rate_for, edge_guard_ms)
         self._limiter = Limiter(self._buckets)
         self._listeners: list[AcquireListener] = []
         self._listeners_lock = threading.Lock()
@@ -123,9 +129,9 @@ class EndpointLimiter:
     def ready_in(self, key: str, weight: int = 1) -> float:
         """Seconds until ``acquire(key, weight)`` would be granted at once; consumes nothing.
 
-        The sliding-log rule of the bucket: the window holds the last ``period_ms``; ``weight`` units fit
-        when the unit ``limit - weight`` places before the newest has left it, ``edge_guard_ms`` ago
-        (``EDGE_GUARD_MS``). A weight above the limit can never be granted: ``ValueError``.
+        The sliding-log rule of the bucket: the window holds the last ``period_ms`` + ``edge_guard_ms``
+        (``EDGE_GUARD_MS``); ``weight`` units fit when the unit ``limit - weight`` places before the newest
+        has left it. A weight above the limit can never be granted: ``ValueError``.
         """
         rate = self.rate_for(key)
         if not 1 <= weight <= rate.limit:
@@ -147,7 +153,7 @@ class EndpointLimiter:
         now: object = bucket.now()  # type: ignore[no-untyped-call]
         if not isinstance(now, int):
             raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
-        window_start = now - rate.period_ms
+        window_start = now - rate.period_ms - self._edge_guard_ms
         # peek(i) is the i-th newest unit; the units in the window are a prefix of that order.
         low, high = 0, rate.limit  # the count in the window is in low..high
         while low < high:
@@ -230,6 +236,10 @@ class BackOffState:
     reason: str
 
 
+CLOSING_RETRY_SECONDS = 1.0
+"""How far ahead ``SharedBackOff.active`` says the base URL reopens while a refusal is still being read."""
+
+
 class SharedBackOff:
     """One back-off for one base URL, shared by every worker and account that sends to it.
 
@@ -246,14 +256,31 @@ class SharedBackOff:
         self._max = max_seconds
         self._lock = threading.Lock()
         self._state: BackOffState | None = None
+        self._closing = 0
         self._unnamed_bans = 0
         self.imposed = 0
         """How many 429 / 418 answers closed or extended the back-off (for metrics)."""
 
     def active(self, now: float) -> BackOffState | None:
         with self._lock:
+            if self._closing:
+                # Its end is not known yet: a claim refused now is retried after a moment, by which time the
+                # back-off the refusal names is in force.
+                return BackOffState(now + CLOSING_RETRY_SECONDS, "a 429 / 418 answer is being read")
             state = self._state
         return state if state is not None and state.until > now else None
+
+    @contextmanager
+    def closing(self) -> Iterator[None]:
+        """Closed from the moment a refusal's status line is seen until it is read and ``impose``d: another
+        worker must not send in between (Binance bans an IP that keeps sending after a 429)."""
+        with self._lock:
+            self._closing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._closing -= 1
 
     def impose(self, until: float, reason: str) -> BackOffState:
         """Close the base URL until ``until``; an earlier deadline never shortens a later one."""

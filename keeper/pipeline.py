@@ -23,7 +23,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from keeper.audit_log import AuditLog
@@ -59,7 +61,15 @@ from keeper.policy import (
     hash_record,
     record_of,
 )
-from keeper.store import AppealKind, ClaimRecord, ClaimState, Store, StoredTransaction, TxKind
+from keeper.store import (
+    AppealKind,
+    ClaimRecord,
+    ClaimState,
+    DecisionToSave,
+    Store,
+    StoredTransaction,
+    TxKind,
+)
 
 log = logging.getLogger(__name__)
 APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
@@ -166,16 +176,30 @@ class Pipeline:
         # The policy logs read so far (up to block _policy_read_to), so a pass reads only the new blocks'.
         self._policy_by_user: dict[str, list[PolicyChange]] = {}
         self._decided_this_pass: set[int] = set()
+        # Verdict batches handed to the poster thread, oldest first, with what it made of each (the mined
+        # transaction, None when nothing was Pending any more, or the revert): the keeper goes on deciding
+        # while a batch is dry-run, sent and mined. The poster does chain I/O only; the store, the audit log
+        # and the report are written here, on the pass's own thread.
+        self._flights: deque[tuple[list[tuple[int, Decision]], Future[SentTransaction | None]]] = deque()
+        self._poster: ThreadPoolExecutor | None = None
         self._policy_read_to = self.config.start_block - 1
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
         report = RunReport()
         self._decided_this_pass = set()
-        for step in (self._ingest, self._decide, self._post, self._pay):
-            step(report)
-            if should_stop():
-                break
+        # One poster thread per pass: batches go out in the order they were decided, each sent after the one
+        # before it was mined (its dry-run sees that batch's state).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lg-poster") as poster:
+            self._poster = poster
+            try:
+                for step in (self._ingest, self._decide, self._post, self._pay):
+                    step(report)
+                    if should_stop():
+                        break
+            finally:
+                self._settle(report)  # a pass never ends with a verdict batch unaccounted for
+                self._poster = None
         return report
 
     # --- step 1: logs -> store
@@ -239,15 +263,23 @@ class Pipeline:
         ]
         policy = self._effective_policy()
         requests = [VerificationRequest.for_claim(c, policy.claim_window_seconds) for c in inputs]
-        decided_since_post = 0
-        for index, outcome in self.verifier.verify_stream(requests):
-            if not self._conclude(inputs[index], outcome, policy, now, report):
-                continue
-            decided_since_post += 1
-            if decided_since_post >= self.config.verify_batch_size:
-                # Post full batches while the exchanges are still being asked about the rest.
-                self._post(report, full_batches_only=True)
-                decided_since_post = 0
+        # Verdicts are audited and stored in groups of a verdict batch (one fsync each for the audit log and
+        # the database per group, not per verdict), each group before its batch is posted.
+        concluded: list[DecisionToSave] = []
+        try:
+            for index, outcome in self.verifier.verify_stream(requests):
+                verdict = self._conclude(inputs[index], outcome, policy, now, report)
+                if verdict is None:
+                    continue
+                concluded.append(verdict)
+                if len(concluded) >= self.config.verify_batch_size:
+                    group, concluded = concluded, []
+                    self._save(group, now, report)
+                    # Posted while the exchanges are still being asked about the rest.
+                    self._post_group(group, report)
+        finally:
+            # Stopped or failed mid-stream: the verdicts reached so far are kept, not re-asked.
+            self._save(concluded, now, report)
 
     def _conclude(
         self,
@@ -256,30 +288,43 @@ class Pipeline:
         policy: PolicyParams,
         now: int,
         report: RunReport,
-    ) -> bool:
-        """Decides, audits and stores one verified claim; defers it instead when there is no verdict yet."""
+    ) -> DecisionToSave | None:
+        """Decides one verified claim (the verdict, to be audited and stored by ``_save``); sends it to
+        review or defers it instead when there is no verdict yet."""
         decision = decision_for(claim, policy, outcome)
         if isinstance(decision, ReviewNeeded):
             self._to_review(claim, outcome, decision, now, report)
-            return False
+            return None
         if decision is None:
             self._defer(claim.claim_id, outcome, now)
             report.deferred.append(claim.claim_id)
-            return False
+            return None
         record = record_of(
             claim, outcome.evidence, decision, policy.policy_version, answer_digests(outcome.answers)
         )
         if hash_record(record) != decision.evidence_hash:  # the audit must re-derive what we post
             raise AssertionError(f"claim {claim.claim_id}: canonical record does not hash to its verdict")
-        # Audit before store: a crash in between re-decides the claim and audits it again, never the
-        # reverse (a posted verdict with no audit record).
-        self.audit.record_decision(claim.claim_id, decision, record, timestamp=now)
         # The raw answers are stored at first fetch, with the verdict they prove: the exchange may purge them.
-        self.store.save_decision(claim.claim_id, decision, record, outcome.evidence, outcome.answers, policy)
-        report.decided.append(claim.claim_id)
-        self._decided_this_pass.add(claim.claim_id)
-        report.verdict_reasons.append(int(decision.reason_code))
-        return True
+        return DecisionToSave(
+            claim_id=claim.claim_id,
+            decision=decision,
+            record=record,
+            evidence=outcome.evidence,
+            answers=outcome.answers,
+            policy=policy,
+        )
+
+    def _save(self, verdicts: Sequence[DecisionToSave], now: int, report: RunReport) -> None:
+        """Audits, then stores, a group of verdicts. Audit before store: a crash in between re-decides the
+        group and audits it again, never the reverse (a posted verdict with no audit record)."""
+        if not verdicts:
+            return
+        self.audit.record_decisions([(v.claim_id, v.decision, v.record) for v in verdicts], timestamp=now)
+        self.store.save_decisions(verdicts)
+        for verdict in verdicts:
+            report.decided.append(verdict.claim_id)
+            self._decided_this_pass.add(verdict.claim_id)
+            report.verdict_reasons.append(int(verdict.decision.reason_code))
 
     def _to_review(
         self,
@@ -458,40 +503,79 @@ class Pipeline:
         return min(self.config.defer_base_seconds * (1 << attempts), self.config.defer_max_seconds)
 
     # --- step 3: post verdicts
-    def _post(self, report: RunReport, full_batches_only: bool = False) -> None:
+    def _post(self, report: RunReport) -> None:
+        """Every verdict stored as decided and not with the poster (the pass's leftovers, a person's
+        decisions, an earlier pass's verdicts), in batches; then waits until all are mined."""
         decided = self.store.claims_in_state(ClaimState.DECIDED)
+        in_flight = {claim_id for batch, _ in self._flights for claim_id, _ in batch}
         verdicts: list[tuple[int, Decision]] = []
         for claim in decided:
+            if claim.claim_id in in_flight:
+                continue  # with the poster, not yet seen mined
             stored = self.store.decision(claim.claim_id)
             if stored is not None:
                 verdicts.append((claim.claim_id, stored.decision))
         for batch in batches(verdicts, self.config.verify_batch_size):
-            if full_batches_only and len(batch) < self.config.verify_batch_size:
-                break  # the rest waits for more verdicts (or the post step)
             self._post_batch(batch, report)
+        self._settle(report)
+
+    def _post_group(self, group: Sequence[DecisionToSave], report: RunReport) -> None:
+        """A full batch of verdicts just stored, handed to the poster from memory (not read back from the
+        store); records the batches the poster has finished meanwhile."""
+        # In claim order, as the post step sends them: when the pool can cover only some of a batch's
+        # payouts, the earlier claims reserve first.
+        ordered = sorted(group, key=lambda verdict: verdict.claim_id)
+        self._post_batch([(verdict.claim_id, verdict.decision) for verdict in ordered], report)
+        self._collect(report, wait=False)
 
     def _post_batch(self, batch: list[tuple[int, Decision]], report: RunReport) -> None:
-        ids = [claim_id for claim_id, _ in batch]
-        try:
-            # Claims decided in this pass were read Pending at its start: not read again before posting.
-            sent = self.chain.post_verifications(batch, known_pending=self._decided_this_pass)
-        except WriteRevertedError as exc:
-            report.reverted_dry_runs.append(TxKind.VERIFY.value)
-            if len(batch) == 1:
-                self._hold(ids[0], exc, report)
-                return
-            # Bisect: one bad verdict (e.g. the pool cannot reserve its payout) must not hold up the rest.
-            middle = len(batch) // 2
-            self._post_batch(batch[:middle], report)
-            self._post_batch(batch[middle:], report)
+        """Hands one verdict batch to the pass's poster thread."""
+        if self._poster is None:
+            raise RuntimeError("verdicts are posted only within a pass (run_once)")
+        # Claims decided in this pass were read Pending at its start: not read again before posting.
+        future = self._poster.submit(self._send_and_settle, batch, frozenset(self._decided_this_pass))
+        self._flights.append((batch, future))
+
+    def _send_and_settle(
+        self, batch: list[tuple[int, Decision]], known: frozenset[int]
+    ) -> SentTransaction | None:
+        """The poster's job (chain I/O only): dry-run, send and wait for one verdict batch."""
+        pending = self.chain.send_verifications(batch, known_pending=known)
+        return None if pending is None else self.chain.settle(pending)
+
+    def _settle(self, report: RunReport) -> None:
+        """Waits for every batch with the poster and records it; a batch that reverts (dry-run or mined) is
+        bisected, and the halves it hands over are waited for too, so nothing is left in flight."""
+        while self._flights:
+            self._collect(report, wait=True)
+
+    def _collect(self, report: RunReport, wait: bool) -> None:
+        """Records the batches the poster has finished, oldest first (``wait``: all of them)."""
+        while self._flights and (wait or self._flights[0][1].done()):
+            batch, future = self._flights.popleft()
+            ids = [claim_id for claim_id, _ in batch]
+            try:
+                sent = future.result()
+            except WriteRevertedError as exc:
+                self._bisect(batch, exc, report)
+                continue
+            if sent is not None:
+                self._record_tx(TxKind.VERIFY, sent, report)
+                report.posted.extend(sent.claim_ids)
+            # A claim counts as posted once it is decided on chain, by this transaction or earlier: a mined
+            # batch decided or skipped (already decided) every item, and the items left out were not Pending.
+            self.store.set_state(ids, ClaimState.POSTED)
+
+    def _bisect(self, batch: list[tuple[int, Decision]], exc: WriteRevertedError, report: RunReport) -> None:
+        """One bad verdict (e.g. the pool cannot reserve its payout) must not hold up the rest: halves until
+        the verdict that reverts alone is found and held."""
+        report.reverted_dry_runs.append(TxKind.VERIFY.value)
+        if len(batch) == 1:
+            self._hold(batch[0][0], exc, report)
             return
-        if sent is not None:
-            self._record_tx(TxKind.VERIFY, sent, report)
-            report.posted.extend(sent.claim_ids)
-        # A claim counts as posted once it is decided on chain, by this transaction or earlier: a mined batch
-        # decided or skipped (already decided) every item, and the items left out were not Pending. A batch
-        # that reverted when mined raised above and is bisected like a dry-run revert.
-        self.store.set_state(ids, ClaimState.POSTED)
+        middle = len(batch) // 2
+        self._post_batch(batch[:middle], report)
+        self._post_batch(batch[middle:], report)
 
     def _hold(self, claim_id: int, exc: WriteRevertedError, report: RunReport) -> None:
         """A verdict that reverts on its own: re-verified after the back-off, never dropped. Over the daily

@@ -301,7 +301,7 @@ class HttpTransport:
                 retry = self._next_attempt(retry, endpoint, failure.detail)
                 self._sleep(retry.get_backoff_time())
                 continue
-            if raw.status in self.config.backoff_statuses:
+            if raw.status in self.config.backoff_statuses:  # _send raises it first; a stand-in _send may not
                 raise self._back_off(raw)
             if raw.status not in RETRY_STATUSES:
                 return raw
@@ -326,18 +326,35 @@ class HttpTransport:
     ) -> RawResponse:
         url = f"{self.config.base_url}{path}" + (f"?{query}" if query else "")
         try:
+            # stream: back from the call at the status line, so a refusal closes the base URL before its
+            # body is read (other workers check the back-off before each send).
             response = self.session.get(
                 url,
                 headers=dict(headers),
                 timeout=(self.config.connect_timeout_seconds, self.config.read_timeout_seconds),
                 allow_redirects=False,
+                stream=True,
             )
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise _RetryableError(f"{type(exc).__name__}: {_reason(exc)}") from None
+        if response.status_code in self.config.backoff_statuses:
+            with self.backoff.closing():
+                try:
+                    body = response.content
+                except requests.exceptions.RequestException:
+                    body = b""  # the status alone closes the base URL; the body only says until when
+                raise self._back_off(self._raw(response, body, endpoint, request))
+        try:
+            body = response.content
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise _RetryableError(f"{type(exc).__name__}: {_reason(exc)}") from None
         except requests.exceptions.ChunkedEncodingError as exc:
             raise TransientError(self.exchange, endpoint, f"truncated transfer: {_reason(exc)}") from None
+        return self._raw(response, body, endpoint, request)
+
+    def _raw(self, response: requests.Response, body: bytes, endpoint: str, request: str) -> RawResponse:
         raw = RawResponse(
-            endpoint, response.status_code, CaseInsensitiveDict(response.headers), response.content, request
+            endpoint, response.status_code, CaseInsensitiveDict(response.headers), body, request
         )
         log.debug("%s %s -> HTTP %s (%d bytes)", self.exchange, endpoint, raw.status, len(raw.body))
         return raw

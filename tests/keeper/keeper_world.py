@@ -20,7 +20,7 @@ from keeper.exchanges.service import Verifier
 from keeper.interface import ClaimStatus
 from keeper.pipeline import Pipeline, PipelineConfig
 from keeper.policy import PolicyParams
-from keeper.sim.onchain import ClaimSeeder, FiledClaim
+from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
@@ -119,3 +119,14 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def filed_world(keeper_world: Callable[[int], KeeperWorld], count: int) -> KeeperWorld:
+    """A world of 120 scenarios whose first ``count`` claims are whitelisted and filed."""
+    world = keeper_world(120)
+    picked = pick_claims(world.scenarios, count)
+    assert len(picked) == count
+    world.whitelist(picked)
+    for expected in picked:
+        world.file(expected)
+    return world

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from keeper_factories import claim, evidence, policy
 
+from keeper import audit_log as audit_log_module
 from keeper.audit_log import GENESIS, AuditLog, verify_audit_log
 from keeper.evidence import ReviewCause
 from keeper.policy import Review, canonical_record, decide, decide_by_person
@@ -198,3 +199,41 @@ def test_append__three_processes_at_once__one_intact_chain(tmp_path: Path) -> No
 
     report = verify_audit_log(path)
     assert (report.ok, report.transactions) == (True, 1200)
+
+
+def test_record_decisions__a_group__one_fsync_and_the_same_lines_as_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verdicts = []
+    for claim_id, pnl in ((1, "-400"), (2, "-100"), (3, "50")):
+        c, e, p = claim(claim_id=claim_id), evidence(realized_pnl=pnl), policy()
+        d = decide(c, p, e)
+        verdicts.append((claim_id, d, canonical_record(c, e, d.approved, d.payout, d.reason_code, "test-1")))
+    one_by_one, grouped = tmp_path / "one.jsonl", tmp_path / "group.jsonl"
+    for claim_id, d, record in verdicts:
+        AuditLog(one_by_one).record_decision(claim_id, d, record, 99)
+    fsyncs: list[int] = []
+    real_fsync = audit_log_module.os.fsync
+    monkeypatch.setattr(audit_log_module.os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+
+    AuditLog(grouped).record_decisions(verdicts, 99)
+
+    assert len(fsyncs) == 1
+    assert grouped.read_bytes() == one_by_one.read_bytes()  # same records, same chain
+    report = verify_audit_log(grouped)
+    assert (report.ok, report.decisions) == (True, 3)
+
+
+def test_record_decisions__after_earlier_lines__chains_to_the_last_one(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_log(path)
+    c, e, p = claim(claim_id=9), evidence(realized_pnl="-50"), policy()
+    d = decide(c, p, e)
+
+    AuditLog(path).record_decisions(
+        [(9, d, canonical_record(c, e, d.approved, d.payout, d.reason_code, "test-1"))], 7
+    )
+
+    entries = lines(path)
+    assert json.loads(entries[-1])["prev_sha256"] == hashlib.sha256(entries[-2]).hexdigest()
+    assert verify_audit_log(path).ok

@@ -7,29 +7,18 @@ import math
 from typing import Any
 
 import pytest
-from keeper_world import CHALLENGE_PERIOD, KeeperWorld
+from keeper_world import CHALLENGE_PERIOD, filed_world
 
 from keeper import chain as chain_module
 from keeper.chain import ChainClient
 from keeper.chain_codec import READ_BATCH, ViewAbiError, ViewCodec
 from keeper.interface import ClaimStatus
-from keeper.sim.onchain import pick_claims
-
-
-def _filed_world(keeper_world: Any, count: int) -> KeeperWorld:
-    world: KeeperWorld = keeper_world(120)
-    picked = pick_claims(world.scenarios, count)
-    assert len(picked) == count
-    world.whitelist(picked)
-    for expected in picked:
-        world.file(expected)
-    return world
 
 
 def test_claims__batched_read__same_views_as_get_claim_and_get_policy(
     keeper_world: Any, validator: Any
 ) -> None:
-    world = _filed_world(keeper_world, 6)
+    world = filed_world(keeper_world, 6)
     client = ChainClient(world.guard, validator, world.chain)
     ids = [f.claim_id for f in world.filed] + [10_000]  # an unknown id reads as status None
     users = [str(world.traders[f.expected.claim["claim_id"]]) for f in world.filed]
@@ -66,7 +55,7 @@ def test_claims__batched_read__same_views_as_get_claim_and_get_policy(
 def test_claims__more_ids_than_a_read_batch__one_eth_call_per_batch(
     keeper_world: Any, validator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = _filed_world(keeper_world, 5)
+    world = filed_world(keeper_world, 5)
     client = ChainClient(world.guard, validator, world.chain)
     monkeypatch.setattr(chain_module, "READ_BATCH", 2)
     ids = [f.claim_id for f in world.filed]
@@ -92,7 +81,7 @@ def test_run_once__backlog__contract_reads_per_pass_fixed_not_per_claim(
     them), nothing else. After the challenge window: that read and one read of the due approvals; a payout
     batch is read back from its receipt."""
     count, batch = 24, 10
-    world = _filed_world(keeper_world, count)
+    world = filed_world(keeper_world, count)
     keeper = world.pipeline(validator, verify_batch_size=batch, payout_batch_size=batch)
     reads = keeper.chain.reads
 

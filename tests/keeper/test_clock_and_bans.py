@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,13 @@ from keeper.exchanges.registry import (
 )
 from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest, Verifier
 from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, EndpointRate, SharedBackOff
+from keeper.limits import (
+    CLOSING_RETRY_SECONDS,
+    BackOffState,
+    EndpointLimiter,
+    EndpointRate,
+    SharedBackOff,
+)
 from keeper.settings import KeeperSettings
 from keeper.sim.faults import FaultConfig
 from keeper.sim.scenarios import ScenarioFile
@@ -377,6 +384,62 @@ def test_shared_back_off__later_deadline_never_shortened() -> None:
     assert state is not None
     assert (state.until, state.reason) == (1_000.0, "418")
     assert backoff.active(1_000.0) is None
+
+
+def test_shared_back_off__while_a_refusal_is_read__closed_then_the_named_end() -> None:
+    backoff = SharedBackOff()
+    with backoff.closing():
+        state = backoff.active(400.0)
+        assert state is not None and state.until == 400.0 + CLOSING_RETRY_SECONDS
+        backoff.impose(460.0, "429")
+    assert backoff.active(400.0) == BackOffState(460.0, "429")
+    assert backoff.active(460.0) is None
+
+
+class _SlowBody:
+    """A 429 whose body is still arriving: ``content`` blocks until ``release``."""
+
+    status_code = 429
+    headers: dict[str, str] = {}  # noqa: RUF012 (a stand-in for requests.Response)
+
+    def __init__(self) -> None:
+        self.reading = threading.Event()
+        self.release = threading.Event()
+
+    @property
+    def content(self) -> bytes:
+        self.reading.set()
+        assert self.release.wait(5)
+        return b'{"code":-1003,"msg":"Too many requests"}'
+
+
+def test_transport__429_status_line_seen__base_url_closed_before_its_body_is_read(
+    keeper_settings: KeeperSettings,
+) -> None:
+    # Before: the back-off was imposed only after the body was read and parsed; on a loaded machine other
+    # workers sent in that window and Binance's "3 more requests after a 429" ban followed (a flaky test).
+    limiter = EndpointLimiter({}, EndpointRate(100, 1_000), max_wait_seconds=1.0)
+    transport = HttpTransport("binance", transport_config(keeper_settings, Exchange.BINANCE), limiter)
+    answer = _SlowBody()
+    transport.session.get = lambda *args, **kwargs: answer  # type: ignore[method-assign]
+    refused: list[BaseException] = []
+
+    def first_worker() -> None:
+        try:
+            transport.get("/fapi/v1/order", "symbol=BTCUSDT&orderId=1", lambda q: (q, {}), "k")
+        except BackOffError as exc:
+            refused.append(exc)
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    assert answer.reading.wait(5)
+    with pytest.raises(BackOffError, match="429 / 418 answer is being read"):
+        transport.raise_if_backing_off("GET /fapi/v1/order")  # a second worker, before its send
+    answer.release.set()
+    worker.join(5)
+    assert len(refused) == 1 and "HTTP 429" in str(refused[0])
+    state = transport.backoff.active(time.time())
+    assert state is not None and state.reason.startswith("HTTP 429")
 
 
 def test_pipeline_defer__exchange_backing_off__claim_not_due_before_the_ban_ends(tmp_path: Path) -> None:

@@ -361,7 +361,7 @@ def test_scheduler__grants_in_the_workers_thread__turn_reserved_units_into_used(
 # ------------------------------------------------------------------------------------ the limiter probe
 
 
-def test_endpoint_limiter_ready_in__bucket_full__until_the_oldest_unit_left_plus_the_guard() -> None:
+def test_endpoint_limiter__bucket_full__no_grant_until_the_oldest_unit_left_plus_the_guard() -> None:
     limiter = EndpointLimiter(
         {"k": EndpointRate(3, 400)}, EndpointRate(10, 1000), max_wait_seconds=1, edge_guard_ms=100
     )
@@ -373,10 +373,26 @@ def test_endpoint_limiter_ready_in__bucket_full__until_the_oldest_unit_left_plus
     assert limiter.ready_in("k|other") == 0.0
     assert limiter.available("k|u") == 0
     time.sleep(0.42)
-    assert limiter.available("k|u") == 3  # the limiter would grant now ...
-    assert limiter.ready_in("k|u", 3) > 0  # ... but the probe keeps the guard
+    # Past the period, within the guard: neither the probe nor the limiter itself grants yet (before, the
+    # limiter granted here and only the probe kept the guard: a worker's second request drew OKX 429s).
+    assert limiter.available("k|u") == 0
+    assert limiter.ready_in("k|u", 3) > 0
     time.sleep(0.1)
     assert limiter.ready_in("k|u", 3) == 0.0
+    assert limiter.available("k|u") == 3
+
+
+def test_endpoint_limiter_acquire__bucket_full__waits_out_the_period_and_the_guard() -> None:
+    limiter = EndpointLimiter(
+        {"k": EndpointRate(2, 300)}, EndpointRate(10, 1000), max_wait_seconds=2, edge_guard_ms=150
+    )
+    limiter.acquire("k|u")
+    limiter.acquire("k|u")
+    started = time.monotonic()
+
+    limiter.acquire("k|u")
+
+    assert time.monotonic() - started >= 0.45 - 0.01  # 300 ms period + 150 ms guard (10 ms clock slack)
 
 
 def test_endpoint_limiter_ready_in__weight_above_the_limit__value_error() -> None:

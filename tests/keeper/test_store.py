@@ -20,6 +20,7 @@ from keeper.store import (
     AppealRecord,
     ClaimRecord,
     ClaimState,
+    DecisionToSave,
     SqliteStore,
     StoredTransaction,
     StoreError,
@@ -134,6 +135,40 @@ def test_save_decision__stores_verdict_and_marks_decided(store: SqliteStore) -> 
     record = store.claim(1)
     assert (record.state, record.attempts, record.last_error) == (ClaimState.DECIDED, 2, None)
     assert store.due_for_verification(now=10**9) == []
+
+
+def test_save_decisions__a_group__stored_in_one_transaction(store: SqliteStore) -> None:
+    store.record_claims([claim(1), claim(2)], cursor=10)
+    approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+    reject = Decision(approved=False, payout=0, reason_code=ReasonCode.NOT_LIQUIDATED, evidence_hash=HASH)
+
+    store.save_decisions(
+        [
+            DecisionToSave(
+                claim_id=1, decision=approve, record={"n": 1}, evidence=None, answers=[answer(b"a")]
+            ),
+            DecisionToSave(claim_id=2, decision=reject, record={"n": 2}, evidence=None),
+        ]
+    )
+
+    assert [store.decision(i).decision for i in (1, 2)] == [approve, reject]  # type: ignore[union-attr]
+    assert [a.body for a in store.answers(1)] == [b"a"]
+    assert [c.state for c in (store.claim(1), store.claim(2))] == [ClaimState.DECIDED] * 2
+
+
+def test_save_decisions__one_item_fails__none_of_the_group_is_stored(store: SqliteStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
+    group = [
+        DecisionToSave(claim_id=1, decision=approve, record={}, evidence=None),
+        DecisionToSave(claim_id=99, decision=approve, record={}, evidence=None),  # never recorded
+    ]
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_decisions(group)
+
+    assert store.decision(1) is None
+    assert store.claim(1).state is ClaimState.RECORDED
 
 
 def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: SqliteStore) -> None:
