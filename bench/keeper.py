@@ -397,7 +397,9 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
                 chain.mine()  # as above: the chain's clock follows the wall clock
         arrivals.join()
         latencies = [
-            bench_chain.posted_at[cid] - filed_at[cid] for cid in filed_at if cid in bench_chain.posted_at
+            bench_chain.posted_at[cid] - filed_at[cid]
+            for cid in sorted(filed_at)
+            if cid in bench_chain.posted_at
         ]
 
     # ---- phase 3: payouts once the challenge window is over
@@ -452,6 +454,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
             "arrival_rate": throughput / 2 if plan.latency_claims else None,
             "p50_seconds": _percentile(latencies, 50),
             "p95_seconds": _percentile(latencies, 95),
+            "seconds_in_filing_order": [round(value, 3) for value in latencies],
         },
         "rss": {
             "baseline_bytes": baseline_rss,

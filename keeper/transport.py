@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -151,6 +152,14 @@ def build_session(config: TransportConfig) -> requests.Session:
     )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # What requests reads from the environment on every request (proxies for this URL, NO_PROXY included,
+    # and a CA bundle), read once: the per-request look-ups were a sixth of each request's CPU at crash-day
+    # rates. Set the proxy variables before the keeper starts.
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(config.base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
     return session
 
 
