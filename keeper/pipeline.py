@@ -23,9 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from keeper.audit_log import AuditLog
@@ -34,6 +32,7 @@ from keeper.chain import (
     ClaimedEvent,
     ClaimView,
     FailedPayout,
+    PendingTransaction,
     PolicyChange,
     PolicyView,
     SentTransaction,
@@ -176,30 +175,24 @@ class Pipeline:
         # The policy logs read so far (up to block _policy_read_to), so a pass reads only the new blocks'.
         self._policy_by_user: dict[str, list[PolicyChange]] = {}
         self._decided_this_pass: set[int] = set()
-        # Verdict batches handed to the poster thread, oldest first, with what it made of each (the mined
-        # transaction, None when nothing was Pending any more, or the revert): the keeper goes on deciding
-        # while a batch is dry-run, sent and mined. The poster does chain I/O only; the store, the audit log
-        # and the report are written here, on the pass's own thread.
-        self._flights: deque[tuple[list[tuple[int, Decision]], Future[SentTransaction | None]]] = deque()
-        self._poster: ThreadPoolExecutor | None = None
+        # The last verdict batch sent and not yet seen mined (its verdicts, the transaction): settled before
+        # the next batch is sent and at the end of the post step, so the keeper goes on deciding while a
+        # batch is mined instead of waiting for each receipt. (A poster thread that sent and waited on its
+        # own was slower on the crash-day bench: starved of the GIL by the verify workers, it fell behind.)
+        self._in_flight: tuple[list[tuple[int, Decision]], PendingTransaction] | None = None
         self._policy_read_to = self.config.start_block - 1
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
         report = RunReport()
         self._decided_this_pass = set()
-        # One poster thread per pass: batches go out in the order they were decided, each sent after the one
-        # before it was mined (its dry-run sees that batch's state).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lg-poster") as poster:
-            self._poster = poster
-            try:
-                for step in (self._ingest, self._decide, self._post, self._pay):
-                    step(report)
-                    if should_stop():
-                        break
-            finally:
-                self._settle(report)  # a pass never ends with a verdict batch unaccounted for
-                self._poster = None
+        try:
+            for step in (self._ingest, self._decide, self._post, self._pay):
+                step(report)
+                if should_stop():
+                    break
+        finally:
+            self._settle(report)  # a pass never ends with a verdict batch unaccounted for
         return report
 
     # --- step 1: logs -> store
@@ -504,14 +497,14 @@ class Pipeline:
 
     # --- step 3: post verdicts
     def _post(self, report: RunReport) -> None:
-        """Every verdict stored as decided and not with the poster (the pass's leftovers, a person's
-        decisions, an earlier pass's verdicts), in batches; then waits until all are mined."""
+        """Every verdict stored as decided and not in flight (the pass's leftovers, a person's decisions, an
+        earlier pass's verdicts), in batches; then waits until all are mined."""
         decided = self.store.claims_in_state(ClaimState.DECIDED)
-        in_flight = {claim_id for batch, _ in self._flights for claim_id, _ in batch}
+        in_flight = {claim_id for claim_id, _ in self._in_flight[0]} if self._in_flight else set()
         verdicts: list[tuple[int, Decision]] = []
         for claim in decided:
             if claim.claim_id in in_flight:
-                continue  # with the poster, not yet seen mined
+                continue  # sent, not yet seen mined
             stored = self.store.decision(claim.claim_id)
             if stored is not None:
                 verdicts.append((claim.claim_id, stored.decision))
@@ -520,51 +513,44 @@ class Pipeline:
         self._settle(report)
 
     def _post_group(self, group: Sequence[DecisionToSave], report: RunReport) -> None:
-        """A full batch of verdicts just stored, handed to the poster from memory (not read back from the
-        store); records the batches the poster has finished meanwhile."""
+        """A full batch of verdicts just stored, sent from memory (not read back from the store)."""
         # In claim order, as the post step sends them: when the pool can cover only some of a batch's
         # payouts, the earlier claims reserve first.
         ordered = sorted(group, key=lambda verdict: verdict.claim_id)
         self._post_batch([(verdict.claim_id, verdict.decision) for verdict in ordered], report)
-        self._collect(report, wait=False)
 
     def _post_batch(self, batch: list[tuple[int, Decision]], report: RunReport) -> None:
-        """Hands one verdict batch to the pass's poster thread."""
-        if self._poster is None:
-            raise RuntimeError("verdicts are posted only within a pass (run_once)")
-        # Claims decided in this pass were read Pending at its start: not read again before posting.
-        future = self._poster.submit(self._send_and_settle, batch, frozenset(self._decided_this_pass))
-        self._flights.append((batch, future))
-
-    def _send_and_settle(
-        self, batch: list[tuple[int, Decision]], known: frozenset[int]
-    ) -> SentTransaction | None:
-        """The poster's job (chain I/O only): dry-run, send and wait for one verdict batch."""
-        pending = self.chain.send_verifications(batch, known_pending=known)
-        return None if pending is None else self.chain.settle(pending)
+        """Sends one verdict batch, after settling the one before it (mined by now, as a rule: it had the
+        time this batch took to decide), so the dry-run sees the state that batch left."""
+        self._settle(report)
+        try:
+            # Claims decided in this pass were read Pending at its start: not read again before posting.
+            pending = self.chain.send_verifications(batch, known_pending=self._decided_this_pass)
+        except WriteRevertedError as exc:
+            self._bisect(batch, exc, report)
+            return
+        if pending is None:
+            # None of them is Pending on chain any more (decided by another keeper or an earlier run).
+            self.store.set_state([claim_id for claim_id, _ in batch], ClaimState.POSTED)
+            return
+        self._in_flight = (batch, pending)
 
     def _settle(self, report: RunReport) -> None:
-        """Waits for every batch with the poster and records it; a batch that reverts (dry-run or mined) is
-        bisected, and the halves it hands over are waited for too, so nothing is left in flight."""
-        while self._flights:
-            self._collect(report, wait=True)
-
-    def _collect(self, report: RunReport, wait: bool) -> None:
-        """Records the batches the poster has finished, oldest first (``wait``: all of them)."""
-        while self._flights and (wait or self._flights[0][1].done()):
-            batch, future = self._flights.popleft()
-            ids = [claim_id for claim_id, _ in batch]
+        """Waits for the verdict batch in flight, if any, and records it; a batch that reverted when mined is
+        bisected, and the halves it sends are settled too, so nothing is left in flight."""
+        while self._in_flight is not None:
+            batch, pending = self._in_flight
+            self._in_flight = None
             try:
-                sent = future.result()
-            except WriteRevertedError as exc:
+                sent = self.chain.settle(pending)
+            except WriteRevertedError as exc:  # reverted when mined: bisected like a dry-run revert
                 self._bisect(batch, exc, report)
                 continue
-            if sent is not None:
-                self._record_tx(TxKind.VERIFY, sent, report)
-                report.posted.extend(sent.claim_ids)
+            self._record_tx(TxKind.VERIFY, sent, report)
+            report.posted.extend(sent.claim_ids)
             # A claim counts as posted once it is decided on chain, by this transaction or earlier: a mined
             # batch decided or skipped (already decided) every item, and the items left out were not Pending.
-            self.store.set_state(ids, ClaimState.POSTED)
+            self.store.set_state([claim_id for claim_id, _ in batch], ClaimState.POSTED)
 
     def _bisect(self, batch: list[tuple[int, Decision]], exc: WriteRevertedError, report: RunReport) -> None:
         """One bad verdict (e.g. the pool cannot reserve its payout) must not hold up the rest: halves until

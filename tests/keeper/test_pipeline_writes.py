@@ -89,7 +89,7 @@ def test_run_once__verdict_batches__each_settled_before_the_next_is_sent_none_le
     ]
     assert len(report.transactions) == len(events) // 2 == math.ceil(len(report.decided) / 3)
     assert sorted(report.posted) == sorted(report.decided)
-    assert not keeper._flights
+    assert keeper._in_flight is None
     world.assert_verdicts_match_generator(paid=False)
 
 
