@@ -111,6 +111,8 @@ class WireRules:
     skew_detector: Callable[[RawResponse], bool]
     backoff_statuses: frozenset[int] = frozenset()
     ban_until: Callable[[RawResponse], float | None] | None = None
+    ip_limiter_key: str | None = None
+    """A limiter key every request takes as well (an IP-wide limit whose breach is a ban)."""
 
 
 WIRE_RULES: dict[Exchange, WireRules] = {
@@ -125,13 +127,15 @@ WIRE_RULES: dict[Exchange, WireRules] = {
         frozenset({429, 418}),
         binance_banned_until,
     ),
-    # Bybit limits are per UID (the limiter paces them, 10006 is retried later); a 403 is the IP limit and
-    # closes the base URL for every worker for at least 10 minutes.
+    # Bybit limits are per UID (the limiter paces them, 10006 is retried later) and per IP: every request
+    # also takes a unit of the IP key, kept below the 600 / 5 s whose breach is a 403 that closes the base
+    # URL for every worker for at least 10 minutes.
     Exchange.BYBIT: WireRules(
         TimeSource(BYBIT_TIME_PATH, bybit.server_time, bybit.IP_KEY),
         bybit_timestamp_refused,
         frozenset({403}),
         bybit_ban_until,
+        bybit.IP_KEY,
     ),
 }
 
@@ -152,6 +156,7 @@ def transport_config(settings: KeeperSettings, exchange: Exchange) -> TransportC
         skew_detector=rules.skew_detector if rules else None,
         backoff_statuses=rules.backoff_statuses if rules else frozenset(),
         ban_until=rules.ban_until if rules else None,
+        ip_limiter_key=rules.ip_limiter_key if rules else None,
         skew_alert_after=settings.clock_skew_alert_after,
         ban_default_seconds=settings.backoff_default_seconds,
         ban_max_seconds=settings.backoff_max_ban_seconds,

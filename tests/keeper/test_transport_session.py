@@ -3,15 +3,19 @@ every request (proxies, NO_PROXY, a CA bundle) is read once, when the session is
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 
 import pytest
 import requests
 from keeper_factories import make_settings
 
-from keeper.exchanges.registry import transport_config
+from keeper.exchanges import bybit
+from keeper.exchanges.registry import WIRE_RULES, transport_config
 from keeper.interface import Exchange
-from keeper.transport import build_session
+from keeper.limits import EndpointLimiter, EndpointRate
+from keeper.transport import HttpTransport, build_session
 
 
 def _session(tmp_path: Path, base_url: str) -> requests.Session:
@@ -48,3 +52,43 @@ def test_build_session__host_in_no_proxy__no_proxy_and_default_verification(
 
     assert session.proxies == {}
     assert session.verify is True
+
+
+@dataclasses.dataclass
+class _Answer:
+    """A stand-in for requests.Response."""
+
+    content: bytes
+    status_code: int = 200
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def test_transport__ip_limiter_key__every_request_takes_a_unit_of_it(tmp_path: Path) -> None:
+    # Before: Bybit's per-IP limit (600 / 5 s, a 10-minute ban when broken) was left to the 403; 32 workers on
+    # many accounts broke it on the crash-day burst, though every per-UID key had room.
+    settings = make_settings("http://127.0.0.1:9", tmp_path / "accounts.json", tmp_path / "malformed")
+    config = dataclasses.replace(transport_config(settings, Exchange.BYBIT), ip_limiter_key="ip|all")
+    limiter = EndpointLimiter({"ip": EndpointRate(2, 400)}, EndpointRate(100, 1000), max_wait_seconds=2)
+    transport = HttpTransport("bybit", config, limiter)
+    sent: list[float] = []
+
+    def get(url: str, **kwargs: object) -> _Answer:
+        sent.append(time.monotonic())
+        if "/v5/market/time" in url:  # the clock's first sync: an IP unit too
+            return _Answer(b'{"retCode":0,"result":{},"time":%d}' % int(time.time() * 1000))
+        return _Answer(b"{}")
+
+    transport.session.get = get  # type: ignore[method-assign, assignment]
+    for user in ("a", "b", "c"):  # three UIDs: their own keys never bind
+        transport.get("/v5/order/history", "category=linear", lambda q: (q, {}), f"order/history|{user}")
+
+    assert len(sent) == 4  # the clock's sync, then the three orders
+    assert sent[3] - sent[0] >= 0.4  # the third and fourth waited for the IP key's window (400 ms + guard)
+    assert limiter.available("ip|all") == 0
+
+
+def test_wire_rules__bybit__ip_key_kept_below_the_ban_threshold() -> None:
+    config_key = WIRE_RULES[Exchange.BYBIT].ip_limiter_key
+    assert config_key == bybit.IP_KEY
+    assert bybit.RATES["market/time"].limit < bybit.IP_LIMIT_PER_5S
+    assert bybit.RATES["market/time"].period_ms == 5_000
