@@ -1,7 +1,7 @@
 """Thin typed wrapper over an ape ``LeverageGuard`` contract instance: logs, views and the two writes.
 
 Every write is dry-run first (``eth_estimateGas`` reverts exactly as the transaction would; the revert is
-named from the contract's ABI), and ``post_verifications`` re-reads the on-chain status of each claim not
+named from the contract's ABI), and ``send_verifications`` re-reads the on-chain status of each claim not
 read Pending in this pass, so a verdict is never posted twice. Logs, views and receipts are encoded and
 decoded by ``keeper/chain_codec.py``; ape builds the fees and signs.
 """
@@ -445,19 +445,12 @@ class ChainClient:
     def challenge_period(self) -> int:
         return int(self._view("challengePeriod"))
 
-    def post_verifications(
-        self, verdicts: Sequence[tuple[int, Decision]], known_pending: Collection[int] = ()
-    ) -> SentTransaction | None:
-        """Posts the verdicts of claims still Pending on chain and waits for the receipt; None when none is
-        (nothing sent). ``known_pending``: claims the caller read as Pending in this pass, not read again (the
-        contract skips one decided since, with ``VerificationSkipped``)."""
-        pending = self.send_verifications(verdicts, known_pending)
-        return None if pending is None else self.settle(pending)
-
     def send_verifications(
         self, verdicts: Sequence[tuple[int, Decision]], known_pending: Collection[int] = ()
     ) -> PendingTransaction | None:
-        """``post_verifications`` without the wait: dry-run, sign and send; ``settle`` the result."""
+        """Sends the verdicts of claims still Pending on chain (dry-run, sign, send); None when none is
+        (nothing sent); ``settle`` waits for the receipt. ``known_pending``: claims the caller read as Pending
+        in this pass, not read again (the contract skips one decided since, with ``VerificationSkipped``)."""
         unknown = [claim_id for claim_id, _ in verdicts if claim_id not in known_pending]
         views = self.claims(unknown) if unknown else {}
         items = [
@@ -473,7 +466,7 @@ class ChainClient:
         self, claim_ids: Sequence[int], known_approved: Collection[int] = ()
     ) -> SentTransaction | None:
         """Pays the claims still Approved on chain; None when none is. ``known_approved`` as
-        ``post_verifications``' ``known_pending`` (the contract skips the others with ``PayoutSkipped``)."""
+        ``send_verifications``' ``known_pending`` (the contract skips the others with ``PayoutSkipped``)."""
         unknown = [cid for cid in claim_ids if cid not in known_approved]
         views = self.claims(unknown) if unknown else {}
         ids = [cid for cid in claim_ids if cid not in views or views[cid].status is ClaimStatus.APPROVED]

@@ -23,13 +23,25 @@ def _session(tmp_path: Path, base_url: str) -> requests.Session:
     return build_session(transport_config(settings, Exchange.OKX))
 
 
+def _environment(monkeypatch: pytest.MonkeyPatch, **values: str | None) -> None:
+    """Sets each variable, or removes it when None."""
+    for name, value in values.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
 def test_build_session__proxy_and_ca_bundle_in_environment__kept_once_per_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp-ca.pem")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
+    _environment(
+        monkeypatch,
+        HTTPS_PROXY="http://proxy.internal:3128",
+        REQUESTS_CA_BUNDLE="/etc/ssl/corp-ca.pem",
+        NO_PROXY=None,
+        no_proxy=None,
+    )
 
     session = _session(tmp_path, "https://www.okx.com")
 
@@ -43,10 +55,13 @@ def test_build_session__proxy_and_ca_bundle_in_environment__kept_once_per_sessio
 def test_build_session__host_in_no_proxy__no_proxy_and_default_verification(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    _environment(
+        monkeypatch,
+        HTTPS_PROXY="http://proxy.internal:3128",
+        NO_PROXY="127.0.0.1,localhost",
+        REQUESTS_CA_BUNDLE=None,
+        CURL_CA_BUNDLE=None,
+    )
 
     session = _session(tmp_path, "http://127.0.0.1:8080")
 
