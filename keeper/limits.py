@@ -1,14 +1,13 @@
-"""Client-side rate limiting: per-endpoint windows (pyrate-limiter) and Binance's server-reported weight."""
+"""Client-side rate limiting: per-endpoint sliding windows and Binance's server-reported weight."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-
-from pyrate_limiter import AbstractBucket, BucketFactory, InMemoryBucket, Limiter, Rate, RateItem
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -35,14 +34,10 @@ AcquireListener = Callable[[str, int], None]
 """Told ``(key, weight)`` in the acquiring thread each time the limiter grants capacity."""
 
 
-EDGE_GUARD_MS = 50
-"""How much longer than the exchange's period a granted unit holds its place in the limiter's window (and
-so how long after the period ``ready_in`` first reports its room). The server counts arrivals and the
-limiter counts grants: a request granted right at the window's edge can arrive less than a period after a
-request of the previous window that was delayed on its way (a new connection, the GIL), and draw a 429.
-pyrate-limiter's own blocking wait wakes tens of ms late, which hid this while few workers waited in it;
-at 32 workers a grant at the edge drew OKX 429s, so every grant keeps the slack. It costs 50 ms per
-window reuse (2.5 % of OKX's 2 s windows, 0.1 % of Binance's minute) only when a bucket is full."""
+EDGE_GUARD_MS = 10
+"""How much longer than the exchange's period a unit holds its place in the limiter's window (and so how
+long after the period ``ready_in`` first reports its room): the exchanges stamp arrivals in whole
+milliseconds, so a unit that left the window by a fraction of one could still be counted by the server."""
 
 
 class LimiterTimeoutError(TimeoutError):
@@ -54,42 +49,60 @@ class LimiterTimeoutError(TimeoutError):
         self.weight = weight
 
 
-class _KeyedBuckets(BucketFactory):
-    """One in-memory bucket per key, all emptied by the factory's single leaker thread."""
+@dataclass
+class _SlidingLog:
+    """The units of one key: those in flight, and those done with the time each was done.
 
-    def __init__(self, rate_for: Callable[[str], EndpointRate], edge_guard_ms: int) -> None:
-        self._rate_for = rate_for
-        self._edge_guard_ms = edge_guard_ms
-        self._buckets: dict[str, AbstractBucket] = {}
-        self._lock = threading.Lock()
+    The server counts a request when it arrives, which is after the limiter's grant and before its answer
+    is back. A unit stamped when its answer is back is therefore never older than the server's count of it,
+    however long the request waited for the GIL, a connection or the server's own thread: a window of these
+    stamps holds at least every request the server's window holds. (A unit stamped at its grant, as
+    pyrate-limiter's buckets do, fails this under load: CI's two cores drew OKX 429s with a 50 ms guard.)
+    """
 
-    def bucket_for(self, key: str) -> AbstractBucket:
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                rate = self._rate_for(key)
-                # A unit holds its place for the period and the edge guard: every grant, not only the
-                # scheduler's look, keeps the slack (EDGE_GUARD_MS).
-                window = rate.period_ms + self._edge_guard_ms
-                bucket = self.create(InMemoryBucket, [Rate(rate.limit, window)])
-                self._buckets[key] = bucket
-            return bucket
+    limit: int
+    window_seconds: float
+    in_flight: int = 0
+    done: deque[tuple[float, int]] = field(default_factory=deque)
+    done_units: int = 0
 
-    def wrap_item(self, name: str, weight: int = 1) -> RateItem:
-        now: object = self.bucket_for(name).now()  # type: ignore[no-untyped-call]
-        if not isinstance(now, int):
-            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
-        return RateItem(name, now, weight=weight)
+    def _forget_before(self, now: float) -> None:
+        while self.done and self.done[0][0] + self.window_seconds <= now:
+            _, weight = self.done.popleft()
+            self.done_units -= weight
 
-    def get(self, item: RateItem) -> AbstractBucket:
-        return self.bucket_for(item.name)
+    def used(self, now: float) -> int:
+        self._forget_before(now)
+        return self.in_flight + self.done_units
+
+    def ready_in(self, weight: int, now: float) -> float:
+        """Seconds until ``weight`` more units fit; a unit still in flight is assumed done now."""
+        excess = self.used(now) + weight - self.limit
+        if excess <= 0:
+            return 0.0
+        freed = 0
+        for stamp, units in self.done:
+            freed += units
+            if freed >= excess:
+                return stamp + self.window_seconds - now
+        return self.window_seconds
+
+    def start(self, weight: int) -> None:
+        self.in_flight += weight
+
+    def finish(self, weight: int, now: float) -> None:
+        self.in_flight -= weight
+        self.done.append((now, weight))
+        self.done_units += weight
 
 
 class EndpointLimiter:
     """Sliding-window limits per endpoint key, shared by every worker thread of an exchange.
 
     Keys are ``<rate name>|<scope>``; a thread waits only for its own key, so unrelated endpoints and users
-    are not serialised.
+    are not serialised. A request takes its units with ``hold`` for as long as it is on its way, so the
+    window counts it from its answer (``_SlidingLog`` says why); ``acquire`` takes units that are done at
+    once.
     """
 
     def __init__(
@@ -98,13 +111,15 @@ class EndpointLimiter:
         default: EndpointRate,
         max_wait_seconds: float,
         edge_guard_ms: int = EDGE_GUARD_MS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._rates = dict(rates)
         self._default = default
         self._max_wait = max_wait_seconds
-        self._edge_guard_ms = edge_guard_ms
-        self._buckets = _KeyedBuckets(self.rate_for, edge_guard_ms)
-        self._limiter = Limiter(self._buckets)
+        self._edge_guard_seconds = edge_guard_ms / 1000
+        self._clock = clock
+        self._logs: dict[str, _SlidingLog] = {}
+        self._changed = threading.Condition()
         self._listeners: list[AcquireListener] = []
         self._listeners_lock = threading.Lock()
 
@@ -116,54 +131,36 @@ class EndpointLimiter:
         """How long ``acquire`` waits before it raises ``LimiterTimeoutError``."""
         return self._max_wait
 
+    @contextmanager
+    def hold(self, key: str, weight: int = 1) -> Iterator[None]:
+        """Grant ``weight`` units of ``key`` (waiting at most ``max_wait_seconds``) for the request sent
+        inside the block; they leave the window a period after the block ends."""
+        self._start(key, weight)
+        try:
+            yield
+        finally:
+            self._finish(key, weight)
+
     def acquire(self, key: str, weight: int = 1) -> None:
-        started = time.monotonic()
-        granted = self._limiter.try_acquire(key, weight=weight, blocking=True, timeout=self._max_wait)
-        if granted is not True:
-            raise LimiterTimeoutError(key, weight, time.monotonic() - started)
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(key, weight)
+        """Grant ``weight`` units of ``key`` that leave the window a period from now."""
+        with self.hold(key, weight):
+            pass
 
     def ready_in(self, key: str, weight: int = 1) -> float:
         """Seconds until ``acquire(key, weight)`` would be granted at once; consumes nothing.
 
-        The sliding-log rule of the bucket: the window holds the last ``period_ms`` + ``edge_guard_ms``
-        (``EDGE_GUARD_MS``); ``weight`` units fit when the unit ``limit - weight`` places before the newest
-        has left it. A weight above the limit can never be granted: ``ValueError``.
+        The window holds the last period plus ``EDGE_GUARD_MS``; a unit still in flight counts as if done
+        now. A weight above the limit can never be granted: ``ValueError``.
         """
-        rate = self.rate_for(key)
-        if not 1 <= weight <= rate.limit:
-            raise ValueError(f"weight {weight} for {key} is outside 1..{rate.limit} (its limit)")
-        bucket = self._buckets.bucket_for(key)
-        blocking: RateItem | None = bucket.peek(rate.limit - weight)  # type: ignore[assignment]
-        if blocking is None:
-            return 0.0
-        now: object = bucket.now()  # type: ignore[no-untyped-call]
-        if not isinstance(now, int):
-            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
-        # +1: the window's lower bound is inclusive (pyrate-limiter's retry_after does the same).
-        return max(0, blocking.timestamp + rate.period_ms + 1 + self._edge_guard_ms - now) / 1000
+        self._check_weight(key, weight)
+        with self._changed:
+            return self._log(key).ready_in(weight, self._clock())
 
     def available(self, key: str) -> int:
-        """Units of ``key`` that could be granted now (its limit less the units in the window)."""
-        rate = self.rate_for(key)
-        bucket = self._buckets.bucket_for(key)
-        now: object = bucket.now()  # type: ignore[no-untyped-call]
-        if not isinstance(now, int):
-            raise TypeError(f"in-memory buckets have a synchronous integer clock, got {type(now).__name__}")
-        window_start = now - rate.period_ms - self._edge_guard_ms
-        # peek(i) is the i-th newest unit; the units in the window are a prefix of that order.
-        low, high = 0, rate.limit  # the count in the window is in low..high
-        while low < high:
-            middle = (low + high) // 2
-            item: RateItem | None = bucket.peek(middle)  # type: ignore[assignment]
-            if item is not None and item.timestamp >= window_start:
-                low = middle + 1
-            else:
-                high = middle
-        return rate.limit - low
+        """Units of ``key`` that could be granted now: the limit less the units in flight or in the window."""
+        with self._changed:
+            log = self._log(key)
+            return max(0, log.limit - log.used(self._clock()))
 
     def subscribe(self, listener: AcquireListener) -> Callable[[], None]:
         """Call ``listener(key, weight)`` after every grant; returns the function that unsubscribes it."""
@@ -176,6 +173,45 @@ class EndpointLimiter:
                     self._listeners.remove(listener)
 
         return unsubscribe
+
+    def _check_weight(self, key: str, weight: int) -> None:
+        limit = self.rate_for(key).limit
+        if not 1 <= weight <= limit:
+            raise ValueError(f"weight {weight} for {key} is outside 1..{limit} (its limit)")
+
+    def _log(self, key: str) -> _SlidingLog:
+        log = self._logs.get(key)
+        if log is None:
+            rate = self.rate_for(key)
+            log = _SlidingLog(rate.limit, rate.period_ms / 1000 + self._edge_guard_seconds)
+            self._logs[key] = log
+        return log
+
+    def _start(self, key: str, weight: int) -> None:
+        self._check_weight(key, weight)
+        started = self._clock()
+        deadline = started + self._max_wait
+        with self._changed:
+            log = self._log(key)
+            while True:
+                now = self._clock()
+                wait = log.ready_in(weight, now)
+                if wait == 0:
+                    log.start(weight)
+                    break
+                if now >= deadline:
+                    raise LimiterTimeoutError(key, weight, now - started)
+                # Woken early when any request of any key is done: its units may be the ones awaited.
+                self._changed.wait(min(wait, deadline - now))
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(key, weight)
+
+    def _finish(self, key: str, weight: int) -> None:
+        with self._changed:
+            self._log(key).finish(weight, self._clock())
+            self._changed.notify_all()
 
 
 class UsedWeightGate:

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,20 +299,7 @@ class HttpTransport:
             # have been told to stop while this one waited.
             self.raise_if_backing_off(endpoint)
             try:
-                self.limiter.acquire(limiter_key, weight)
-                ip_key = self.config.ip_limiter_key
-                if ip_key is not None and ip_key != limiter_key:
-                    self.limiter.acquire(ip_key)
-            except LimiterTimeoutError as exc:
-                raise RateLimitedError(self.exchange, endpoint, f"client-side limiter: {exc}") from None
-            self.raise_if_backing_off(endpoint)
-            if sign is not None:
-                self.clock.ensure_synced()
-                sent_query, headers = sign(query)
-            else:
-                sent_query, headers = query, {"Accept": "application/json"}
-            try:
-                raw = self._send(path, sent_query, headers, endpoint, request)
+                raw = self._attempt(path, query, sign, limiter_key, weight, endpoint, request)
             except _RetryableError as failure:
                 retry = self._next_attempt(retry, endpoint, failure.detail)
                 self._sleep(retry.get_backoff_time())
@@ -329,6 +317,33 @@ class HttpTransport:
                 return raw  # asked to wait longer than a worker should hold a claim: defer it instead
             log.info("%s %s -> HTTP %s: retrying in %.2fs", self.exchange, endpoint, raw.status, delay)
             self._sleep(delay)
+
+    def _attempt(
+        self,
+        path: str,
+        query: str,
+        sign: SignRequest | None,
+        limiter_key: str,
+        weight: int,
+        endpoint: str,
+        request: str,
+    ) -> RawResponse:
+        """One request, holding its limiter units until its answer is back (``EndpointLimiter.hold``)."""
+        with ExitStack() as held:
+            try:
+                held.enter_context(self.limiter.hold(limiter_key, weight))
+                ip_key = self.config.ip_limiter_key
+                if ip_key is not None and ip_key != limiter_key:
+                    held.enter_context(self.limiter.hold(ip_key))
+            except LimiterTimeoutError as exc:
+                raise RateLimitedError(self.exchange, endpoint, f"client-side limiter: {exc}") from None
+            self.raise_if_backing_off(endpoint)
+            if sign is not None:
+                self.clock.ensure_synced()
+                sent_query, headers = sign(query)
+            else:
+                sent_query, headers = query, {"Accept": "application/json"}
+            return self._send(path, sent_query, headers, endpoint, request)
 
     def _next_attempt(self, retry: Retry, endpoint: str, detail: str) -> Retry:
         try:

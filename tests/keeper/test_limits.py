@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -56,8 +57,7 @@ def test_endpoint_limiter__threads__never_exceed_rate_in_any_window() -> None:
 
     def worker() -> None:
         for _ in range(3):
-            limiter.acquire("k")
-            with lock:
+            with limiter.hold("k"), lock:
                 grants.append(time.monotonic())
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -67,8 +67,8 @@ def test_endpoint_limiter__threads__never_exceed_rate_in_any_window() -> None:
         t.join()
     grants.sort()
     assert len(grants) == 12
-    # Grants are stamped after acquire returns, so allow for a thread stamping late.
-    assert all(grants[i + 4] - grants[i] >= 0.25 for i in range(len(grants) - 4))
+    # Stamped inside the hold (where the request is sent): any 5 are more than a period apart.
+    assert all(grants[i + 4] - grants[i] >= 0.3 for i in range(len(grants) - 4))
 
 
 class FakeClock:
@@ -82,6 +82,53 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+def test_endpoint_limiter_hold__request_arrives_late__next_one_waits_a_period_after_its_answer() -> None:
+    # The attack the CI run performed by accident: a request granted first reaches the server late (GIL,
+    # a new connection, the server's own thread), the next one goes at once. Counted from its grant, the
+    # first left the window before the server had counted it, and two arrivals fell in one period.
+    limiter = EndpointLimiter({}, EndpointRate(1, 300), max_wait_seconds=2, edge_guard_ms=0)
+    arrivals: list[float] = []
+
+    def slow_request() -> None:
+        with limiter.hold("k|u"):
+            time.sleep(0.2)
+            arrivals.append(time.monotonic())
+
+    first = threading.Thread(target=slow_request)
+    first.start()
+    time.sleep(0.05)
+    with limiter.hold("k|u"):
+        arrivals.append(time.monotonic())
+    first.join()
+
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 0.3
+
+
+def test_endpoint_limiter_hold__units_in_flight__count_until_done_then_a_period() -> None:
+    limiter = EndpointLimiter({}, EndpointRate(3, 400), max_wait_seconds=1, edge_guard_ms=0)
+    with limiter.hold("k|u", 2):
+        assert limiter.available("k|u") == 1
+        assert limiter.ready_in("k|u", 2) == pytest.approx(0.4)  # in flight: as if done now
+        time.sleep(0.5)
+        assert limiter.available("k|u") == 1  # longer than a period on its way: still counted
+    assert limiter.available("k|u") == 1
+    assert 0.35 < limiter.ready_in("k|u", 2) <= 0.4
+
+
+def test_endpoint_limiter_hold__block_raises__units_still_counted() -> None:
+    limiter = EndpointLimiter({}, EndpointRate(2, 1000), max_wait_seconds=1)
+    with pytest.raises(ConnectionError), limiter.hold("k|u"):
+        raise ConnectionError("reset")  # the request may have arrived
+    assert limiter.available("k|u") == 1
+
+
+def test_endpoint_limiter_acquire__weight_above_the_limit__value_error() -> None:
+    limiter = EndpointLimiter({}, EndpointRate(3, 400), max_wait_seconds=1)
+    with pytest.raises(ValueError, match=re.escape("weight 4 for k|u is outside 1..3")):
+        limiter.acquire("k|u", 4)
 
 
 def test_used_weight_gate__server_near_limit__sleeps_to_next_minute() -> None:
