@@ -30,14 +30,35 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+LEAN_ANVIL_STATES = 256
+"""States a lean anvil keeps in memory (``--prune-history``): the keeper reads at the head only."""
+
+
 @contextmanager
-def local_chain() -> Iterator[Any]:
-    """Connects to a fresh local anvil; yields the ape module (accounts, chain, project...)."""
+def local_chain(lean: bool = False) -> Iterator[Any]:
+    """Connects to a fresh local anvil; yields the ape module (accounts, chain, project...).
+
+    ``lean``: the anvil keeps no step traces and only the last ``LEAN_ANVIL_STATES`` states. ape-foundry
+    always starts anvil with ``--steps-tracing`` (for ape's revert traces, which the keeper does not use:
+    it decodes reverts itself); with it, the 10,000-claim burst's anvil reached 21 GB and did not finish.
+    """
     os.chdir(ROOT)
     import ape
+    from ape_foundry.provider import FoundryProvider
 
-    with ape.networks.parse_network_choice(NETWORK):
-        yield ape
+    build_command = FoundryProvider.build_command
+
+    def lean_command(provider: FoundryProvider) -> list[str]:
+        command = [part for part in build_command(provider) if part != "--steps-tracing"]
+        return [*command, "--prune-history", str(LEAN_ANVIL_STATES)]
+
+    if lean:
+        FoundryProvider.build_command = lean_command  # type: ignore[method-assign]
+    try:
+        with ape.networks.parse_network_choice(NETWORK):
+            yield ape
+    finally:
+        FoundryProvider.build_command = build_command  # type: ignore[method-assign]
 
 
 def _floor_digest() -> str:

@@ -235,7 +235,7 @@ class Plan:
 
 
 def run_one(plan: Plan) -> dict[str, Any]:
-    with local_chain() as ape, tempfile.TemporaryDirectory(prefix="lg-bench-") as tmp:
+    with local_chain(lean=True) as ape, tempfile.TemporaryDirectory(prefix="lg-bench-") as tmp:
         return _run(ape, plan, Path(tmp))
 
 

@@ -181,6 +181,10 @@ class Pipeline:
         # own was slower on the crash-day bench: starved of the GIL by the verify workers, it fell behind.)
         self._in_flight: tuple[list[tuple[int, Decision]], PendingTransaction] | None = None
         self._policy_read_to = self.config.start_block - 1
+        # When this process first saw each due claim (its clock, unix ms): an exchange answer read since then
+        # is as fresh as one read for the claim at once, so claims seen together share day-window reads
+        # (OrderQuery.known_since_ms). Kept for the due claims only.
+        self._seen_at_ms: dict[int, int] = {}
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
@@ -225,6 +229,8 @@ class Pipeline:
             for claim in waiting:
                 self._settled_elsewhere(claim, views[claim.claim_id])
         due = self.store.due_for_verification(now)
+        seen_now = int(time.time() * 1000)
+        self._seen_at_ms = {c.claim_id: self._seen_at_ms.get(c.claim_id, seen_now) for c in due}
         if not due:
             return
         # A weight-limited exchange (Binance) gets only the claims its budget covers now; the rest stay due,
@@ -255,7 +261,10 @@ class Pipeline:
             self._claim_input(due, view, policies[due.user], changes.get(due.user, [])) for due, view in dues
         ]
         policy = self._effective_policy()
-        requests = [VerificationRequest.for_claim(c, policy.claim_window_seconds) for c in inputs]
+        requests = [
+            VerificationRequest.for_claim(c, policy.claim_window_seconds, self._seen_at_ms[c.claim_id])
+            for c in inputs
+        ]
         # Verdicts are audited and stored in groups of a verdict batch (one fsync each for the audit log and
         # the database per group, not per verdict), each group before its batch is posted.
         concluded: list[DecisionToSave] = []

@@ -69,6 +69,10 @@ class OrderQuery(BaseModel):
     instrument: str = Field(min_length=1)
     not_before_ms: int = Field(ge=0)
     not_after_ms: int = Field(ge=0)
+    known_since_ms: int = Field(default=0, ge=0)
+    """When the keeper first saw the claim, on the adapter's clock (0: when the look-up begins). Any answer
+    read since then is as fresh as one the keeper could have read for the claim the moment it saw it: the
+    claim was on chain, so the trader had filed it, before then."""
 
     @model_validator(mode="after")
     def _ordered(self) -> OrderQuery:

@@ -23,8 +23,10 @@ income 30. Calls go cheapest-first and only as far as the verdict needs: a non-l
 its trades; an ADL adds forceOrders; a forced liquidation adds income, then forceOrders (read last, so that
 every forced order that could own an income row is in sight). Income and forceOrders are read in UTC-day
 windows that serve every claim of the account (income: of every symbol, which costs the same 30) and day
-whose verification began before the read did, or whose window had closed by then
-(``keeper.exchanges.binance_windows``); each claim records the shared answer among its own.
+that the keeper had seen before the read began, or whose window had closed by then
+(``keeper.exchanges.binance_windows``); each claim records the shared answer among its own. A read begun
+after the keeper saw a claim is one it could have made for that claim at once: the claim was on chain, so
+filed, before then (``OrderQuery.known_since_ms``). A backlog seen in one pass thus reads each day once.
 """
 
 from __future__ import annotations
@@ -235,16 +237,18 @@ class BinanceAdapter(ExchangeAdapter):
         self.max_gate_wait_seconds = max_gate_wait_seconds
         self.shared_answers = shared_answers
         self._account = account_key(credentials.api_key.get_secret_value())
-        self._began_ms = 0
-        """When the current ``fetch_evidence`` began (this adapter's clock): a shared answer read since then
-        is as fresh as a read of the claim's own."""
+        self._fresh_since_ms = 0
+        """When the keeper first saw the current ``fetch_evidence``'s claim, at the latest when the look-up
+        began (this adapter's clock): a shared answer read since then is as fresh as a read of the claim's
+        own made at once (``OrderQuery.known_since_ms``)."""
 
     def limiter_needs(self, query: OrderQuery) -> tuple[LimiterNeed, ...]:
         """The IP-wide weight budget, for the worst case of one claim."""
         return (LimiterNeed(WEIGHT_KEY, worst_case_claim_weight()),)
 
     def fetch_evidence(self, query: OrderQuery) -> LiquidationEvidence:
-        self._began_ms = self.now_ms()
+        began = self.now_ms()
+        self._fresh_since_ms = min(began, query.known_since_ms) if query.known_since_ms else began
         order, order_raw = self._order(query)
         kind = kind_from_client_order_id(order.client_order_id)
         settlement = margin_asset(order.symbol)
@@ -280,10 +284,11 @@ class BinanceAdapter(ExchangeAdapter):
             incomes = self._penalty_rows(order)
             # Read after the income rows arrived (a shared answer too): a forced order that owns one of
             # them, or was posted meanwhile, is then in sight as a rival, never missed.
-            forced = self._force_orders(order, kind, max(self._began_ms, self.answers[-1].observed_at_ms))
+            since = max(self._fresh_since_ms, self.answers[-1].observed_at_ms)
+            forced = self._force_orders(order, kind, since)
             penalty, penalty_currency = self._penalty(order, trades, forced, incomes, settlement)
         elif kind is not LiquidationKind.NONE:
-            self._force_orders(order, kind, self._began_ms)
+            self._force_orders(order, kind, self._fresh_since_ms)
 
         realized = exact_sum(t.realized_pnl for t in trades)
         # Signed like realizedPnl (USD-M docs): negative is a charge, positive a rebate (income).
@@ -543,7 +548,7 @@ class BinanceAdapter(ExchangeAdapter):
             order.update_time + PENALTY_SLACK_MS,
             MAX_ROWS,
             BinanceIncome,
-            self._began_ms,
+            self._fresh_since_ms,
             day_params=[insurance_clear],
             # Another symbol's penalty is not this order's; a row of another type is kept, to be refused.
             mine=lambda row: row.symbol == order.symbol or row.income_type != "INSURANCE_CLEAR",

@@ -48,9 +48,13 @@ class VerificationRequest(BaseModel):
     """The earliest liquidation the claim can be about: filed at most the claim window after it."""
     not_after_ms: int = Field(default=0, ge=0)
     """The latest: when the claim was filed (0: now)."""
+    seen_at_ms: int = Field(default=0, ge=0)
+    """When this keeper first saw the claim on chain, on its own clock (unix ms; 0: not known)."""
 
     @classmethod
-    def for_claim(cls, claim: ClaimInput, claim_window_seconds: int) -> VerificationRequest:
+    def for_claim(
+        cls, claim: ClaimInput, claim_window_seconds: int, seen_at_ms: int = 0
+    ) -> VerificationRequest:
         return cls(
             exchange=claim.exchange,
             account_ref=claim.account_ref,
@@ -58,15 +62,21 @@ class VerificationRequest(BaseModel):
             instrument=claim.instrument,
             not_before_ms=max(0, claim.submitted_at - claim_window_seconds) * 1000,
             not_after_ms=claim.submitted_at * 1000,
+            seen_at_ms=seen_at_ms,
         )
 
-    def order_query(self, now_ms: int) -> OrderQuery:
+    def order_query(self, now_ms: int, local_now_ms: int | None = None) -> OrderQuery:
+        """The query on the adapter's clock (``now_ms``); ``local_now_ms``: this keeper's clock now (unix ms,
+        default the system clock), which carries the claim's age since it was seen across to that clock."""
         not_after = self.not_after_ms or now_ms
+        local_now = int(time.time() * 1000) if local_now_ms is None else local_now_ms
+        age = max(0, local_now - self.seen_at_ms) if self.seen_at_ms else 0
         return OrderQuery(
             order_id=self.order_id,
             instrument=self.instrument,
             not_before_ms=min(self.not_before_ms, not_after),
             not_after_ms=not_after,
+            known_since_ms=max(0, now_ms - age),
         )
 
 

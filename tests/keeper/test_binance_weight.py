@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -94,10 +95,14 @@ class World:
             self.sim.stop()
 
     def verify(
-        self, expected: ExpectedVerdict, transport: GatedTransport | None = None
+        self,
+        expected: ExpectedVerdict,
+        transport: GatedTransport | None = None,
+        seen_ago_s: float | None = None,
     ) -> tuple[VerificationOutcome, int]:
         """The claim verified by a fresh adapter over the shared store, and the weight the simulator
-        charged meanwhile (the claim's own while no other claim runs)."""
+        charged meanwhile (the claim's own while no other claim runs). ``seen_ago_s``: the keeper saw the
+        claim that long before the verification (None: not known, as a one-off ``verify`` asks)."""
         assert self.sim is not None and self.accounts is not None and self.transport is not None
         claim = ClaimInput.model_validate(expected.claim)
         adapter = BinanceAdapter(
@@ -107,7 +112,12 @@ class World:
             shared_answers=self.shared,
         )
         seen_before = len(self.sim.state.seen)
-        outcome = fetch(adapter, self.request(expected))
+        request = self.request(expected)
+        if seen_ago_s is not None:
+            # The keeper's own clock is the system's; the adapter's is the world's: the age carries across.
+            seen_at_ms = int((time.time() - seen_ago_s) * 1000)
+            request = request.model_copy(update={"seen_at_ms": seen_at_ms})
+        outcome = fetch(adapter, request)
         return outcome, self.weight_since(seen_before)
 
     def weight_since(self, seen_before: int) -> int:
@@ -130,7 +140,7 @@ class World:
         claim = ClaimInput.model_validate(expected.claim)
         transport = ReplayTransport("binance", live.answers)
         adapter = BinanceAdapter(self.accounts.lookup(claim.account_ref), transport, clock=transport.clock)
-        replayed = fetch(adapter, self.request(expected))
+        replayed = fetch(adapter, live.request)
         assert transport.unused() == []
         return replayed
 
@@ -420,6 +430,44 @@ def test_fetch__window_open__day_read_after_the_claim_began__shared__its_penalty
     assert [a.observed_at_ms for a in outcome.answers if "Orders?" in a.request] == [read_at]
     assert world.decided(second, outcome).payout == second.payout
     assert world.replay(second, outcome).model_dump() == outcome.model_dump()
+
+
+def test_fetch__window_open__day_read_after_the_claim_was_seen__shared_though_read_before_it_began(
+    world: World, tmp_path: Path
+) -> None:
+    # A backlog: both claims were on chain, and seen by the keeper, before noon; the first is verified at
+    # noon, the second two minutes later. The noon read is one the keeper could have made for the second
+    # claim the moment it saw it, so it serves.
+    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
+    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    world.start(tmp_path)
+
+    _, first_weight = world.verify(first, seen_ago_s=30)
+    world.now_s = NOON_S + 120
+    outcome, second_weight = world.verify(second, seen_ago_s=150)
+
+    assert _at(1 / 6) + PENALTY_SLACK_MS > NOON_S * 1000  # the second claim's window is still open
+    assert (first_weight, second_weight) == (ORDER + TRADES + INCOME + FORCE, ORDER + TRADES)
+    assert (world.shared.reads, world.shared.hits) == (2, 2)
+    assert outcome.evidence is not None and outcome.evidence.liquidation_penalty == Decimal("-3")
+    assert world.decided(second, outcome).payout == second.payout
+    assert world.replay(second, outcome).model_dump() == outcome.model_dump()
+
+
+def test_fetch__window_open__day_read_before_the_claim_was_seen__not_shared(
+    world: World, tmp_path: Path
+) -> None:
+    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
+    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    world.start(tmp_path)
+
+    world.verify(first, seen_ago_s=30)
+    world.now_s = NOON_S + 120
+    # Seen a minute after the noon read: that read may predate the claim's filing.
+    _, second_weight = world.verify(second, seen_ago_s=60)
+
+    assert second_weight == ORDER + TRADES + INCOME + FORCE
+    assert (world.shared.reads, world.shared.hits) == (4, 0)
 
 
 def test_fetch__window_open__day_read_before_the_claim_began__not_shared__late_penalty_found(

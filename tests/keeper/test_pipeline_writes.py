@@ -5,6 +5,7 @@ posted; counted, not timed."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from keeper_world import filed_world
@@ -121,3 +122,32 @@ def test_run_once__batch_reverts_when_mined__bisected_and_every_verdict_lands(
     states = {claim_id: keeper.store.claim(claim_id).state for claim_id in report.decided}
     assert states == dict.fromkeys(report.decided, ClaimState.POSTED)
     world.assert_verdicts_match_generator(paid=False)
+
+
+def test_run_once__claims_seen_in_a_pass__verified_with_the_time_first_seen_kept_while_due(
+    keeper_world: Any, validator: Any
+) -> None:
+    world = filed_world(keeper_world, 3)
+    keeper = world.pipeline(validator)
+    asked: list[list[Any]] = []
+    verify_stream = keeper.verifier.verify_stream
+
+    def stream(requests: Any) -> Any:
+        asked.append(list(requests))
+        for index, outcome in verify_stream(requests):
+            if len(asked) > 1 or index != 0:  # the first pass leaves the first claim undecided: still due
+                yield index, outcome
+
+    keeper.verifier.verify_stream = stream  # type: ignore[method-assign]
+    before = int(time.time() * 1000)
+    keeper.run_once()
+    after = int(time.time() * 1000)
+    time.sleep(0.01)
+    keeper.run_once()
+
+    first_pass, second_pass = asked
+    seen = {request.seen_at_ms for request in first_pass}
+    assert len(first_pass) == 3 and len(seen) == 1 and before <= seen.pop() <= after
+    assert [(r.order_id, r.seen_at_ms) for r in second_pass] == [
+        (first_pass[0].order_id, first_pass[0].seen_at_ms)
+    ]
