@@ -17,7 +17,7 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
+.PHONY: help bootstrap postgres-server compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
 	clean analyze coverage bench bench-burst prove mutate
 
 help:
@@ -33,7 +33,15 @@ help:
 	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
 	@echo "make bench-burst - the crash-day burst: 10,000 mixed claims against the 1,000-claim run"
 
-bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge
+bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge postgres-server
+
+# The PostgreSQL store's tests run a throw-away cluster (tools/pg_cluster.py) on Debian's server binaries.
+# Checked every time (a new machine has no stamp to trust), silent when they are there; the package lists
+# are refreshed only when something must be installed.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql (the PostgreSQL store tests need a server)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -181,4 +189,6 @@ demo: bootstrap compile
 	$(BIN)/ape run demo --network ethereum:local:foundry
 
 clean:
+	@# A test cluster left running (a killed session) would outlive its state file in $(TOOLS).
+	-python3 tools/pg_cluster.py stop
 	rm -rf $(VENV) node_modules $(TOOLS) .build contracts/.cache

@@ -26,7 +26,7 @@ import click
 
 from keeper.evidence_bundle import CheckReport, build_bundle, chain_step, check_bundle, with_chain
 from keeper.settings import KeeperSettings
-from keeper.store import SqliteStore, StoreError, UnknownClaimError
+from keeper.store import StoreError, UnknownClaimError, open_store
 
 EXIT_OK = 0
 EXIT_DISAGREES = 1
@@ -62,15 +62,24 @@ def evidence() -> None:
 
 @evidence.command("export")
 @click.argument("claim_id", type=click.IntRange(min=1))
-@click.option("--database", type=click.Path(path_type=Path), help="The keeper's SQLite store.")
+@click.option(
+    "--database",
+    type=click.Path(path_type=Path),
+    help="The keeper's SQLite store (default: LG_DATABASE_URL's PostgreSQL store, else LG_DATABASE_PATH).",
+)
 def export(claim_id: int, database: Path | None) -> None:
     """Print the evidence bundle of one decided claim."""
     settings = KeeperSettings()
-    path = database or settings.database_path
-    if not path.exists():
-        _emit({"error": "unreadable", "detail": f"no store at {path}"})
+    if database is not None:  # an explicit file is SQLite, whatever LG_DATABASE_URL says
+        settings = settings.model_copy(update={"database_path": database, "database_url": None})
+    if settings.database_url is None and not settings.database_path.exists():
+        _emit({"error": "unreadable", "detail": f"no store at {settings.database_path}"})
         sys.exit(EXIT_UNREADABLE)
-    store = SqliteStore(path)
+    try:
+        store = open_store(settings)
+    except StoreError as exc:  # e.g. PostgreSQL unreachable (the message never holds the password)
+        _emit({"error": "unreadable", "detail": str(exc)})
+        sys.exit(EXIT_UNREADABLE)
     try:
         stored = store.decision(claim_id)
         if stored is None:

@@ -36,7 +36,7 @@ from keeper.interface import Exchange, ReasonCode
 from keeper.pipeline import NotInReviewError, Pipeline
 from keeper.policy import Decision
 from keeper.settings import KeeperSettings
-from keeper.store import ClaimRecord, ClaimState, SqliteStore, UnknownClaimError
+from keeper.store import ClaimRecord, ClaimState, SqlStore, UnknownClaimError, open_store
 from ops.units import parse_amount
 
 EXIT_OK = 0
@@ -140,10 +140,11 @@ def _fail(error: str, detail: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _store(settings: KeeperSettings) -> SqliteStore:
-    if not settings.database_path.exists():
+def _store(settings: KeeperSettings) -> SqlStore:
+    # A missing SQLite file is a wrong path, not a new store: the desk never creates one.
+    if settings.database_url is None and not settings.database_path.exists():
         _fail("configuration", f"no keeper store at {settings.database_path}", EXIT_CONFIG)
-    return SqliteStore(settings.database_path)
+    return open_store(settings)
 
 
 def _duration(seconds: int | None) -> str:

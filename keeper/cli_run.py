@@ -57,7 +57,7 @@ from keeper.settings import (
     is_local_network,
     network_name,
 )
-from keeper.store import SqliteStore
+from keeper.store import open_store
 from ops.deployment import deployment_path
 
 __all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "build_pipeline", "run"]
@@ -99,7 +99,7 @@ def build_pipeline(
     )
     return Pipeline(
         chain=ChainClient(contract, sender, chain_manager),
-        store=SqliteStore(settings.database_path),
+        store=open_store(settings),
         audit=AuditLog(settings.audit_log_path),
         verifier=verifier,
         policy=settings.policy(),

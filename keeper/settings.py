@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from keeper.evidence import AccountRef
 from keeper.interface import Exchange
 from keeper.policy import PolicyParams
+from keeper.store.url import redact_url
 from ops.deployment import DEPLOYMENTS_DIR, deployment_path
 
 
@@ -57,6 +59,13 @@ LOCAL_NETWORK = "local"
 # in between) changes, for each setting not given explicitly: no reorgs to wait out, so every block counts at
 # once, and a head that does not move is normal, so no watchdog (0 = off).
 LOCAL_DEFAULTS: dict[str, object] = {"confirmations": 0, "watchdog_seconds": 0.0}
+
+
+class DatabaseUrl(SecretStr):
+    """A PostgreSQL URL that may carry a password: shown (repr, str, the start-up log) with it masked."""
+
+    def _display(self) -> str:
+        return redact_url(self.get_secret_value())
 
 
 def network_name(choice: str) -> str | None:
@@ -189,7 +198,11 @@ def _describe_error(exc: Exception) -> str:
 class KeeperSettings(BaseSettings):
     """All keeper settings: environment or ``.env``, prefix ``LG_``; validated when constructed."""
 
-    model_config = SettingsConfigDict(env_prefix="LG_", env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a validation error would otherwise quote the input, LG_DATABASE_URL's password
+    # and LG_ACCOUNTS_JSON's secrets included; the field and the reason are still named.
+    model_config = SettingsConfigDict(
+        env_prefix="LG_", env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     okx_base_url: str = "https://www.okx.com"
     binance_base_url: str = "https://fapi.binance.com"
@@ -243,6 +256,11 @@ class KeeperSettings(BaseSettings):
 
     # The daemon (keeper/pipeline.py); see docs/keeper-daemon.md.
     database_path: Path = Path("var/keeper/keeper.sqlite3")
+    database_url: DatabaseUrl | None = Field(
+        default=None,
+        description="postgresql://user[:password]@host:port/db: the store in PostgreSQL; unset or empty: "
+        "SQLite at database_path (docs/keeper-daemon.md).",
+    )
     audit_log_path: Path = Path("var/keeper/audit.jsonl")
     contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     start_block: int = Field(default=0, ge=0, description="First block scanned when the store has no cursor.")
@@ -294,6 +312,24 @@ class KeeperSettings(BaseSettings):
                 raise ValueError(f"empty currency in {value!r}")
             return frozenset(cleaned)
         return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str):
+            return value
+        if not text.strip():
+            return None  # LG_DATABASE_URL= (empty): the SQLite default
+        scheme = text.split("://", 1)[0] if "://" in text else ""
+        if scheme not in ("postgresql", "postgres"):
+            # Only the scheme is named: the rest may hold a password.
+            raise ValueError(f"database_url must be a postgresql:// URL, not scheme {scheme or 'none'!r}")
+        return text
+
+    @field_serializer("database_url", when_used="json")
+    def _masked_url(self, value: DatabaseUrl | None) -> str | None:
+        return None if value is None else str(value)  # the start-up log shows where, never the password
 
     @model_validator(mode="after")
     def _ban_lengths_ordered(self) -> KeeperSettings:

@@ -1,4 +1,5 @@
-"""Keeper suite fixtures: a simulated exchange on port 0, settings pointing at it, hypothesis profiles."""
+"""Keeper suite fixtures: a simulated exchange on port 0, settings pointing at it, hypothesis profiles, and
+the store's databases (SQLite, and a real PostgreSQL server for the session)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from hypothesis import HealthCheck, settings
 from keeper_factories import make_settings
 from keeper_world import DAY, PASSPHRASE, KeeperWorld
 from lg_testkit import Governance
+from store_backends import (
+    NoPostgresError,
+    PostgresBackend,
+    SqliteBackend,
+    StoreBackend,
+    fresh_database,
+    start_cluster,
+    stop_cluster,
+)
 
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.service import Verifier
@@ -144,3 +154,40 @@ def keystore_validator(
     # Left in place: the contract session, running beside this one on the same ape data folder, lists
     # accounts/*.json and loads each file; one deleted in between fails its test (FileNotFoundError).
     # `make test` removes the test keystores (lg_test_*.json) before the sessions start.
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A real PostgreSQL server: ``LG_TEST_DATABASE_URL`` (a role that may CREATE DATABASE), else a
+    throw-away cluster (tools/pg_cluster.py) started for the session and stopped after it. No server here
+    fails the tests that need one: never a skip, which would pass the PostgreSQL store untested."""
+    given = os.environ.get("LG_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    try:
+        url, started = start_cluster()
+    except NoPostgresError as exc:
+        missing = str(exc)
+    else:
+        yield url
+        if started:  # one started by someone else (`tools/pg_cluster.py start`) is theirs to stop
+            stop_cluster()
+        return
+    pytest.fail(f"no PostgreSQL server for the store tests: {missing}", pytrace=False)
+
+
+@pytest.fixture
+def pg_database_url(pg_server_url: str) -> Iterator[str]:
+    """A new empty database for one test, dropped after it."""
+    with fresh_database(pg_server_url, f"lg_test_{uuid.uuid4().hex[:12]}") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_backend(request: pytest.FixtureRequest, tmp_path: Path) -> StoreBackend:
+    """Each store test once on a SQLite file and once on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        return SqliteBackend(tmp_path / "keeper.sqlite3")
+    # Asked for here, not as a parameter: the SQLite runs need no server.
+    return PostgresBackend(request.getfixturevalue("pg_database_url"))

@@ -340,3 +340,31 @@ def test_accounts_file__bybit_pem_not_an_rsa_key__error_names_ref_never_the_key(
     message = str(caught.value)
     assert REF in message and "private_key_pem" in message
     assert text.splitlines()[1] not in message
+
+
+def test_settings__lg_database_url__postgres_shown_with_the_password_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_DATABASE_URL", "postgresql://keeper:hunter2@db:5432/lg")
+
+    settings = KeeperSettings(_env_file=None)
+
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == "postgresql://keeper:hunter2@db:5432/lg"
+    assert settings.redacted()["database_url"] == "postgresql://keeper:***@db:5432/lg"
+    assert "hunter2" not in repr(settings) + str(settings)
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_settings__lg_database_url_empty__sqlite_default(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("LG_DATABASE_URL", value)
+    assert KeeperSettings(_env_file=None).database_url is None
+
+
+def test_settings__lg_database_url_not_postgres__rejected_never_quoting_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LG_DATABASE_URL", "mysql://keeper:hunter2@db/lg")
+    with pytest.raises(ValidationError, match="database_url must be a postgresql:// URL") as caught:
+        KeeperSettings(_env_file=None)
+    assert "hunter2" not in str(caught.value)

@@ -1,18 +1,30 @@
-"""The SQLite store: idempotent claim recording, the cursor, decisions, transactions and migrations."""
+"""The store on both databases: idempotent claim recording, the cursor, decisions, transactions, migrations.
+
+Every test that takes ``store`` or ``store_backend`` runs on SQLite and on a real PostgreSQL server (see
+``store_backend`` in conftest.py); the few marked "SQLite only" are about the file itself.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import socket
 import sqlite3
+import threading
 import zlib
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from store_backends import PostgresBackend, StoreBackend
 
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import RawAnswer
 from keeper.interface import ReasonCode
 from keeper.policy import Decision, PolicyParams
+from keeper.settings import KeeperSettings
 from keeper.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -22,11 +34,16 @@ from keeper.store import (
     ClaimState,
     DecisionToSave,
     SqliteStore,
+    SqlStore,
     StoredTransaction,
     StoreError,
     TxKind,
     UnknownClaimError,
+    open_store,
 )
+from keeper.store.migrations import POSTGRES, SQLITE, render
+from keeper.store.postgres import PostgresStore
+from keeper.store.url import redact_url, scrub
 
 HASH = "0x" + "ab" * 32
 APPROVE = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
@@ -75,11 +92,13 @@ def claim(claim_id: int, block: int = 10) -> ClaimRecord:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    return SqliteStore(tmp_path / "keeper.sqlite3")
+def store(store_backend: StoreBackend) -> Iterator[SqlStore]:
+    opened = store_backend.open()
+    yield opened
+    opened.close()
 
 
-def test_record_claims__same_claim_twice__is_a_noop(store: SqliteStore) -> None:
+def test_record_claims__same_claim_twice__is_a_noop(store: SqlStore) -> None:
     assert store.record_claims([claim(1), claim(2)], cursor=10) == [1, 2]
     store.defer(1, "transient: down", next_attempt_at=500)
 
@@ -91,18 +110,20 @@ def test_record_claims__same_claim_twice__is_a_noop(store: SqliteStore) -> None:
     assert store.cursor() == 10
 
 
-def test_cursor__never_moves_backwards(store: SqliteStore) -> None:
+def test_cursor__never_moves_backwards(store: SqlStore) -> None:
     assert store.cursor() is None
     store.record_claims([], cursor=20)
     store.record_claims([], cursor=15)
     assert store.cursor() == 20
 
 
-def test_record_claims__failure__keeps_cursor_and_claims_unchanged(store: SqliteStore) -> None:
+def test_record_claims__failure__keeps_cursor_and_claims_unchanged(
+    store: SqlStore, store_backend: StoreBackend
+) -> None:
     store.record_claims([claim(1)], cursor=10)
     bad = claim(2).model_copy(update={"exchange": None})  # NOT NULL violation inside the transaction
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store_backend.integrity_error):
         store.record_claims([claim(3), bad], cursor=30)
 
     assert store.cursor() == 10
@@ -111,7 +132,7 @@ def test_record_claims__failure__keeps_cursor_and_claims_unchanged(store: Sqlite
     assert info.value.claim_id == 3
 
 
-def test_due_for_verification__respects_next_attempt_at(store: SqliteStore) -> None:
+def test_due_for_verification__respects_next_attempt_at(store: SqlStore) -> None:
     store.record_claims([claim(1), claim(2), claim(3)], cursor=10)
     store.defer(2, "transient", next_attempt_at=100)
     store.defer(3, "transient", next_attempt_at=200)
@@ -120,7 +141,7 @@ def test_due_for_verification__respects_next_attempt_at(store: SqliteStore) -> N
     assert [c.claim_id for c in store.due_for_verification(now=200)] == [1, 2, 3]
 
 
-def test_save_decision__stores_verdict_and_marks_decided(store: SqliteStore) -> None:
+def test_save_decision__stores_verdict_and_marks_decided(store: SqlStore) -> None:
     store.record_claims([claim(1)], cursor=10)
     store.defer(1, "transient", next_attempt_at=100)
     decision = Decision(approved=True, payout=2**100, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
@@ -137,7 +158,7 @@ def test_save_decision__stores_verdict_and_marks_decided(store: SqliteStore) -> 
     assert store.due_for_verification(now=10**9) == []
 
 
-def test_save_decisions__a_group__stored_in_one_transaction(store: SqliteStore) -> None:
+def test_save_decisions__a_group__stored_in_one_transaction(store: SqlStore) -> None:
     store.record_claims([claim(1), claim(2)], cursor=10)
     approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
     reject = Decision(approved=False, payout=0, reason_code=ReasonCode.NOT_LIQUIDATED, evidence_hash=HASH)
@@ -156,7 +177,9 @@ def test_save_decisions__a_group__stored_in_one_transaction(store: SqliteStore) 
     assert [c.state for c in (store.claim(1), store.claim(2))] == [ClaimState.DECIDED] * 2
 
 
-def test_save_decisions__one_item_fails__none_of_the_group_is_stored(store: SqliteStore) -> None:
+def test_save_decisions__one_item_fails__none_of_the_group_is_stored(
+    store: SqlStore, store_backend: StoreBackend
+) -> None:
     store.record_claims([claim(1)], cursor=10)
     approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
     group = [
@@ -164,14 +187,14 @@ def test_save_decisions__one_item_fails__none_of_the_group_is_stored(store: Sqli
         DecisionToSave(claim_id=99, decision=approve, record={}, evidence=None),  # never recorded
     ]
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store_backend.integrity_error):
         store.save_decisions(group)
 
     assert store.decision(1) is None
     assert store.claim(1).state is ClaimState.RECORDED
 
 
-def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: SqliteStore) -> None:
+def test_awaiting_payout__posted_approvals_and_foreign_verdicts_only(store: SqlStore) -> None:
     store.record_claims([claim(i) for i in range(1, 6)], cursor=10)
     approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
     reject = Decision(approved=False, payout=0, reason_code=ReasonCode.NO_LOSS, evidence_hash=HASH)
@@ -198,7 +221,7 @@ def appeal(claim_id: int, kind: AppealKind, block: int, log_index: int = 0) -> A
     return AppealRecord(claim_id=claim_id, kind=kind, block_number=block, log_index=log_index)
 
 
-def test_record_claims__appeals__applied_in_chain_order_with_the_cursor(store: SqliteStore) -> None:
+def test_record_claims__appeals__applied_in_chain_order_with_the_cursor(store: SqlStore) -> None:
     approve = Decision(approved=True, payout=5, reason_code=ReasonCode.APPROVED, evidence_hash=HASH)
     store.record_claims([claim(1), claim(2), claim(3)], cursor=10)
     for claim_id in (1, 2, 3):
@@ -229,18 +252,20 @@ def test_record_claims__appeals__applied_in_chain_order_with_the_cursor(store: S
     assert store.awaiting_payout() == []
 
 
-def test_record_claims__appeal_fails__nothing_applied_and_cursor_kept(store: SqliteStore) -> None:
+def test_record_claims__appeal_fails__nothing_applied_and_cursor_kept(
+    store: SqlStore, store_backend: StoreBackend
+) -> None:
     store.record_claims([claim(1)], cursor=10)
     bad = claim(2).model_copy(update={"user": None})  # NOT NULL violation inside the transaction
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(store_backend.integrity_error):
         store.record_claims([bad], cursor=30, appeals=[appeal(1, AppealKind.VETOED, block=20)])
 
     assert store.cursor() == 10
     assert store.claim(1).state is ClaimState.RECORDED
 
 
-def test_payout_failed__counts_refusals_not_waits(store: SqliteStore) -> None:
+def test_payout_failed__counts_refusals_not_waits(store: SqlStore) -> None:
     store.record_claims([claim(1)], cursor=10)
     store.payout_failed(1, "payout_failed: amount=5", retry_at=100)
     store.payout_failed(1, "payout_failed: amount=5", retry_at=200)
@@ -254,28 +279,30 @@ def test_payout_failed__counts_refusals_not_waits(store: SqliteStore) -> None:
     )
 
 
-def test_migrations__version_1_database__upgraded_with_payout_back_off_columns(tmp_path: Path) -> None:
-    path = tmp_path / "k.sqlite3"
-    old = SqliteStore(path, migrations=MIGRATIONS[:1])
+def test_migrations__version_1_database__upgraded_with_payout_back_off_columns(
+    store_backend: StoreBackend,
+) -> None:
+    old = store_backend.open(migrations=MIGRATIONS[:1])
     old.record_claims([claim(1)], cursor=5)
     old.close()
 
-    upgraded = SqliteStore(path)
+    upgraded = store_backend.open()
 
     assert upgraded.schema_version == SCHEMA_VERSION == 3
     assert upgraded.claim(1) == claim(1)  # payout_failures 0, payout_retry_at 0
 
 
-def test_migrations__version_2_database__upgraded_with_review_columns_and_answers(tmp_path: Path) -> None:
-    path = tmp_path / "k.sqlite3"
-    old = SqliteStore(path, migrations=MIGRATIONS[:2])
+def test_migrations__version_2_database__upgraded_with_review_columns_and_answers(
+    store_backend: StoreBackend,
+) -> None:
+    old = store_backend.open(migrations=MIGRATIONS[:2])
     old.record_claims([claim(1)], cursor=5)
     old.close()
-    with sqlite3.connect(path) as conn:  # a decision as a schema-2 keeper wrote it
-        conn.execute("INSERT INTO decisions VALUES (1, 1, '5', 0, ?, '{}')", (HASH,))
-        conn.execute("UPDATE claims SET state = 'decided'")
+    # A decision as a schema-2 keeper wrote it.
+    store_backend.execute("INSERT INTO decisions VALUES (1, 1, '5', 0, ?, '{}')", (HASH,))
+    store_backend.execute("UPDATE claims SET state = 'decided'")
 
-    upgraded = SqliteStore(path)
+    upgraded = store_backend.open()
 
     assert upgraded.schema_version == 3
     record = upgraded.claim(1)
@@ -288,7 +315,7 @@ def test_migrations__version_2_database__upgraded_with_review_columns_and_answer
 # --- the manual-review desk and the raw answers
 
 
-def test_to_review__waits_for_a_person__never_due_for_verification(store: SqliteStore) -> None:
+def test_to_review__waits_for_a_person__never_due_for_verification(store: SqlStore) -> None:
     """Before: a claim needing a person was deferred and re-polled every hour until its order aged out."""
     store.record_claims([claim(1), claim(2)], cursor=10)
     judged = claim_input(1)
@@ -310,20 +337,21 @@ def test_to_review__waits_for_a_person__never_due_for_verification(store: Sqlite
     assert store.count_by_state()[ClaimState.MANUAL_REVIEW] == 1
 
 
-def test_to_review__raw_answers_kept_byte_for_byte_and_compressed(store: SqliteStore, tmp_path: Path) -> None:
+def test_to_review__raw_answers_kept_byte_for_byte_and_compressed(
+    store: SqlStore, store_backend: StoreBackend
+) -> None:
     store.record_claims([claim(1)], cursor=10)
     answers = [answer(b'{"code":"51603","data":[]}' * 40), answer(b"\x00\xffnot json", status=502)]
 
     store.to_review(1, ReviewCause.AGED_OUT, "older than 3 months", answers, now=5)
 
     assert store.answers(1) == answers
-    with sqlite3.connect(tmp_path / "keeper.sqlite3") as conn:
-        rows = conn.execute("SELECT seq, sha256, length(body) FROM answers ORDER BY seq").fetchall()
+    rows = store_backend.execute("SELECT seq, sha256, length(body) FROM answers ORDER BY seq")
     assert [(seq, digest) for seq, digest, _ in rows] == [(0, answers[0].sha256), (1, answers[1].sha256)]
     assert rows[0][2] < len(answers[0].body)  # zlib, not the raw bytes
 
 
-def test_save_decision__answers_replace_the_set_only_when_given(store: SqliteStore) -> None:
+def test_save_decision__answers_replace_the_set_only_when_given(store: SqlStore) -> None:
     store.record_claims([claim(1)], cursor=10)
     first, second = [answer(b"first")], [answer(b"second"), answer(b"third")]
     store.save_decision(1, APPROVE, {}, evidence=None, answers=first, policy=POLICY)
@@ -340,22 +368,21 @@ def test_save_decision__answers_replace_the_set_only_when_given(store: SqliteSto
     assert again is not None and again.policy == POLICY
 
 
-def test_answers__stored_body_changed__store_error(store: SqliteStore, tmp_path: Path) -> None:
+def test_answers__stored_body_changed__store_error(store: SqlStore, store_backend: StoreBackend) -> None:
     store.record_claims([claim(1)], cursor=10)
     store.to_review(1, ReviewCause.MALFORMED_RESPONSE, "bad", [answer(b"{}")], now=5)
-    with sqlite3.connect(tmp_path / "keeper.sqlite3") as conn:
-        conn.execute("UPDATE answers SET body = ?", (zlib.compress(b"[]"),))
+    store_backend.execute("UPDATE answers SET body = ?", (zlib.compress(b"[]"),))
 
     with pytest.raises(StoreError, match="claim 1: stored answer 0 does not match its sha256"):
         store.answers(1)
 
 
-def test_to_review__unknown_claim__raises(store: SqliteStore) -> None:
+def test_to_review__unknown_claim__raises(store: SqlStore) -> None:
     with pytest.raises(UnknownClaimError):
         store.to_review(7, ReviewCause.AGED_OUT, "x", [], now=1)
 
 
-def test_record_claims__reopened_after_review__verified_again(store: SqliteStore) -> None:
+def test_record_claims__reopened_after_review__verified_again(store: SqlStore) -> None:
     store.record_claims([claim(1)], cursor=10)
     store.to_review(1, ReviewCause.AGED_OUT, "x", [answer(b"{}")], now=1)
 
@@ -365,7 +392,7 @@ def test_record_claims__reopened_after_review__verified_again(store: SqliteStore
     assert [c.claim_id for c in store.due_for_verification(now=0)] == [1]
 
 
-def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
+def test_transactions__round_trip_in_order(store: SqlStore) -> None:
     first = StoredTransaction(
         tx_hash="0x01", kind=TxKind.VERIFY, claim_ids=[1, 2], status="confirmed", gas_used=7
     )
@@ -375,7 +402,8 @@ def test_transactions__round_trip_in_order(store: SqliteStore) -> None:
     assert store.transactions() == [first, second]
 
 
-def test_open__sets_wal_and_schema_version(tmp_path: Path) -> None:
+def test_open__sqlite_file__wal_and_user_version(tmp_path: Path) -> None:
+    """SQLite only: the file's journal mode and ``PRAGMA user_version``."""
     path = tmp_path / "k.sqlite3"
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
@@ -383,38 +411,196 @@ def test_open__sets_wal_and_schema_version(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
 
 
-def test_migrations__applied_once_and_in_order(tmp_path: Path) -> None:
-    path = tmp_path / "k.sqlite3"
-    first = SqliteStore(path)
+def test_open__empty_database__migrated_to_the_schema_version(store_backend: StoreBackend) -> None:
+    store_backend.open().close()
+
+    assert store_backend.schema_version() == SCHEMA_VERSION
+    assert {"claims", "evidence", "decisions", "answers", "transactions", "cursor"} <= store_backend.tables()
+
+
+def test_migrations__applied_once_and_in_order(store_backend: StoreBackend) -> None:
+    first = store_backend.open()
     first.record_claims([claim(1)], cursor=5)
     first.close()
     extra = "ALTER TABLE claims ADD COLUMN note TEXT; CREATE TABLE marker (id INTEGER)"
 
-    reopened = SqliteStore(path, migrations=(*MIGRATIONS, extra))
+    reopened = store_backend.open(migrations=(*MIGRATIONS, extra))
 
     assert reopened.schema_version == len(MIGRATIONS) + 1
     assert reopened.claim(1) == claim(1)  # data kept across the upgrade
     reopened.close()
-    again = SqliteStore(path, migrations=(*MIGRATIONS, extra))  # re-running would fail on ALTER if re-applied
+    again = store_backend.open(
+        migrations=(*MIGRATIONS, extra)
+    )  # re-running would fail on ALTER if re-applied
     assert again.schema_version == len(MIGRATIONS) + 1
+    again.close()
 
 
-def test_migrations__failing_migration__rolls_back(tmp_path: Path) -> None:
-    path = tmp_path / "k.sqlite3"
-    SqliteStore(path).close()
+def test_migrations__failing_migration__rolls_back(store_backend: StoreBackend) -> None:
+    store_backend.open().close()
     broken = "CREATE TABLE half (id INTEGER); SELECT * FROM no_such_table"
 
-    with pytest.raises(sqlite3.OperationalError):
-        SqliteStore(path, migrations=(*MIGRATIONS, broken))
+    with pytest.raises(store_backend.missing_table_error):
+        store_backend.open(migrations=(*MIGRATIONS, broken))
 
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "half" not in tables
+    assert store_backend.schema_version() == len(MIGRATIONS)
+    assert "half" not in store_backend.tables()
 
 
-def test_open__newer_schema__refused(tmp_path: Path) -> None:
-    path = tmp_path / "k.sqlite3"
-    SqliteStore(path, migrations=(*MIGRATIONS, "CREATE TABLE later (id INTEGER)")).close()
+def test_open__newer_schema__refused(store_backend: StoreBackend) -> None:
+    store_backend.open(migrations=(*MIGRATIONS, "CREATE TABLE later (id INTEGER)")).close()
     with pytest.raises(StoreError, match="newer than this keeper"):
-        SqliteStore(path)
+        store_backend.open()
+
+
+# --- one schema for both databases
+
+
+# The released migrations as SQLite applied them (sha256 of the text): the files in use were made by these.
+RELEASED_SQLITE_MIGRATIONS = (
+    "26c8cbd43cae68d7434dfce031a77881d431611620c300a7b0af53fcd4e14e40",
+    "7f9fe19522a61f7f3438b822fd2ea122ff983e7c5c493b00bd3d84fe99731414",
+    "9b112b6b76978f651d41f8e23d3cca05776fcc8c3a63816b492c4f36af300176",
+)
+
+
+def test_migrations__sqlite_rendering__the_released_text_byte_for_byte() -> None:
+    rendered = [hashlib.sha256(render(m, SQLITE).encode()).hexdigest() for m in MIGRATIONS]
+
+    assert rendered[: len(RELEASED_SQLITE_MIGRATIONS)] == list(RELEASED_SQLITE_MIGRATIONS)
+
+
+def test_migrations__postgres_rendering__64_bit_ids_bytea_and_a_quoted_user() -> None:
+    first, _, third = (render(m, POSTGRES) for m in MIGRATIONS)
+
+    assert "claim_id BIGINT PRIMARY KEY" in first and "INTEGER" not in first
+    assert '"user" TEXT NOT NULL' in first
+    assert "rowid BIGINT GENERATED ALWAYS AS IDENTITY" in first  # transactions keep insertion order
+    assert "body BYTEA NOT NULL" in third and "observed_at_ms BIGINT" in third
+    assert "{" not in first + third  # every placeholder filled
+
+
+def test_record_claims__largest_signed_64_bit_claim_id__round_trips(store: SqlStore) -> None:
+    big = claim(2**63 - 1)
+
+    assert store.record_claims([big], cursor=1) == [2**63 - 1]
+    assert store.claim(2**63 - 1) == big
+
+
+def test_claims_in_state__no_states__none(store: SqlStore) -> None:
+    store.record_claims([claim(1)], cursor=10)
+    assert store.claims_in_state() == []
+
+
+def test_record_transaction__same_hash_again__replaced_and_listed_last(store: SqlStore) -> None:
+    sent = StoredTransaction(tx_hash="0x01", kind=TxKind.VERIFY, claim_ids=[1], status="sent")
+    other = StoredTransaction(tx_hash="0x02", kind=TxKind.PAYOUT, claim_ids=[2], status="confirmed")
+    store.record_transaction(sent)
+    store.record_transaction(other)
+
+    confirmed = sent.model_copy(update={"status": "confirmed", "gas_used": 9})
+    store.record_transaction(confirmed)
+
+    assert store.transactions() == [other, confirmed]
+
+
+def test_open__two_keepers_at_once__each_migration_applied_once(store_backend: StoreBackend) -> None:
+    """Before: SQLite read the version outside the lock, so two keepers starting on an empty database
+    both applied migration 1 and one failed on ``CREATE TABLE claims``."""
+    opened: list[SqlStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(store_backend.open())
+        except BaseException as exc:
+            errors.append(exc)
+
+    with store_backend.hold_migration_lock() as wait_for_waiters:
+        threads = [threading.Thread(target=open_one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        wait_for_waiters(2)  # both have read version 0 and wait to migrate
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert [s.schema_version for s in opened] == [SCHEMA_VERSION] * 2
+    assert store_backend.schema_version() == SCHEMA_VERSION
+    opened[0].record_claims([claim(1)], cursor=1)
+    assert opened[1].claim(1) == claim(1)
+    for s in opened:
+        s.close()
+
+
+def test_open__postgres__version_in_the_one_row_schema_version_table(pg_database_url: str) -> None:
+    """PostgreSQL only: the version SQLite keeps in ``PRAGMA user_version``."""
+    backend = PostgresBackend(pg_database_url)
+    backend.open(migrations=MIGRATIONS[:2]).close()
+    assert backend.execute("SELECT id, version FROM schema_version") == [(1, 2)]
+
+    backend.open().close()
+
+    assert backend.execute("SELECT id, version FROM schema_version") == [(1, SCHEMA_VERSION)]
+
+
+# --- choosing the store, and the password
+
+
+def test_open_store__no_database_url__sqlite_at_database_path(tmp_path: Path) -> None:
+    settings = KeeperSettings(_env_file=None, database_path=tmp_path / "k.sqlite3", database_url="")
+
+    store = open_store(settings)
+
+    assert isinstance(store, SqliteStore) and store.path == tmp_path / "k.sqlite3"
+    store.close()
+
+
+def test_open_store__database_url__postgres_shown_without_its_password(pg_database_url: str) -> None:
+    # The test server trusts 127.0.0.1: the password is never asked for, only carried by the URL.
+    parts = urlsplit(pg_database_url)
+    url = parts._replace(netloc=f"postgres:hunter2@{parts.hostname}:{parts.port}").geturl()
+    settings = KeeperSettings(_env_file=None, database_url=url)
+
+    store = open_store(settings)
+
+    assert isinstance(store, PostgresStore)
+    assert store.schema_version == SCHEMA_VERSION
+    assert (
+        repr(store) == f"PostgresStore(postgresql://postgres:***@{parts.hostname}:{parts.port}{parts.path})"
+    )
+    assert "hunter2" not in repr(store) + repr(settings) + json.dumps(settings.redacted(), default=str)
+    store.close()
+
+
+def test_postgres_store__unreachable__store_error_without_the_password() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://keeper:s3cr%25et@127.0.0.1:{port}/lg"
+
+    with pytest.raises(StoreError) as caught:
+        PostgresStore(url, connect_timeout_seconds=1)
+
+    message = str(caught.value)
+    assert f"postgresql://keeper:***@127.0.0.1:{port}/lg" in message
+    assert "s3cr" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://k:pw@db:5432/lg", "postgresql://k:***@db:5432/lg"),
+        ("postgresql://k@db/lg", "postgresql://k@db/lg"),
+        ("postgresql://db/lg?sslmode=require&password=pw", "postgresql://db/lg?sslmode=require&password=***"),
+        ("postgresql://k:p%40ss@[::1]:5432/lg", "postgresql://k:***@[::1]:5432/lg"),
+        ("host=db password='p w' dbname=lg", "host=db password=*** dbname=lg"),
+    ],
+)
+def test_redact_url__password_masked_everything_else_kept(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_scrub__a_message_quoting_the_password__masked_raw_and_decoded() -> None:
+    url = "postgresql://k:p%40ss@db/lg"
+    assert scrub('bad token "p%40ss" for p@ss', url) == 'bad token "***" for ***'
