@@ -17,7 +17,7 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap postgres-server compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
+.PHONY: help bootstrap postgres-server promtool compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
 	clean analyze coverage bench bench-burst prove mutate
 
 help:
@@ -33,7 +33,8 @@ help:
 	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
 	@echo "make bench-burst - the crash-day burst: 10,000 mixed claims against the 1,000-claim run"
 
-bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge postgres-server
+bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge postgres-server \
+	promtool
 
 # The PostgreSQL store's tests run a throw-away cluster (tools/pg_cluster.py) on Debian's server binaries.
 # Checked every time (a new machine has no stamp to trust), silent when they are there; the package lists
@@ -42,6 +43,13 @@ postgres-server:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		echo "installing Debian's postgresql (the PostgreSQL store tests need a server)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# The alert rules' tests (tests/keeper/test_alert_rules.py) run `promtool check rules` and `promtool test rules`;
+# Debian's prometheus package ships promtool. Checked the same way as the PostgreSQL server.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus (the alert rule tests need promtool)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

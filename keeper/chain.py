@@ -18,6 +18,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 
+from keeper import tracing
 from keeper.chain_codec import (
     READ_BATCH,
     ErrorCodec,
@@ -478,6 +479,7 @@ class ChainClient:
         """(token balance, reserved) of the pool."""
         return int(self._view("totalAssets")), int(self._view("reservedAmount"))
 
+    @tracing.traced_send
     def _submit(self, method: str, arguments: Any, claim_ids: list[int]) -> PendingTransaction:
         """Dry-run, sign and send. The keeper encodes the call and dry-runs it with one ``eth_estimateGas``
         (which reverts exactly as the transaction would), ape fills in the fees and signs, the keeper submits
@@ -503,6 +505,7 @@ class ChainClient:
         tx_hash = "0x" + bytes(provider.web3.eth.send_raw_transaction(signed.serialize_transaction())).hex()
         return PendingTransaction(tx_hash=tx_hash, method=method, call=call, claim_ids=claim_ids)
 
+    @tracing.traced_settle
     def settle(self, pending: PendingTransaction) -> SentTransaction:
         """Waits for a sent write's receipt, polled from a few milliseconds (ape's own wait sleeps 0.1 s when
         the first look finds nothing); a write that reverted when mined raises ``WriteRevertedError``."""

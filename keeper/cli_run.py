@@ -29,6 +29,7 @@ import click
 
 from keeper.audit_log import AuditLog
 from keeper.chain import ChainClient
+from keeper.claim_ownership import lease_config
 from keeper.daemon import (
     EXIT_CONFIG,
     EXIT_LOCKED,
@@ -56,8 +57,10 @@ from keeper.settings import (
     KeeperSettings,
     is_local_network,
     network_name,
+    warn_unknown_variables,
 )
 from keeper.store import open_store
+from keeper.tracing import configure as configure_tracing
 from ops.deployment import deployment_path
 
 __all__ = ["EXIT_CONFIG", "EXIT_LOCKED", "EXIT_OK", "build_pipeline", "run"]
@@ -80,6 +83,7 @@ def pipeline_config(settings: KeeperSettings) -> PipelineConfig:
         shard_count=settings.shard_count,
         shard_index=settings.shard_index,
         shard_takeover_seconds=settings.shard_takeover_seconds,
+        lease=lease_config(settings),
     )
 
 
@@ -176,6 +180,7 @@ def check_unattended_passphrase(alias: str) -> None:
 
 def load_settings(address: str | None, network: str | None = None) -> tuple[KeeperSettings, str]:
     """Settings for ``network`` (local defaults on ethereum:local:*) and the contract to watch."""
+    warn_unknown_variables(os.environ)  # before a configuration error: a misspelt name may be its cause
     try:
         settings = KeeperSettings()
         if network is not None:
@@ -263,6 +268,7 @@ def _run_locked(
     from ape import accounts, chain, networks, project
 
     quiet_ape_logging(settings.log_level)
+    configure_tracing(settings)  # LG_OTEL_*: the no-op tracer unless an exporter is named
     with networks.parse_network_choice(network):
         sender = load_account(accounts, alias)
         contract = project.ILeverageGuard.at(contract_address)

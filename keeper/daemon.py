@@ -16,13 +16,17 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from keeper.cli_review import purge_deadline
+from keeper.interface import Exchange
 from keeper.metrics import HealthState, KeeperMetrics
 from keeper.pipeline import Pipeline, RunReport
+from keeper.store import ClaimRecord
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +119,8 @@ class Daemon:
         """Loops until stopped (``EXIT_OK``) or the chain head stalls (``EXIT_HEAD_STALLED``)."""
         watchdog = threading.Thread(target=self._watch_pass_duration, name="pass-watchdog", daemon=True)
         watchdog.start()
+        # A first pass (a long catch-up) is not late since the epoch: KeeperNoPassFinished counts from here.
+        self.metrics.last_pass.set(time.time())
         log.info("keeper loop started (poll every %.1fs)", self.config.poll_interval_seconds)
         try:
             while not self.stop.is_set():
@@ -136,6 +142,7 @@ class Daemon:
     def run_pass(self) -> RunReport | None:
         """One pass; None when it failed (logged and counted, retried at the next poll)."""
         self.health.pass_started()
+        started = time.monotonic()
         report: RunReport | None = None
         try:
             chain = self.pipeline.chain
@@ -148,7 +155,10 @@ class Daemon:
             store = self.pipeline.store
             self.metrics.observe_chain(head, store.cursor(), free - reserved, reserved)
             self.metrics.observe_states({state.value: n for state, n in store.count_by_state().items()})
-            self.metrics.observe_reviews(store.in_review(), chain.now())
+            in_review = store.in_review()
+            self.metrics.observe_reviews(in_review, chain.now())
+            # The exchange purges on its own clock, not the chain's: wall time.
+            self.metrics.observe_purge_deadlines(purge_deadlines(in_review), time.time())
             self.metrics.observe_exchanges(self.pipeline.verifier.exchange_transports())
             if (
                 report.recorded
@@ -166,6 +176,7 @@ class Daemon:
             )
         finally:
             self.health.pass_finished(ok=report is not None)
+            self.metrics.pass_duration.observe(time.monotonic() - started)
         return report
 
     def _watch_pass_duration(self) -> None:
@@ -179,6 +190,19 @@ class Daemon:
                 # A thread cannot interrupt a blocked call in the main thread; leave and let the supervisor
                 # restart us. The store and audit log are crash-safe by design (see pipeline.py).
                 os._exit(EXIT_PASS_STUCK)
+
+
+def purge_deadlines(in_review: list[ClaimRecord]) -> dict[Exchange, list[int]]:
+    """When each exchange purges the orders of the claims in review, as ``keeper review list`` shows them
+    (claims whose earliest liquidation time is not known are left out)."""
+    deadlines: dict[Exchange, list[int]] = {}
+    for claim in in_review:
+        exchange = Exchange(claim.exchange)
+        earliest = claim.review_earliest_ms
+        deadline = None if earliest is None else purge_deadline(exchange, earliest)
+        if deadline is not None:
+            deadlines.setdefault(exchange, []).append(deadline)
+    return deadlines
 
 
 def summary(report: RunReport) -> dict[str, object]:

@@ -14,16 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import MetricsHandler
+from typing_extensions import override
 
+from keeper.exchanges.errors import AuthenticationError
 from keeper.interface import Exchange
 
 if TYPE_CHECKING:
@@ -33,6 +30,10 @@ if TYPE_CHECKING:
     from keeper.transport import HttpTransport
 
 DISPOSITIONS = ("approved", "rejected", "manual_review", "deferred")
+TX_KINDS = ("verify", "payout")
+"""keeper.store.TxKind's values; the store is not imported here: it would load the exchange transport."""
+PASS_SECONDS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+"""Up to LG_MAX_PASS_SECONDS' default: a pass that long is killed by the watchdog."""
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ class KeeperMetrics:
             ["exchange", "code"],
             registry=r,
         )
+        # At 0 from the start: increase() cannot see a series' first sample, so the first refusal of an
+        # exchange's credentials (KeeperExchangeAuthRefused) would otherwise go unnoticed.
+        for exchange in Exchange:
+            self.exchange_errors.labels(exchange.slug, AuthenticationError.error_name)
         self.tx_sent = Counter("keeper_tx_sent", "Transactions sent, by kind.", ["kind"], registry=r)
         self.tx_failed = Counter(
             "keeper_tx_failed",
@@ -77,6 +82,9 @@ class KeeperMetrics:
             ["kind"],
             registry=r,
         )
+        for kind in TX_KINDS:  # at 0 from the start, as above (KeeperVerdictTransactionsFailing)
+            self.tx_sent.labels(kind)
+            self.tx_failed.labels(kind)
         self.gas_used = Counter(
             "keeper_gas_used", "Gas used by the keeper's transactions.", ["kind"], registry=r
         )
@@ -121,7 +129,22 @@ class KeeperMetrics:
             registry=r,
         )
         self.last_pass = Gauge(
-            "keeper_last_pass_timestamp_seconds", "Unix time of the last pass.", registry=r
+            "keeper_last_pass_timestamp_seconds",
+            "Unix time of the last completed pass; before the first, of the loop's start.",
+            registry=r,
+        )
+        self.pass_duration = Histogram(
+            "keeper_pass_duration_seconds",
+            "Wall time of each pass, failed ones included.",
+            buckets=PASS_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.review_purge_in = Gauge(
+            "keeper_review_purge_in_seconds",
+            "Per exchange, the least time left before the exchange purges the order of a claim in review "
+            "(among those not purged yet; none: no series).",
+            ["exchange"],
+            registry=r,
         )
         self.clock_offset = Gauge(
             "keeper_exchange_clock_offset_ms",
@@ -198,6 +221,15 @@ class KeeperMetrics:
             self.in_review.labels(exchange, cause).set(count)
         entered = [c.review_entered_at for c in in_review if c.review_entered_at is not None]
         self.oldest_review_age.set(max(0, now - min(entered)) if entered else 0)
+
+    def observe_purge_deadlines(self, deadlines: Mapping[Exchange, list[int]], now: float) -> None:
+        """``deadlines``: unix seconds at which each exchange purges its claims in review (``now`` on the
+        same wall clock). One already past is left out: that data is gone, a reminder cannot save it."""
+        self.review_purge_in.clear()  # an exchange with no claim left to save reads as gone, as above
+        for exchange, times in deadlines.items():
+            ahead = [deadline - now for deadline in times if deadline > now]
+            if ahead:
+                self.review_purge_in.labels(exchange.slug).set(min(ahead))
 
     def observe_exchanges(self, transports: Mapping[Exchange, HttpTransport]) -> None:
         """Each exchange's clock offset, refused timestamps and back-off, from its shared transport."""
@@ -314,11 +346,18 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 def _handler_for(metrics: KeeperMetrics, health: HealthState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(MetricsHandler):
+        # The library's handler serves /metrics: the text format or OpenMetrics as the scraper asks (Accept),
+        # gzip when accepted, name[] filters. It also logs no request (a scrape every few seconds would
+        # drown the keeper's own log).
+        registry = metrics.registry
+
+        @override
         def do_GET(self) -> None:
-            if self.path == "/metrics":
-                self._reply(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
-            elif self.path == "/healthz":
+            path = urlparse(self.path).path
+            if path == "/metrics":
+                super().do_GET()
+            elif path == "/healthz":
                 snapshot = health.snapshot()
                 body = json.dumps(snapshot).encode()
                 self._reply(200 if snapshot["ok"] else 503, "application/json", body)
@@ -331,8 +370,5 @@ def _handler_for(metrics: KeeperMetrics, health: HealthState) -> type[BaseHTTPRe
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # scrapes every few seconds would drown the keeper's own log
 
     return Handler

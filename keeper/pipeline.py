@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from keeper import tracing
 from keeper.audit_log import AuditLog
 from keeper.chain import (
     ChainClient,
@@ -41,6 +42,7 @@ from keeper.chain import (
     term_at,
 )
 from keeper.chain_codec import batches
+from keeper.claim_ownership import ClaimOwnership, LeaseConfig, Leases, Shards
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import answer_digests
 from keeper.exchanges.errors import Disposition
@@ -118,6 +120,9 @@ class PipelineConfig:
     shard_count: int = 1
     shard_index: int = 0
     shard_takeover_seconds: int = 3600
+    lease: LeaseConfig | None = None
+    """Set when keepers share one store (PostgreSQL): claims are leased (``claim_ownership.Leases``) and
+    the shard settings are not used."""
     payout_retry_seconds: tuple[int, ...] = (3_600, 6 * 3_600, 24 * 3_600)
     """Back-off after the n-th refused payout of a claim (``PayoutFailed``); the last entry repeats."""
 
@@ -185,7 +190,17 @@ class Pipeline:
         # is as fresh as one read for the claim at once, so claims seen together share day-window reads
         # (OrderQuery.known_since_ms). Kept for the due claims only.
         self._seen_at_ms: dict[int, int] = {}
+        self._leases = None if config.lease is None else Leases(config.lease)
 
+    @property
+    def ownership(self) -> ClaimOwnership:
+        """Which claims this keeper works on: leases in a shared store, else its shard (read from
+        ``config`` each time: a test may change the shard settings between passes)."""
+        if self._leases is not None:
+            return self._leases
+        return Shards(self.config.shard_count, self.config.shard_index, self.config.shard_takeover_seconds)
+
+    @tracing.traced_pass
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
         """One pass; ``should_stop`` is checked between steps (a SIGTERM finishes the current step only)."""
         report = RunReport()
@@ -228,7 +243,7 @@ class Pipeline:
             views = self.chain.claims([claim.claim_id for claim in waiting])
             for claim in waiting:
                 self._settled_elsewhere(claim, views[claim.claim_id])
-        due = self.store.due_for_verification(now)
+        due = self.ownership.due(self.store, now)
         seen_now = int(time.time() * 1000)
         self._seen_at_ms = {c.claim_id: self._seen_at_ms.get(c.claim_id, seen_now) for c in due}
         if not due:
@@ -239,6 +254,8 @@ class Pipeline:
         if admission.waiting:
             log.info("%d claim(s) wait for exchange budget: %s", len(admission.waiting), admission.reason)
             report.waiting_for_budget = [due[i].claim_id for i in admission.waiting]
+            # Another keeper's budget (its own IP's weight) may cover them now.
+            self.ownership.release(self.store, report.waiting_for_budget)
             due = [due[i] for i in admission.admitted]
             if not due:
                 return
@@ -251,7 +268,7 @@ class Pipeline:
             (claim, views[claim.claim_id])
             for claim in due
             if not self._settled_elsewhere(claim, views[claim.claim_id])
-            and self._ours(claim, views[claim.claim_id], now)
+            and self.ownership.ours(claim, views[claim.claim_id], now)
         ]
         if not dues:
             return
@@ -268,9 +285,12 @@ class Pipeline:
         # Verdicts are audited and stored in groups of a verdict batch (one fsync each for the audit log and
         # the database per group, not per verdict), each group before its batch is posted.
         concluded: list[DecisionToSave] = []
+        tracing.verifying(inputs)
         try:
             for index, outcome in self.verifier.verify_stream(requests):
-                verdict = self._conclude(inputs[index], outcome, policy, now, report)
+                self.ownership.working(self.store)
+                with tracing.decide_span(index):
+                    verdict = self._conclude(inputs[index], outcome, policy, now, report)
                 if verdict is None:
                     continue
                 concluded.append(verdict)
@@ -319,6 +339,10 @@ class Pipeline:
     def _save(self, verdicts: Sequence[DecisionToSave], now: int, report: RunReport) -> None:
         """Audits, then stores, a group of verdicts. Audit before store: a crash in between re-decides the
         group and audits it again, never the reverse (a posted verdict with no audit record)."""
+        # A keeper whose lease lapsed mid-work stores no verdict over the new owner's: that one may differ
+        # (the trader's remaining coverage moved) and be the one on chain, which decides whether it is paid.
+        kept = set(self.ownership.keep(self.store, [verdict.claim_id for verdict in verdicts]))
+        verdicts = [verdict for verdict in verdicts if verdict.claim_id in kept]
         if not verdicts:
             return
         self.audit.record_decisions([(v.claim_id, v.decision, v.record) for v in verdicts], timestamp=now)
@@ -430,12 +454,6 @@ class Pipeline:
         self.store.set_state([claim.claim_id], _state_for(view.status))
         return True
 
-    def _ours(self, claim: ClaimRecord, view: ClaimView, now: int) -> bool:
-        """Our shard (claimId mod N), or another shard's claim left Pending too long (its keeper is down)."""
-        if claim.claim_id % self.config.shard_count == self.config.shard_index:
-            return True
-        return now - view.submitted_at >= self.config.shard_takeover_seconds
-
     def _claim_input(
         self,
         claim: ClaimRecord,
@@ -508,7 +526,7 @@ class Pipeline:
     def _post(self, report: RunReport) -> None:
         """Every verdict stored as decided and not in flight (the pass's leftovers, a person's decisions, an
         earlier pass's verdicts), in batches; then waits until all are mined."""
-        decided = self.store.claims_in_state(ClaimState.DECIDED)
+        decided = self.ownership.decided(self.store)
         in_flight = {claim_id for claim_id, _ in self._in_flight[0]} if self._in_flight else set()
         verdicts: list[tuple[int, Decision]] = []
         for claim in decided:
@@ -532,9 +550,16 @@ class Pipeline:
         """Sends one verdict batch, after settling the one before it (mined by now, as a rule: it had the
         time this batch took to decide), so the dry-run sees the state that batch left."""
         self._settle(report)
+        # Only verdicts whose claims are still ours: a keeper whose lease lapsed mid-work leaves the claim to
+        # the keeper that took it over (keeper/claim_ownership.py).
+        kept = set(self.ownership.keep(self.store, [claim_id for claim_id, _ in batch]))
+        batch = [item for item in batch if item[0] in kept]
+        if not batch:
+            return
         try:
             # Claims decided in this pass were read Pending at its start: not read again before posting.
-            pending = self.chain.send_verifications(batch, known_pending=self._decided_this_pass)
+            with tracing.post_verifications(batch):
+                pending = self.chain.send_verifications(batch, known_pending=self._decided_this_pass)
         except WriteRevertedError as exc:
             self._bisect(batch, exc, report)
             return

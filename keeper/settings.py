@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +30,8 @@ from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 from keeper.store.url import redact_url
 from ops.deployment import DEPLOYMENTS_DIR, deployment_path
+
+log = logging.getLogger(__name__)
 
 
 class UnknownAccountError(LookupError):
@@ -201,27 +207,46 @@ class KeeperSettings(BaseSettings):
     # hide_input_in_errors: a validation error would otherwise quote the input, LG_DATABASE_URL's password
     # and LG_ACCOUNTS_JSON's secrets included; the field and the reason are still named.
     model_config = SettingsConfigDict(
-        env_prefix="LG_", env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+        env_prefix="LG_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+        use_attribute_docstrings=True,  # each setting's description: docs/settings.md (tools/settings_doc.py)
     )
 
     okx_base_url: str = "https://www.okx.com"
+    """OKX REST API root (the exchange simulator's URL in tests and the demo)."""
     binance_base_url: str = "https://fapi.binance.com"
+    """Binance USD-M futures REST API root."""
     bybit_base_url: str = "https://api.bybit.com"
+    """Bybit v5 REST API root."""
     accounts_file: Path | None = None
+    """JSON file of the traders' read-only API credentials by accountRef (docs/keeper-verification.md)."""
     accounts_json: SecretStr | None = Field(
         default=None, description="Alternative to accounts_file: the same JSON object in LG_ACCOUNTS_JSON."
     )
 
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0)
+    """TCP connect timeout of each exchange request."""
     http_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Read timeout of each exchange request."""
     http_retries: int = Field(default=3, ge=0)
+    """Retries of an exchange GET after a connection error or a retryable status, each signed anew."""
     http_backoff_factor: float = Field(default=0.25, ge=0)
+    """Exponential back-off between those retries (urllib3's backoff_factor)."""
     http_backoff_jitter: float = Field(default=0.1, ge=0)
+    """Random seconds added to each back-off, so the workers do not retry in step."""
     http_backoff_max_seconds: float = Field(default=5.0, gt=0)
+    """Longest wait before a retry; asked (Retry-After) to wait longer, the keeper defers the claim."""
     limiter_max_wait_seconds: float = Field(default=30.0, gt=0)
+    """Longest a request waits for its exchange's rate limiter before the claim is deferred."""
     binance_recv_window_ms: int = Field(default=5000, gt=0, le=60000)
+    """recvWindow of signed Binance requests: how long one stays valid."""
     binance_weight_limit_per_minute: int = Field(default=2400, gt=0)
+    """Binance's request weight per IP and minute (the limit of X-MBX-USED-WEIGHT-1M)."""
     binance_weight_safety_margin: int = Field(default=100, ge=0)
+    """Weight left unspent each minute, for other clients on the same IP."""
     bybit_recv_window_ms: int = Field(
         default=5000, gt=0, le=60000, description="X-BAPI-RECV-WINDOW: how long a signed request stays valid."
     )
@@ -241,13 +266,20 @@ class KeeperSettings(BaseSettings):
         default=3 * 86_400.0, gt=0, description="Longest default ban (Binance bans last 2 min to 3 days)."
     )
     malformed_dump_dir: Path = Path("var/keeper/malformed")
+    """Where an exchange answer that cannot be parsed is saved, for the review desk."""
 
     coverage_ratio: Decimal = Field(default=Decimal("0.8"), ge=0, le=1)
+    """Share of a liquidation's loss that is paid."""
     claim_window_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    """How long after its liquidation a claim may be filed; at most the contract's claimGracePeriod()."""
     cover_adl: bool = False
+    """Whether an auto-deleveraging (ADL) close is covered like a liquidation."""
     max_payout_per_claim: int = Field(default=10_000 * 10**6, ge=0)
+    """Cap on one payout, in token base units (the default: 10,000 tokens of 6 decimals)."""
     token_decimals: int = Field(default=6, ge=0, le=36)
+    """Decimals of the pool's token (USDT and USDC: 6)."""
     policy_version: str = "lg-policy-1"
+    """Policy name written into every verdict's canonical record."""
     settlement_currencies: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"USDT", "USDC"}),
         min_length=1,
@@ -256,22 +288,30 @@ class KeeperSettings(BaseSettings):
 
     # The daemon (keeper/pipeline.py); see docs/keeper-daemon.md.
     database_path: Path = Path("var/keeper/keeper.sqlite3")
+    """SQLite store file; the instance lock is a file beside it, whichever database holds the store."""
     database_url: DatabaseUrl | None = Field(
         default=None,
         description="postgresql://user[:password]@host:port/db: the store in PostgreSQL; unset or empty: "
         "SQLite at database_path (docs/keeper-daemon.md).",
     )
     audit_log_path: Path = Path("var/keeper/audit.jsonl")
+    """Hash-chained audit log (JSON lines) of every decision and transaction."""
     contract_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    """The pool's proxy address; unset: the deployment record's proxy."""
     start_block: int = Field(default=0, ge=0, description="First block scanned when the store has no cursor.")
     confirmations: int = Field(default=2, ge=0)
+    """Blocks a log must be below the head before it is read: the reorg depth waited out."""
     verify_batch_size: int = Field(default=50, ge=1, le=100)
     """Verdicts per transaction. 50: 43,344 gas per verdict against 47,130 at 10 (bench/gas.py), and each
     transaction's fixed cost of the keeper's own time is spread over 2.5x the claims of the old 20."""
     payout_batch_size: int = Field(default=50, ge=1, le=100)
+    """Payouts per executePayouts transaction."""
     poll_interval_seconds: float = Field(default=12.0, gt=0)
+    """Wait between the end of one pass and the start of the next."""
     defer_base_seconds: int = Field(default=60, ge=1)
+    """First back-off of a deferred claim; it doubles with each attempt."""
     defer_max_seconds: int = Field(default=3600, ge=1)
+    """Longest back-off of a deferred claim."""
     deployment_file: Path | None = Field(
         default=None, description="deployments/<network>.json written by `ape run deploy`; its proxy is used."
     )
@@ -282,8 +322,10 @@ class KeeperSettings(BaseSettings):
 
     # The long-running loop (keeper/daemon.py); see docs/keeper-daemon.md.
     metrics_host: str = "127.0.0.1"
+    """Address of the /metrics and /healthz server: metrics name claims and amounts, keep it private."""
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port.")
     metrics_enabled: bool = True
+    """Serve /metrics and /healthz (the daemon only)."""
     watchdog_seconds: float = Field(
         default=300.0,
         ge=0,
@@ -294,12 +336,33 @@ class KeeperSettings(BaseSettings):
         default=900.0, gt=0, description="A pass running longer than this is stuck: exit for a restart."
     )
     shard_count: int = Field(default=1, ge=1, le=1024)
+    """Keepers sharing the claims: each decides the claims with claimId mod shard_count == shard_index."""
     shard_index: int = Field(default=0, ge=0)
+    """This keeper's shard, below shard_count."""
     shard_takeover_seconds: int = Field(
         default=3600, ge=0, description="Decide another shard's claim once it is Pending on chain this long."
     )
+    keeper_id: str | None = Field(default=None, min_length=1, max_length=200)
+    """This keeper's name in a shared PostgreSQL store, on its claim leases; unset: hostname:pid."""
+    lease_seconds: float = Field(default=120.0, gt=0)
+    """With LG_DATABASE_URL: how long a claim stays leased to a keeper unless renewed; a stopped keeper's
+    claims are taken over by another after this."""
+    lease_batch_size: int = Field(default=500, ge=1)
+    """With LG_DATABASE_URL: claims a keeper leases at a time, so that keepers share a backlog."""
     log_format: Literal["auto", "json", "text"] = "auto"
+    """auto: JSON lines when stderr is not a terminal, text when it is."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The keeper's log level; ape's own logger shows warnings and up."""
+
+    # Tracing (keeper/tracing.py); see docs/keeper-daemon.md.
+    otel_exporter: Literal["none", "otlp", "console"] = "none"
+    """Where the keeper's OpenTelemetry spans go: nowhere (the no-op tracer), OTLP over HTTP, or stderr."""
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces URL (http://collector:4318/v1/traces); unset: the exporter's default "
+        "or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.",
+    )
+    otel_timeout_seconds: float = Field(default=10.0, gt=0, description="Per OTLP export, retries included.")
 
     @field_validator("settlement_currencies", mode="before")
     @classmethod
@@ -421,3 +484,62 @@ class KeeperSettings(BaseSettings):
             return urls[exchange].rstrip("/")
         except KeyError:
             raise ValueError(f"no base URL setting for {exchange.slug}") from None
+
+
+# LG_ variables that other programs of this repository read, not KeeperSettings: never reported as unknown.
+OTHER_LG_VARIABLES = frozenset(
+    {
+        "LG_ACCOUNT_REF_SALT",  # ops/registrar.py: the salt of the registrar's accountRefs
+        "LG_TEST_DATABASE_URL",  # tests/keeper/conftest.py, tools/pg_cluster.py: the tests' PostgreSQL server
+        "LG_PG_BIN",  # tools/pg_cluster.py: where Debian's PostgreSQL server binaries are
+    }
+)
+OTHER_LG_PREFIXES = (
+    "LG_SIM_",  # keeper/sim: every option of the exchange simulator (click's auto_envvar_prefix), LG_SIM_PORT
+    "LG_TRADER",  # docs/signer-guide.md: the registrar's env:PREFIX credentials, e.g. LG_TRADER2_API_KEY
+)
+SUGGESTION_CUTOFF = 0.8
+"""difflib ratio from which a setting is offered as the one meant: LG_CONFIRMATION gets LG_CONFIRMATIONS, an
+unrelated LG_FOO nothing (every name shares the LG_ prefix, which lifts the ratio of any two)."""
+
+
+@dataclass(frozen=True)
+class UnknownVariable:
+    """An environment variable with the settings' prefix that no setting reads (a misspelling, usually)."""
+
+    name: str
+    suggestion: str | None
+    """The setting's variable closest to ``name``, when one is close."""
+
+    def message(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return f"environment variable {self.name} is not a keeper setting and is ignored{hint}"
+
+
+def unknown_variables(environ: Mapping[str, str], model: type[BaseSettings]) -> list[UnknownVariable]:
+    """The names in ``environ`` with ``model``'s prefix that name none of its settings, sorted (as
+    pydantic-settings matches them: whatever the case). Only names are read, never values."""
+    prefix = str(model.model_config.get("env_prefix", "")).upper()
+    known = sorted(prefix + name.upper() for name in model.model_fields)
+    found = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if (
+            not upper.startswith(prefix)
+            or upper in known
+            or upper in OTHER_LG_VARIABLES
+            or upper.startswith(OTHER_LG_PREFIXES)
+        ):
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=SUGGESTION_CUTOFF)
+        found.append(UnknownVariable(name, close[0] if close else None))
+    return found
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> list[UnknownVariable]:
+    """A WARNING per unknown LG_ variable: pydantic-settings ignores them, so a misspelt setting would
+    silently keep its default. The name only: the value may be a secret."""
+    unknown = unknown_variables(environ, KeeperSettings)
+    for variable in unknown:
+        log.warning("%s", variable.message(), extra={"variable": variable.name})
+    return unknown

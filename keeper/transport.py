@@ -20,6 +20,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from keeper import tracing
 from keeper.exchanges.clock import ServerClock
 from keeper.exchanges.errors import (
     BackOffError,
@@ -299,7 +300,9 @@ class HttpTransport:
             # have been told to stop while this one waited.
             self.raise_if_backing_off(endpoint)
             try:
-                raw = self._attempt(path, query, sign, limiter_key, weight, endpoint, request)
+                with tracing.exchange_request(self.exchange, path, len(retry.history) + 1) as traced:
+                    raw = self._attempt(path, query, sign, limiter_key, weight, endpoint, request)
+                    traced.answered(raw.status)
             except _RetryableError as failure:
                 retry = self._next_attempt(retry, endpoint, failure.detail)
                 self._sleep(retry.get_backoff_time())

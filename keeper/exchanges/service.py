@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keeper import tracing
 from keeper.evidence import AccountRef, ClaimInput, LiquidationEvidence, ReviewCause
 from keeper.exchanges.admission import Admission, ClaimCost, admit_within_budget
 from keeper.exchanges.answers import RawAnswer, answer_digests
@@ -181,11 +182,14 @@ class Verifier:
         unsubscribe = [limiter.subscribe(scheduler.note_acquired) for limiter in self._limiters()]
         results: queue.SimpleQueue[tuple[int, VerificationOutcome] | BaseException] = queue.SimpleQueue()
 
+        @tracing.in_current_context  # the caller's span (the pass's), which a new thread does not inherit
         def work() -> None:
             try:
                 while (job := scheduler.take()) is not None:
                     try:
-                        results.put((job.index, self._verify_guarded(requests[job.index])))
+                        with tracing.verify_span(job.index):  # ended before the caller sees the outcome
+                            outcome = self._verify_guarded(requests[job.index])
+                        results.put((job.index, outcome))
                     finally:
                         scheduler.done(job)
             except BaseException as exc:  # e.g. an observer's failure: the caller sees it, as a pool's

@@ -133,6 +133,15 @@ MIGRATIONS: tuple[MigrationLike, ...] = (
     )
     """
     ),
+    # 4: claim leases, for keepers sharing one PostgreSQL store: which keeper works on the claim, until when
+    # (the database's clock, unix ms; 0: not leased).
+    Migration(
+        """
+    ALTER TABLE claims ADD COLUMN lease_owner TEXT;
+    ALTER TABLE claims ADD COLUMN lease_expires_at {int64} NOT NULL DEFAULT 0;
+    CREATE INDEX claims_lease ON claims(lease_owner)
+    """
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -91,6 +92,21 @@ class ClaimRecord(BaseModel):
     """The claim as judged when it went to review (for the desk; a decision re-reads the chain)."""
     review_earliest_ms: int | None = None
     """The earliest time (unix ms) the claim's liquidation can be: where the exchange's purge clock starts."""
+    lease_owner: str | None = None
+    """The keeper working on the claim, when keepers share one store (``SqlStore.lease_due``)."""
+    lease_expires_at: int = 0
+    """When that lease lapses unless renewed: the database's clock, unix ms (0: never leased or released)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingPayout:
+    """What a pass needs of a posted claim that may still be paid: read every pass for every such claim, so
+    a plain row, not a validated ``ClaimRecord`` (at 10,000 claims in their challenge window, building those
+    was half of the keeper's time)."""
+
+    claim_id: int
+    payout_retry_at: int
+    """Chain time before which the payout is not tried again (0: no back-off)."""
 
 
 class StoredDecision(BaseModel):
@@ -144,7 +160,7 @@ class Store(Protocol):
     def claim(self, claim_id: int) -> ClaimRecord: ...
     def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
     def due_for_verification(self, now: int) -> list[ClaimRecord]: ...
-    def awaiting_payout(self) -> list[ClaimRecord]: ...
+    def awaiting_payout(self) -> list[AwaitingPayout]: ...
     def count_by_state(self) -> dict[ClaimState, int]: ...
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None: ...
     def save_decision(
@@ -176,3 +192,9 @@ class Store(Protocol):
     def payout_failed(self, claim_id: int, error: str, retry_at: int, count: bool = True) -> None: ...
     def record_transaction(self, tx: StoredTransaction) -> None: ...
     def transactions(self) -> list[StoredTransaction]: ...
+    def lease_due(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]: ...
+    def lease_decided(self, owner: str, seconds: float, limit: int) -> list[ClaimRecord]: ...
+    def renew_leases(
+        self, owner: str, seconds: float, claim_ids: Sequence[int] | None = None
+    ) -> list[int]: ...
+    def release_leases(self, owner: str, claim_ids: Sequence[int]) -> None: ...

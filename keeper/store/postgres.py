@@ -26,8 +26,14 @@ from keeper.store.models import StoreError
 from keeper.store.sql import Connection, SqlStore
 from keeper.store.url import redact_url, scrub
 
-# One advisory-lock key (a signed 64-bit number) for "migrating the LeverageGuard store" in a database.
-MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"leverageguard.store.migrate").digest()[:8], signed=True)
+
+def advisory_lock_key(name: str) -> int:
+    """The advisory-lock key (a signed 64-bit number) of the LeverageGuard store's lock ``name``."""
+    return int.from_bytes(hashlib.sha256(f"leverageguard.store.{name}".encode()).digest()[:8], signed=True)
+
+
+# Held while migrating the store, so keepers starting together migrate one at a time.
+MIGRATION_LOCK_KEY = advisory_lock_key("migrate")
 
 
 @lru_cache(maxsize=256)
@@ -56,6 +62,9 @@ class PostgresDatabase:
     """The ``Database`` adapter: a pool of autocommit connections; transactions explicit."""
 
     dialect: Dialect = POSTGRES
+    # clock_timestamp, not now(): now() is the transaction's start.
+    now_ms = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, connect_timeout_seconds: float, pool_size: int) -> None:
         shown = redact_url(url)
@@ -95,6 +104,9 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Connection]:
         with self._pool.connection() as conn, conn.transaction():
             yield _PgConnection(conn)
+
+    def exclusive(self, conn: Connection, name: str) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (advisory_lock_key(name),))
 
     @contextmanager
     def migration_transaction(self) -> Iterator[Executor]:

@@ -5,6 +5,11 @@ quoted, ``?`` placeholders that the PostgreSQL adapter turns into its own); what
 transactions, the schema version and the migration lock) is the adapter's. Every method is one short
 transaction, so a crash between two calls loses at most the step in progress, and recording the same claim
 twice is a no-op. Amounts are stored as decimal text: uint256 fits in neither database's integers.
+
+Keepers on several hosts can share one store (PostgreSQL): each records what it scans (idempotent, one
+shared cursor), and a claim is worked on by one keeper at a time under a lease (``lease_due``): an owner and
+an expiry on the database's clock, renewed while the keeper works, released when the claim leaves the
+verify -> post span (posted, deferred, sent to review), and taken over by another keeper once it lapses.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from keeper.store.models import (
     APPEAL_STATES,
     AppealKind,
     AppealRecord,
+    AwaitingPayout,
     ClaimRecord,
     ClaimState,
     DecisionToSave,
@@ -57,12 +63,25 @@ class Connection(Protocol):
 
 
 class Database(MigrationTarget, Protocol):
+    now_ms: str
+    """SQL for the database's clock in unix milliseconds, for the claim leases: every keeper sharing the
+    database compares lease expiries against this one clock, never against its own host's."""
+    skip_locked: str
+    """Ends a lease's row selection: on PostgreSQL it locks the rows picked and skips those another keeper is
+    leasing at that moment; empty on SQLite, which has no row locks (a write transaction excludes every
+    other writer)."""
+
     def read(self) -> AbstractContextManager[Connection]:
         """A connection for reads outside any write transaction (each statement sees committed data)."""
         ...
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
+        ...
+
+    def exclusive(self, conn: Connection, name: str) -> None:
+        """Holds the database-wide lock ``name`` until ``conn``'s transaction ends: one holder at a time
+        among every keeper on the database."""
         ...
 
     def close(self) -> None: ...
@@ -90,6 +109,12 @@ class SqlStore:
         again, attempts and payout back-off reset); a cancelled or vetoed one takes its final state. An
         appeal for a claim not in the store (filed before the start block) changes nothing."""
         with self._db.transaction() as conn:
+            # Keepers sharing the store share its cursor. Two that scanned the same blocks at once both
+            # record them (the inserts are idempotent), but only the first applies their appeals: an appeal
+            # applied again would undo what followed it (a reopened claim decided since, reopened again).
+            self._db.exclusive(conn, "ingest")
+            row = conn.execute("SELECT last_block FROM cursor WHERE id = 1").fetchone()
+            recorded_to = -1 if row is None else int(row["last_block"])
             inserted: list[int] = []
             for claim in claims:
                 result = conn.execute(
@@ -117,15 +142,17 @@ class SqlStore:
                 if result.rowcount:
                     inserted.append(claim.claim_id)
             for appeal in sorted(appeals, key=lambda a: (a.block_number, a.log_index)):
+                if appeal.block_number <= recorded_to:
+                    continue  # another keeper recorded this block, and its appeals, meanwhile
                 if appeal.kind is AppealKind.REOPENED:
                     conn.execute(
                         "UPDATE claims SET state = ?, attempts = 0, next_attempt_at = 0, last_error = ?,"
-                        " payout_failures = 0, payout_retry_at = 0 WHERE claim_id = ?",
+                        f" payout_failures = 0, payout_retry_at = 0, {_RELEASED} WHERE claim_id = ?",
                         (ClaimState.RECORDED.value, "reopened on chain", appeal.claim_id),
                     )
                 else:
                     conn.execute(
-                        "UPDATE claims SET state = ? WHERE claim_id = ?",
+                        f"UPDATE claims SET state = ?, {_RELEASED} WHERE claim_id = ?",
                         (APPEAL_STATES[appeal.kind].value, appeal.claim_id),
                     )
             conn.execute(
@@ -163,13 +190,16 @@ class SqlStore:
         counts.update({ClaimState(row["state"]): int(row["n"]) for row in rows})
         return counts
 
-    def awaiting_payout(self) -> list[ClaimRecord]:
+    def awaiting_payout(self) -> list[AwaitingPayout]:
         """Posted claims that may still be paid: our verdict approved them, or another keeper decided them."""
-        return self._claims(
-            "SELECT c.* FROM claims c LEFT JOIN decisions d ON d.claim_id = c.claim_id"
-            " WHERE c.state = ? AND (d.approved IS NULL OR d.approved = 1) ORDER BY c.claim_id",
-            (ClaimState.POSTED.value,),
-        )
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT c.claim_id, c.payout_retry_at FROM claims c LEFT JOIN decisions d"
+                " ON d.claim_id = c.claim_id WHERE c.state = ? AND (d.approved IS NULL OR d.approved = 1)"
+                " ORDER BY c.claim_id",
+                (ClaimState.POSTED.value,),
+            ).fetchall()
+        return [AwaitingPayout(int(row["claim_id"]), int(row["payout_retry_at"])) for row in rows]
 
     def due_for_verification(self, now: int) -> list[ClaimRecord]:
         return self._claims(
@@ -179,9 +209,10 @@ class SqlStore:
 
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None:
         with self._db.transaction() as conn:
+            # Released: when it is due again, whichever keeper is free takes it.
             conn.execute(
-                "UPDATE claims SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-                " WHERE claim_id = ?",
+                "UPDATE claims SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+                f" {_RELEASED} WHERE claim_id = ?",
                 (ClaimState.DEFERRED.value, next_attempt_at, error, claim_id),
             )
 
@@ -241,8 +272,8 @@ class SqlStore:
         with self._db.transaction() as conn:
             updated = conn.execute(
                 "UPDATE claims SET state = ?, attempts = attempts + 1, last_error = ?, review_cause = ?,"
-                " review_detail = ?, review_entered_at = ?, review_claim_json = ?, review_earliest_ms = ?"
-                " WHERE claim_id = ?",
+                " review_detail = ?, review_entered_at = ?, review_claim_json = ?, review_earliest_ms = ?,"
+                f" {_RELEASED} WHERE claim_id = ?",
                 (
                     ClaimState.MANUAL_REVIEW.value,
                     f"manual_review: {cause.value}",
@@ -312,9 +343,11 @@ class SqlStore:
         return None if row is None else LiquidationEvidence.model_validate_json(row["evidence_json"])
 
     def set_state(self, claim_ids: Sequence[int], state: ClaimState) -> None:
+        """Moves the claims on (posted, paid): out of the verify -> post span, their leases released."""
         with self._db.transaction() as conn:
             conn.executemany(
-                "UPDATE claims SET state = ? WHERE claim_id = ?", [(state.value, cid) for cid in claim_ids]
+                f"UPDATE claims SET state = ?, {_RELEASED} WHERE claim_id = ?",
+                [(state.value, cid) for cid in claim_ids],
             )
 
     def payout_failed(self, claim_id: int, error: str, retry_at: int, count: bool = True) -> None:
@@ -352,10 +385,79 @@ class SqlStore:
             for row in rows
         ]
 
+    # --- claim leases: one keeper at a time works on a claim, from verification to its verdict on chain
+
+    def lease_due(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]:
+        """Leases to ``owner``, for ``seconds``, up to ``limit`` of the claims ``due_for_verification``
+        (lowest ids first) that no other keeper holds: free ones, ``owner``'s own (renewed), and lapsed ones
+        (their keeper stopped renewing: taken over). A claim another keeper is leasing at this very moment
+        is skipped, not waited for."""
+        return self._lease(
+            "(state = ? OR (state = ? AND next_attempt_at <= ?))",
+            (ClaimState.RECORDED.value, ClaimState.DEFERRED.value, now),
+            owner,
+            seconds,
+            limit,
+        )
+
+    def lease_decided(self, owner: str, seconds: float, limit: int) -> list[ClaimRecord]:
+        """``lease_due`` for verdicts stored and not yet on chain: the holder's own, a person's (never
+        leased) and those of a keeper that stopped before posting them (lapsed)."""
+        return self._lease("state = ?", (ClaimState.DECIDED.value,), owner, seconds, limit)
+
+    def renew_leases(self, owner: str, seconds: float, claim_ids: Sequence[int] | None = None) -> list[int]:
+        """Extends ``owner``'s leases (of ``claim_ids``, or all of them) to ``seconds`` from now; returns
+        the ids still ``owner``'s, in order. A lapsed lease no other keeper took is still ``owner``'s: a
+        takeover changes the owner, under the row's lock, so what is renewed is never another's."""
+        if claim_ids is not None and not claim_ids:
+            return []
+        only = "" if claim_ids is None else f" AND claim_id IN ({','.join('?' for _ in claim_ids)})"
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                f"UPDATE claims SET lease_expires_at = {self._db.now_ms} + ?"
+                f" WHERE lease_owner = ?{only} RETURNING claim_id",
+                (_millis(seconds), owner, *(claim_ids or ())),
+            ).fetchall()
+        return sorted(int(row["claim_id"]) for row in rows)
+
+    def release_leases(self, owner: str, claim_ids: Sequence[int]) -> None:
+        """Gives ``owner``'s leases of ``claim_ids`` back (another keeper's are left alone)."""
+        if not claim_ids:
+            return
+        marks = ",".join("?" for _ in claim_ids)
+        with self._db.transaction() as conn:
+            conn.execute(
+                f"UPDATE claims SET {_RELEASED} WHERE lease_owner = ? AND claim_id IN ({marks})",
+                (owner, *claim_ids),
+            )
+
+    def _lease(
+        self, where: str, parameters: Sequence[Any], owner: str, seconds: float, limit: int
+    ) -> list[ClaimRecord]:
+        now_ms = self._db.now_ms
+        with self._db.transaction() as conn:
+            # The rows are picked and locked in the subquery; SKIP LOCKED (PostgreSQL) passes over those
+            # another keeper's lease is locking, so two keepers leasing at once get disjoint claims.
+            rows = conn.execute(
+                f"UPDATE claims SET lease_owner = ?, lease_expires_at = {now_ms} + ? WHERE claim_id IN"
+                f" (SELECT claim_id FROM claims WHERE {where}"
+                f" AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= {now_ms})"
+                f" ORDER BY claim_id LIMIT ?{self._db.skip_locked}) RETURNING *",
+                (owner, _millis(seconds), *parameters, owner, limit),
+            ).fetchall()
+        return sorted((_claim_from_row(row) for row in rows), key=lambda claim: claim.claim_id)
+
     def _claims(self, sql: str, parameters: Sequence[Any]) -> list[ClaimRecord]:
         with self._db.read() as conn:
             rows = conn.execute(sql, parameters).fetchall()
         return [_claim_from_row(row) for row in rows]
+
+
+_RELEASED = "lease_owner = NULL, lease_expires_at = 0"
+
+
+def _millis(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
 
 
 def _save_decision(conn: Connection, item: DecisionToSave, policy_json: str | None) -> None:
@@ -433,4 +535,6 @@ def _claim_from_row(row: Row) -> ClaimRecord:
             else ClaimInput.model_validate_json(row["review_claim_json"])
         ),
         review_earliest_ms=row["review_earliest_ms"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
     )

@@ -19,6 +19,9 @@ class SqliteDatabase:
     """The ``Database`` adapter: one connection in autocommit mode, transactions explicit."""
 
     dialect: Dialect = SQLITE
+    # julianday, not unixepoch('subsec'): that needs SQLite 3.42, Debian 12's Python links 3.40.
+    now_ms = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    skip_locked = ""
 
     def __init__(self, path: Path) -> None:
         # Autocommit mode (isolation_level=None): transactions are explicit in transaction().
@@ -45,6 +48,9 @@ class SqliteDatabase:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def exclusive(self, conn: Connection, name: str) -> None:
+        """Nothing to take: a write transaction (BEGIN IMMEDIATE) already excludes every other writer."""
 
     def migration_transaction(self) -> AbstractContextManager[Executor]:
         return self.transaction()  # the write lock is the migration lock

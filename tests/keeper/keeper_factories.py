@@ -6,12 +6,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, loss_from
+from keeper.evidence import ClaimInput, LiquidationEvidence, LiquidationKind, ReviewCause, loss_from
 from keeper.exchanges.service import VerificationOutcome, VerificationRequest, decision_for
 from keeper.interface import Exchange
+from keeper.limits import EndpointLimiter, EndpointRate
 from keeper.policy import Decision, PolicyParams, ReviewNeeded
 from keeper.settings import KeeperSettings
 from keeper.sim.scenarios import ExpectedVerdict
+from keeper.store import ClaimRecord, ClaimState
+from keeper.transport import HttpTransport, TransportConfig
 
 LIQUIDATED_AT_MS = 1_790_000_000_500
 ACCOUNT_REF = "0x" + "ab" * 32
@@ -156,3 +159,42 @@ def ccxt_linear_market(symbol: str, settle: str) -> dict[str, Any]:
         "limits": {"amount": {}, "price": {}, "cost": {}, "leverage": {}},
         "info": {},
     }
+
+
+class BackingOffVerifier:
+    """The exchanges' transports as the daemon reads them for metrics: one Binance transport backing off for
+    two minutes, for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        config = TransportConfig(base_url="http://127.0.0.1:9")
+        self.binance = HttpTransport("binance", config, EndpointLimiter({}, EndpointRate(10, 1000), 1.0))
+        self.binance.backoff.impose(self.binance.clock.seconds() + 120, reason)
+
+    def exchange_transports(self) -> dict[Exchange, HttpTransport]:
+        return {Exchange.BINANCE: self.binance}
+
+
+def claim_in_review(
+    claim_id: int,
+    exchange: int,
+    cause: ReviewCause,
+    entered_at: int,
+    instrument: str = "BTCUSDT",
+    earliest_ms: int | None = None,
+) -> ClaimRecord:
+    """A claim waiting for a person since ``entered_at`` (unix s), for ``cause``."""
+    return ClaimRecord(
+        claim_id=claim_id,
+        user="0x" + "11" * 20,
+        exchange=exchange,
+        account_ref="0x" + "cd" * 32,
+        order_id="1",
+        instrument=instrument,
+        claimed_loss=1,
+        block_number=1,
+        log_index=0,
+        state=ClaimState.MANUAL_REVIEW,
+        review_cause=cause,
+        review_entered_at=entered_at,
+        review_earliest_ms=earliest_ms,
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keeper_factories import BackingOffVerifier, claim_in_review
 from pydantic import ValidationError
 
 from keeper.daemon import (
@@ -27,14 +28,11 @@ from keeper.daemon import (
     InstanceLock,
 )
 from keeper.evidence import ReviewCause
-from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, EndpointRate
 from keeper.logs import JsonFormatter, configure_logging
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import RunReport
 from keeper.settings import DeploymentFileError, KeeperSettings
 from keeper.store import ClaimRecord, ClaimState
-from keeper.transport import HttpTransport, TransportConfig
 
 
 class FakeClock:
@@ -64,27 +62,10 @@ class ScriptedChain:
         return 10_000
 
 
-def in_review(claim_id: int, exchange: int, cause: ReviewCause, entered_at: int) -> ClaimRecord:
-    return ClaimRecord(
-        claim_id=claim_id,
-        user="0x" + "11" * 20,
-        exchange=exchange,
-        account_ref="0x" + "cd" * 32,
-        order_id="1",
-        instrument="BTCUSDT",
-        claimed_loss=1,
-        block_number=1,
-        log_index=0,
-        state=ClaimState.MANUAL_REVIEW,
-        review_cause=cause,
-        review_entered_at=entered_at,
-    )
-
-
 REVIEWS = (
-    in_review(1, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=4_000),
-    in_review(2, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=9_000),
-    in_review(3, 2, ReviewCause.AGED_OUT, entered_at=9_500),
+    claim_in_review(1, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=4_000),
+    claim_in_review(2, 1, ReviewCause.UNKNOWN_ACCOUNT, entered_at=9_000),
+    claim_in_review(3, 2, ReviewCause.AGED_OUT, entered_at=9_500),
 )
 
 
@@ -99,18 +80,6 @@ class ScriptedStore:
         return {state: 2 if state is ClaimState.DEFERRED else 0 for state in ClaimState}
 
 
-class ScriptedVerifier:
-    """The exchanges' transports as the daemon reads them for metrics: one Binance transport backing off."""
-
-    def __init__(self) -> None:
-        config = TransportConfig(base_url="http://127.0.0.1:9")
-        self.binance = HttpTransport("binance", config, EndpointLimiter({}, EndpointRate(10, 1000), 1.0))
-        self.binance.backoff.impose(self.binance.clock.seconds() + 120, "HTTP 418")
-
-    def exchange_transports(self) -> dict[Exchange, HttpTransport]:
-        return {Exchange.BINANCE: self.binance}
-
-
 class ScriptedPipeline:
     """run_once raises the scripted exceptions in turn, then returns reports; stops the loop at `passes`."""
 
@@ -119,7 +88,7 @@ class ScriptedPipeline:
     ) -> None:
         self.chain = chain
         self.store = ScriptedStore()
-        self.verifier = ScriptedVerifier()
+        self.verifier = BackingOffVerifier("HTTP 418")
         self.failures = failures
         self.passes = passes
         self.stop = stop

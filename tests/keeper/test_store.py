@@ -288,7 +288,7 @@ def test_migrations__version_1_database__upgraded_with_payout_back_off_columns(
 
     upgraded = store_backend.open()
 
-    assert upgraded.schema_version == SCHEMA_VERSION == 3
+    assert upgraded.schema_version == SCHEMA_VERSION == 4
     assert upgraded.claim(1) == claim(1)  # payout_failures 0, payout_retry_at 0
 
 
@@ -304,7 +304,7 @@ def test_migrations__version_2_database__upgraded_with_review_columns_and_answer
 
     upgraded = store_backend.open()
 
-    assert upgraded.schema_version == 3
+    assert upgraded.schema_version == SCHEMA_VERSION
     record = upgraded.claim(1)
     assert (record.state, record.review_cause, record.review_entered_at) == (ClaimState.DECIDED, None, None)
     stored = upgraded.decision(1)
@@ -461,6 +461,7 @@ RELEASED_SQLITE_MIGRATIONS = (
     "26c8cbd43cae68d7434dfce031a77881d431611620c300a7b0af53fcd4e14e40",
     "7f9fe19522a61f7f3438b822fd2ea122ff983e7c5c493b00bd3d84fe99731414",
     "9b112b6b76978f651d41f8e23d3cca05776fcc8c3a63816b492c4f36af300176",
+    "c5ae9d56c4050fb6ac858dc6010a48c839c7bb6b3d1366e2e3436ee9b7b001a7",
 )
 
 
@@ -471,13 +472,14 @@ def test_migrations__sqlite_rendering__the_released_text_byte_for_byte() -> None
 
 
 def test_migrations__postgres_rendering__64_bit_ids_bytea_and_a_quoted_user() -> None:
-    first, _, third = (render(m, POSTGRES) for m in MIGRATIONS)
+    first, _, third, fourth = (render(m, POSTGRES) for m in MIGRATIONS)
 
     assert "claim_id BIGINT PRIMARY KEY" in first and "INTEGER" not in first
     assert '"user" TEXT NOT NULL' in first
     assert "rowid BIGINT GENERATED ALWAYS AS IDENTITY" in first  # transactions keep insertion order
     assert "body BYTEA NOT NULL" in third and "observed_at_ms BIGINT" in third
-    assert "{" not in first + third  # every placeholder filled
+    assert "lease_expires_at BIGINT NOT NULL DEFAULT 0" in fourth  # unix ms
+    assert "{" not in first + third + fourth  # every placeholder filled
 
 
 def test_record_claims__largest_signed_64_bit_claim_id__round_trips(store: SqlStore) -> None:
