@@ -45,7 +45,8 @@ from keeper.interface import ClaimStatus, ReasonCode
 from keeper.sim.generator import BINANCE_KINDS, BYBIT_KINDS, KINDS, generate
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
-from keeper.store import SqliteStore
+from keeper.store import SqliteStore, SqlStore
+from keeper.store.url import redact_url
 from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
 from ops.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
 from ops.local_account import LIGHT_SCRYPT_N, write_keystore
@@ -125,10 +126,38 @@ def pool_line(guard: Any) -> str:
     )
 
 
+DATABASE_URL = os.environ.get("LG_DATABASE_URL") or None
+"""A PostgreSQL database for the keeper's store (``LG_DATABASE_URL``), else SQLite under ``DEMO_DIR``."""
+
+
+def open_demo_store() -> SqlStore:
+    if DATABASE_URL is None:
+        return SqliteStore(DEMO_DIR / "keeper.sqlite3")
+    from keeper.store.postgres import PostgresStore
+
+    return PostgresStore(DATABASE_URL)
+
+
+def require_empty_store() -> None:
+    """The demo starts a new chain: a store holding another chain's claims would mislead the keeper."""
+    store = open_demo_store()
+    try:
+        cursor = store.cursor()
+    finally:
+        store.close()
+    if cursor is not None:
+        raise click.ClickException(
+            f"LG_DATABASE_URL {redact_url(DATABASE_URL or '')} already holds a keeper's state (cursor at "
+            f"block {cursor}); the demo runs on a new chain: point it at an empty database"
+        )
+
+
 def keeper_settings(
     deployment_file: Path, accounts_file: Path, sim_url: str, policy: dict[str, Any]
 ) -> dict[str, Any]:
+    database = {} if DATABASE_URL is None else {"DATABASE_URL": DATABASE_URL}
     return {
+        **database,
         "DEPLOYMENT_FILE": deployment_file,
         "DATABASE_PATH": DEMO_DIR / "keeper.sqlite3",
         "AUDIT_LOG_PATH": DEMO_DIR / "audit.jsonl",
@@ -263,6 +292,8 @@ def cli() -> None:
     logger.set_level("WARNING")
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
+    if DATABASE_URL is not None:
+        require_empty_store()
     test_accounts = accounts.test_accounts
     signers = list(test_accounts[0:3])
     guardian, registrar, sponsor = test_accounts[3:6]
@@ -437,7 +468,7 @@ def cli() -> None:
     )
     after, reserved = usdt(guard.totalAssets()), usdt(guard.reservedAmount())
     say(f"pool before {usdt(pool_before)}, after {after}; reserved {reserved}")
-    store = SqliteStore(DEMO_DIR / "keeper.sqlite3")
+    store = open_demo_store()
     transactions = store.transactions()
     store.close()
     kinds_sent = Counter(t.kind.value for t in transactions)
@@ -450,7 +481,8 @@ def cli() -> None:
     verdict = "intact" if audit.ok else f"BROKEN at line {audit.problem.line if audit.problem else '?'}"
     counts = f"{audit.decisions} decisions, {audit.transactions} transactions"
     say(f"audit log {DEMO_DIR / 'audit.jsonl'}: {counts}, {verdict}")
-    say(f"keeper database {DEMO_DIR / 'keeper.sqlite3'}; keeper log {DEMO_DIR / 'keeper.log'}")
+    database = DEMO_DIR / "keeper.sqlite3" if DATABASE_URL is None else redact_url(DATABASE_URL)
+    say(f"keeper database {database}; keeper log {DEMO_DIR / 'keeper.log'}")
     say("check it yourself: .venv/bin/python -m keeper audit verify --log var/demo/audit.jsonl")
 
     step(
