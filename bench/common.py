@@ -10,11 +10,13 @@ import hashlib
 import json
 import os
 import resource
+import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -29,6 +31,8 @@ if str(ROOT / "tests") not in sys.path:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+
+PlanT = TypeVar("PlanT")
 
 LEAN_ANVIL_STATES = 256
 """States a lean anvil keeps in memory (``--prune-history``): the keeper reads at the head only."""
@@ -72,8 +76,6 @@ def _compile_floors() -> dict[str, Any]:
     """Standard-JSON compile with the project's settings (ape-config.yaml: solc 0.8.37, optimizer 200 runs,
     via-IR, cancun), so a floor is optimised exactly as LeverageGuard is. The floors import nothing, so the
     solc under `SOLCX_BINARY_PATH` (the solc-js shim) is called directly."""
-    import subprocess
-
     import yaml
 
     config = yaml.safe_load((ROOT / "ape-config.yaml").read_text())["solidity"]
@@ -165,3 +167,32 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def run_child(script: Path, payload: dict[str, Any], what: str, attempt: int = 1) -> dict[str, Any]:
+    """``python SCRIPT --child PAYLOAD`` (a run in a process of its own, with its own anvil): the dict it
+    printed on its last ``RESULT`` line. ``what`` names the run in the error when it fails."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(script.resolve()), "--child", json.dumps(payload)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 and "RPCTimeoutError" in done.stderr and "anvil" in done.stderr and attempt == 1:
+        # anvil did not answer within ape's 20 s on a busy machine: start the run once more.
+        return run_child(script, payload, what, attempt + 1)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        sys.stderr.write(done.stderr[-5000:])
+        raise RuntimeError(f"{what} failed with exit code {done.returncode}")
+    return dict(json.loads(lines[-1].removeprefix("RESULT ")))
+
+
+def on_fresh_chain(
+    run: Callable[[Any, PlanT, Path], dict[str, Any]], plan: PlanT, prefix: str
+) -> dict[str, Any]:
+    """``run(ape, plan, folder)`` on a fresh lean anvil, with a temporary folder (a bench child's one run)."""
+    with local_chain(lean=True) as ape, tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        return run(ape, plan, Path(tmp))

@@ -27,11 +27,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -44,7 +41,15 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, local_chain, markdown_table, peak_rss_bytes, rss_bytes, write_json
+from bench.common import (
+    ROOT,
+    markdown_table,
+    on_fresh_chain,
+    peak_rss_bytes,
+    rss_bytes,
+    run_child,
+    write_json,
+)
 from bench.sim_process import RemoteSim
 
 USDT = 10**6
@@ -55,6 +60,9 @@ LATENCY_MS = 50
 BINANCE_WINDOW_SECONDS = 60
 """Binance counts request weight per IP per minute."""
 FILING_CHUNK = 500
+BUDGET_WAIT_SECONDS = 0.25
+"""How long the bench waits after a pass that only found claims waiting for Binance's budget (well under
+the daemon's poll interval, so the drain is not slowed by it)."""
 SEED = 7_2026
 # Scenario kinds that a trader can file on chain at any time (the ones left out depend on filing times or on a
 # policy the contract itself refuses: outside coverage, expired window, no remaining coverage).
@@ -231,25 +239,20 @@ class Plan:
     label: str
 
 
-# --------------------------------------------------------------------------------------------- a run
+@dataclass
+class BenchPool:
+    """A pool deployed and configured for a bench run, funded far beyond any workload's payouts."""
+
+    guard: Any
+    validator: Any
+    registrar: Any
+    signers: list[Any]
 
 
-def run_one(plan: Plan) -> dict[str, Any]:
-    with local_chain(lean=True) as ape, tempfile.TemporaryDirectory(prefix="lg-bench-") as tmp:
-        return _run(ape, plan, Path(tmp))
+def deploy_pool(ape: Any) -> BenchPool:
+    from lg_testkit import Governance, configure, deploy_guard
 
-
-def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
-    from lg_testkit import CHALLENGE_PERIOD, Governance, configure, deploy_guard
-
-    from keeper.chain import ChainClient
-    from keeper.cli_run import build_pipeline
-    from keeper.interface import Exchange
-    from keeper.settings import KeeperSettings
-    from keeper.sim.server import SimLimits
-    from keeper.store import ClaimState
-
-    chain, project, test = ape.chain, ape.project, ape.accounts.test_accounts
+    project, test = ape.project, ape.accounts.test_accounts
     signers, guardian, validator, registrar, sponsor = list(test[0:3]), test[3], test[4], test[5], test[8]
     token = signers[0].deploy(project.TestUSDT)
     guard = deploy_guard(project, signers[0], token, signers, 2)
@@ -262,6 +265,89 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     token.mint(sponsor, 10**10 * USDT, sender=sponsor)
     token.approve(guard, 10**10 * USDT, sender=sponsor)
     guard.deposit(10**10 * USDT, sender=sponsor)
+    return BenchPool(guard, validator, registrar, signers)
+
+
+def prepare_claims(
+    ape: Any, pool: BenchPool, scenarios: Any, start_time: int
+) -> tuple[RpcFiler, list[tuple[str, str]]]:
+    """Whitelists one trader per exchange account (coverage far above anything the workload claims), moves
+    the chain past the last liquidation, and encodes every claim's ``submitClaim`` as (trader, calldata)."""
+    from keeper.interface import Exchange
+
+    chain, guard = ape.chain, pool.guard
+    filer = RpcFiler(chain.provider.http_uri)
+    filer.call("anvil_autoImpersonateAccount", [True])
+    trader_of: dict[str, str] = {}
+    for i, account in enumerate(scenarios.accounts):
+        trader_of[account.account_ref] = address = "0x" + f"{0xB0000 + i:040x}"
+        filer.call("anvil_setBalance", [address, hex(10**20)])
+    refs = list(trader_of)
+    for i in range(0, len(refs), 200):
+        chunk = refs[i : i + 200]
+        guard.addToWhitelist(
+            [trader_of[r] for r in chunk],
+            [bytes.fromhex(r[2:]) for r in chunk],
+            10**12 * USDT,
+            start_time + 365 * 86_400,
+            sender=pool.registrar,
+        )
+    # Every liquidation is at most 30 squeezed days after the anchor; file after the last one.
+    chain.mine(timestamp=start_time + 60 + 31 * DAY_SCALE)
+    calls = []
+    for expected in scenarios.expected:
+        c = expected.claim
+        data = guard.submitClaim.encode_input(
+            Exchange.from_slug(c["exchange"]), c["order_id"], c["instrument"], c["claimed_loss"]
+        )
+        calls.append((trader_of[c["account_ref"]], "0x" + bytes(data).hex()))
+    return filer, calls
+
+
+def file_backlog(filer: RpcFiler, guard: Any, calls: list[tuple[str, str]]) -> tuple[list[str], float]:
+    """Files ``calls`` as a backlog: their transaction hashes, and when (``time.perf_counter``) the first
+    block of claims was mined (a keeper already running sees claims from then on).
+
+    anvil answers before it has mined everything, and a pool of thousands of pending transactions mines
+    slower and slower: file in chunks, each mined before the next. With automine, anvil made one block per
+    claim, and at 10,000 claims it held 11 GB and mined 10 blocks/s (ape-foundry runs it with
+    --steps-tracing): a chunk is mined in as few blocks as its gas fits instead. Automine is back on after.
+    """
+    hashes: list[str] = []
+    first_mined: float | None = None
+    first = int(guard.claimCount())
+    filer.call("evm_setAutomine", [False])
+    try:
+        for start in range(0, len(calls), FILING_CHUNK):
+            chunk = calls[start : start + FILING_CHUNK]
+            hashes += [filer.send(sender, guard.address, data) for sender, data in chunk]
+            waited = time.perf_counter()
+            while int(guard.claimCount()) < first + start + len(chunk):
+                if time.perf_counter() - waited > 120:
+                    mined = int(guard.claimCount()) - first
+                    raise RuntimeError(f"only {mined} of {len(calls)} claims were mined")
+                filer.call("evm_mine", [])
+                first_mined = first_mined or time.perf_counter()
+    finally:
+        filer.call("evm_setAutomine", [True])
+    return hashes, first_mined or time.perf_counter()
+
+
+# --------------------------------------------------------------------------------------------- a run
+
+
+def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
+    from lg_testkit import CHALLENGE_PERIOD
+
+    from keeper.chain import ChainClient
+    from keeper.cli_run import build_pipeline
+    from keeper.settings import KeeperSettings
+    from keeper.sim.server import SimLimits
+    from keeper.store import ClaimState
+
+    chain = ape.chain
+    pool = deploy_pool(ape)
+    guard, validator = pool.guard, pool.validator
 
     total = plan.claims + plan.latency_claims
     start_time = int(chain.pending_timestamp)
@@ -279,32 +365,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         bybit_accounts,
         plan.bybit_share,
     )
-    # One trader per exchange account; coverage far above anything the workload claims.
-    filer = RpcFiler(chain.provider.http_uri)
-    filer.call("anvil_autoImpersonateAccount", [True])
-    trader_of: dict[str, str] = {}
-    for i, account in enumerate(scenarios.accounts):
-        trader_of[account.account_ref] = address = "0x" + f"{0xB0000 + i:040x}"
-        filer.call("anvil_setBalance", [address, hex(10**20)])
-    refs = list(trader_of)
-    for i in range(0, len(refs), 200):
-        chunk = refs[i : i + 200]
-        guard.addToWhitelist(
-            [trader_of[r] for r in chunk],
-            [bytes.fromhex(r[2:]) for r in chunk],
-            10**12 * USDT,
-            start_time + 365 * 86_400,
-            sender=registrar,
-        )
-    # Every liquidation is at most 30 squeezed days after the anchor; file after the last one.
-    chain.mine(timestamp=start_time + 60 + 31 * DAY_SCALE)
-    calls = []
-    for expected in scenarios.expected:
-        c = expected.claim
-        data = guard.submitClaim.encode_input(
-            Exchange.from_slug(c["exchange"]), c["order_id"], c["instrument"], c["claimed_loss"]
-        )
-        calls.append((trader_of[c["account_ref"]], "0x" + bytes(data).hex()))
+    filer, calls = prepare_claims(ape, pool, scenarios, start_time)
 
     accounts_file = tmp / "accounts.json"
     scenarios.write_keeper_accounts(accounts_file)
@@ -339,25 +400,8 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         pipeline.verifier.verify_stream, steps, "exchange_wait"
     )
 
-    # ---- phase 1: a backlog of N claims, drained
-    # anvil answers before it has mined everything, and a pool of thousands of pending transactions mines
-    # slower and slower: file in chunks, each mined before the next. With automine, anvil made one block per
-    # claim, and at 10,000 claims it held 11 GB and mined 10 blocks/s (ape-foundry runs it with
-    # --steps-tracing): a chunk is mined in as few blocks as its gas fits instead. The keeper starts on the
-    # whole backlog, with automine back on.
-    filed_hashes: list[str] = []
-    filer.call("evm_setAutomine", [False])
-    try:
-        for start in range(0, plan.claims, FILING_CHUNK):
-            chunk = calls[start : min(start + FILING_CHUNK, plan.claims)]
-            filed_hashes += [filer.send(sender, guard.address, data) for sender, data in chunk]
-            waited = time.perf_counter()
-            while int(guard.claimCount()) < start + len(chunk):
-                if time.perf_counter() - waited > 120:
-                    raise RuntimeError(f"only {int(guard.claimCount())} of {plan.claims} claims were mined")
-                filer.call("evm_mine", [])
-    finally:
-        filer.call("evm_setAutomine", [True])
+    # ---- phase 1: a backlog of N claims, drained (the keeper starts on the whole backlog)
+    filed_hashes, _ = file_backlog(filer, guard, calls[: plan.claims])
     baseline_rss = rss_bytes()
     passes = 0
     pass_reports: list[list[int]] = []
@@ -367,7 +411,12 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
             report = pipeline.run_once()
             passes += 1
             pass_reports.append([len(report.decided), len(report.deferred), len(report.posted)])
-            if pipeline.store.claims_in_state(ClaimState.DEFERRED):
+            if report.waiting_for_budget and not report.decided and not report.transactions:
+                # Only claims waiting for Binance's budget: the daemon would wait its poll interval; a pass
+                # straight after would re-read the whole backlog for nothing (at 10,000 claims that loop
+                # took the keeper's CPU from the workers).
+                time.sleep(BUDGET_WAIT_SECONDS)
+            if pipeline.store.count_by_state().get(ClaimState.DEFERRED, 0):
                 # Deferred claims (rate limited past LG_LIMITER_MAX_WAIT_SECONDS) come due on the chain's
                 # clock, which on anvil moves only with blocks; on a live chain it follows the wall clock.
                 time.sleep(1)
@@ -407,7 +456,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
             report = pipeline.run_once()
             if not report.transactions:
                 time.sleep(0.05)
-            if pipeline.store.claims_in_state(ClaimState.DEFERRED):
+            if pipeline.store.count_by_state().get(ClaimState.DEFERRED, 0):
                 chain.mine()  # as above: the chain's clock follows the wall clock
         arrivals.join()
         latencies = [
@@ -689,23 +738,8 @@ def tables(results: list[dict[str, Any]]) -> str:
 # ------------------------------------------------------------------------------------------ the driver
 
 
-def _child(plan: Plan, attempt: int = 1) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(plan.__dict__)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0 and "RPCTimeoutError" in done.stderr and "anvil" in done.stderr and attempt == 1:
-        # anvil did not answer within ape's 20 s on a busy machine: start the run once more.
-        return _child(plan, attempt + 1)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        sys.stderr.write(done.stderr[-5000:])
-        raise RuntimeError(f"run {plan.label} ({plan.claims} claims) failed with exit code {done.returncode}")
-    return dict(json.loads(lines[-1].removeprefix("RESULT ")))
+def _child(plan: Plan) -> dict[str, Any]:
+    return run_child(Path(__file__), plan.__dict__, f"run {plan.label} ({plan.claims} claims)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -732,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="keeper.json", help="a file name under bench/results/, or any path")
     args = parser.parse_args(argv)
     if args.child:
-        result = run_one(Plan(**json.loads(args.child)))
+        result = on_fresh_chain(_run, Plan(**json.loads(args.child)), "lg-bench-")
         print("RESULT " + json.dumps(result))
         return 0
 

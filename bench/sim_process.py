@@ -4,7 +4,9 @@ Real exchanges are remote: their CPU is not the keeper's. In the keeper's proces
 (HTTP parsing, routing, JSON) would compete with the keeper for Python's GIL and slow its chain work, a cost
 no production keeper pays. So ``RemoteSim.start`` runs ``python bench/sim_process.py SCENARIOS LATENCY_MS``,
 which serves the scenarios with the published limits and counts every request per rate-limit key; the bench
-reads the counts over HTTP (``GET /__bench/counts``) when it computes the ceiling.
+reads the counts over HTTP (``GET /__bench/counts``) when it computes the ceiling. ``CLIENT_IPS`` (comma
+separated, optional) adds a listener per simulated client address (``SimExchange.add_client_ip``): each of
+several keepers on this host gets its own, so each has its own per-IP budget, as on hosts of their own.
 """
 
 from __future__ import annotations
@@ -90,16 +92,20 @@ def _recording_sim_class() -> Any:
 class RemoteSim:
     """The bench's handle on the simulator process: its URL, its request counts, and stopping it."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, client_urls: dict[str, str]) -> None:
         self.process = process
         self.url = url
+        self.client_urls = client_urls
+        """Simulated client IP -> the URL whose requests count as coming from it."""
 
     @classmethod
-    def start(cls, scenarios: Any, folder: Path, latency_ms: int) -> RemoteSim:
+    def start(
+        cls, scenarios: Any, folder: Path, latency_ms: int, client_ips: tuple[str, ...] = ()
+    ) -> RemoteSim:
         path = folder / "scenarios.json"
         scenarios.dump(path)
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), str(path), str(latency_ms)],
+            [sys.executable, str(Path(__file__).resolve()), str(path), str(latency_ms), ",".join(client_ips)],
             stdout=subprocess.PIPE,
             # Not the bench child's stderr: the driver reads that to its end, and would wait on this process.
             stderr=(folder / "sim.log").open("w"),
@@ -112,7 +118,11 @@ class RemoteSim:
         if not url.startswith("http://"):
             process.kill()
             raise RuntimeError(f"the simulator process did not start (said {url!r})")
-        return cls(process, url)
+        client_urls: dict[str, str] = {}
+        for _ in client_ips:
+            ip, client_url = process.stdout.readline().split()
+            client_urls[ip] = client_url
+        return cls(process, url, client_urls)
 
     def counts(self) -> tuple[Counter[tuple[str, str]], Counter[int]]:
         """Requests per rate-limit key, and replies per HTTP status, so far."""
@@ -136,9 +146,11 @@ def main(argv: list[str]) -> int:
     from keeper.sim.server import SimLimits
 
     scenarios_path, latency_ms = Path(argv[0]), int(argv[1])
+    client_ips = [ip for ip in (argv[2] if len(argv) > 2 else "").split(",") if ip]
     sim = _recording_sim_class()(
         ScenarioFile.load(scenarios_path), faults=FaultConfig(latency_ms=latency_ms), limits=SimLimits()
     )
+    client_urls = [f"{ip} {sim.add_client_ip(ip)}" for ip in client_ips]
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=sim.httpd.shutdown, daemon=True).start()
@@ -152,7 +164,7 @@ def main(argv: list[str]) -> int:
         sim.httpd.shutdown()
 
     threading.Thread(target=stop_with_parent, daemon=True).start()
-    print(sim.url, flush=True)
+    print("\n".join([sim.url, *client_urls]), flush=True)
     sim.serve_forever()
     return 0
 

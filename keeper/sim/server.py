@@ -106,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         sim = self.server.sim
-        client_ip = self.client_address[0]
+        # A listener that stands for a host of its own (``SimExchange.add_client_ip``) names its client.
+        client_ip = self.server.client_ip or self.client_address[0]
         binance = self.path.startswith("/fapi/")
         if binance:
             refused = sim.bans.admit(client_ip, sim.state.now_ms())
@@ -192,6 +193,8 @@ def _json_bytes(body: Any) -> bytes:
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     sim: SimExchange
+    client_ip: str | None = None
+    """The source address every request on this listener counts as (None: the connection's own)."""
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client killed mid-request (the keeper restart tests) is expected; the default prints a traceback.
@@ -218,6 +221,7 @@ class SimExchange:
         self.httpd = SimHTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.sim = self
         self._thread: threading.Thread | None = None
+        self._extra: list[tuple[SimHTTPServer, threading.Thread]] = []
 
     @property
     def port(self) -> int:
@@ -226,6 +230,22 @@ class SimExchange:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def add_client_ip(self, client_ip: str) -> str:
+        """Another listener on a free port of 127.0.0.1, serving the same exchange, whose every request counts
+        as coming from ``client_ip``: its URL. On one host every client connects from 127.0.0.1, so the
+        per-IP limits (Binance's weight, OKX's instruments, Bybit's 600 / 5 s, bans, IP whitelists) would
+        pool all of them; a client given its own listener has its own budget, as a host with its own
+        address would. Nothing the client sends says who it is: a real exchange sees only the address."""
+        httpd = SimHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.sim = self
+        httpd.client_ip = client_ip
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sim-{client_ip}", daemon=True
+        )
+        thread.start()
+        self._extra.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
 
     def route(self, raw_path: str, headers: Any, client_ip: str) -> Reply:
         if raw_path.startswith("/api/v5/"):
@@ -260,6 +280,10 @@ class SimExchange:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
+        for httpd, thread in self._extra:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(timeout=5)
         self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread is not None:

@@ -198,6 +198,22 @@ def test_binance__weight_over_limit__429_minus_1003_with_retry_after(scenarios: 
     assert 1 <= int(replies[-1].headers["Retry-After"]) <= 60
 
 
+def test_binance__listener_of_another_client_ip__weight_budget_of_its_own(scenarios: ScenarioFile) -> None:
+    sim = SimExchange(scenarios, limits=SimLimits(binance_weight_per_minute=2)).start()
+    try:
+        other = sim.add_client_ip("198.51.100.2")
+        mine = [requests.get(f"{sim.url}/fapi/v1/time", timeout=5) for _ in range(3)]
+        theirs = [requests.get(f"{other}/fapi/v1/time", timeout=5) for _ in range(2)]
+        for _ in range(5):  # over its budget and on through the back-off: the ban is that IP's alone
+            requests.get(f"{other}/fapi/v1/time", timeout=5)
+    finally:
+        sim.stop()
+    assert [r.status_code for r in mine] == [200, 200, 429]
+    assert [(r.status_code, r.headers["X-MBX-USED-WEIGHT-1M"]) for r in theirs] == [(200, "1"), (200, "2")]
+    assert sim.bans.banned_until("198.51.100.2") is not None
+    assert sim.bans.banned_until("127.0.0.1") is None
+
+
 def test_generate__same_seed__identical_scenarios() -> None:
     assert generate(12, 5).model_dump() == generate(12, 5).model_dump()
     assert generate(12, 5).model_dump() != generate(12, 6).model_dump()
