@@ -17,8 +17,8 @@ export FOUNDRY_SOLC := $(SOLC_SHIM)
 export APE_DATA_FOLDER ?= $(CURDIR)/.tools/ape
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap postgres-server promtool compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
-	clean analyze coverage bench bench-burst prove mutate
+.PHONY: help bootstrap postgres-server promtool chromium compile test test-deep test-contract test-keeper test-forge gas-check gas-snapshot lint demo \
+	clean analyze coverage bench bench-burst bench-scale-out prove mutate
 
 help:
 	@echo "make demo   - bootstrap, then the whole LeverageGuard story on a local anvil chain"
@@ -32,9 +32,10 @@ help:
 	@echo "make coverage - Solidity coverage of contracts/: forge coverage of test/ beside the Python suite's"
 	@echo "make bench  - gas against its floors, keeper throughput against the rate limits (bench/README.md)"
 	@echo "make bench-burst - the crash-day burst: 10,000 mixed claims against the 1,000-claim run"
+	@echo "make bench-scale-out - 1 vs 3 keeper processes on one PostgreSQL, each with its own simulated IP"
 
 bootstrap: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM) $(TOOLS)/bin/anvil $(TOOLS)/bin/forge postgres-server \
-	promtool
+	promtool chromium
 
 # The PostgreSQL store's tests run a throw-away cluster (tools/pg_cluster.py) on Debian's server binaries.
 # Checked every time (a new machine has no stamp to trust), silent when they are there; the package lists
@@ -50,6 +51,13 @@ promtool:
 	@command -v promtool >/dev/null 2>&1 || { \
 		echo "installing Debian's prometheus (the alert rule tests need promtool)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+
+# The console's browser tests (tests/console) drive Debian's chromium through Playwright: Playwright's own
+# browser download is not used. Checked the same way as the PostgreSQL server.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (the console's browser tests need it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -102,7 +110,7 @@ test: bootstrap compile analyze lint
 	  $(FORGE_SUITE) forge snapshot $(FORGE_BUILD) $(FORGE_GAS) --check --tolerance 1 ) > $(FORGE_LOG) 2>&1 & forge=$$!; \
 	port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$port $(BIN)/ape test tests/contract/test_stateful.py tests/keeper \
-		tests/cli tests/bench -q $(PYTEST_ARGS) > $(TEST_LOG) 2>&1 & rest=$$!; \
+		tests/cli tests/bench tests/console -q $(PYTEST_ARGS) > $(TEST_LOG) 2>&1 & rest=$$!; \
 	PYTHONPATH=tools SOLCOV_FAIL_UNDER=95 $(BIN)/ape test tests/contract --ignore=tests/contract/test_stateful.py \
 		-q -p sol_coverage $(PYTEST_ARGS); contract=$$?; \
 	wait $$rest; rest=$$?; wait $$forge; forge=$$?; \
@@ -192,6 +200,12 @@ bench: bootstrap compile
 # drained at the exchanges' limits; the targets table of make bench then shows its rows. About 30 minutes.
 bench-burst: bootstrap compile
 	$(BIN)/python bench/crash_day.py --burst $(BENCH_ARGS)
+
+# The scale-out figure (issue 16): the Binance backlog drained by 1, then 3 keeper processes sharing one
+# PostgreSQL store (a throw-away cluster, tools/pg_cluster.py), each with its own simulated source IP and so its
+# own weight budget; bench/results/scale-out.json. About 6 minutes.
+bench-scale-out: bootstrap compile
+	$(BIN)/python bench/scale_out.py $(BENCH_ARGS)
 
 demo: bootstrap compile
 	$(BIN)/ape run demo --network ethereum:local:foundry

@@ -274,7 +274,8 @@ class ChainClient:
         the read-budget test count these)."""
 
     def __repr__(self) -> str:
-        return f"ChainClient({self._contract.address}, sender={self._sender.address})"
+        # No sender: a read-only client (the console's), which never writes.
+        return f"ChainClient({self._contract.address}, sender={getattr(self._sender, 'address', None)})"
 
     def head(self) -> int:
         return int(self._chain.blocks.head.number)
@@ -334,6 +335,10 @@ class ChainClient:
         claims = {claim_id: _claim_view(f) for claim_id, f in zip(ids, fields[: len(ids)], strict=True)}
         policies = {a: _policy_view(f) for a, f in zip(addresses, fields[len(ids) :], strict=True)}
         return claims, policies
+
+    def views(self, names: Sequence[str]) -> dict[str, Any]:
+        """Views without arguments by name (``totalAssets``, ``getSigners``...), as ape decodes them."""
+        return {name: self._view(name) for name in names}
 
     def _view(self, name: str) -> Any:
         """A view without arguments, through ape, counted as one ``eth_call``."""

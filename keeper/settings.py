@@ -326,6 +326,9 @@ class KeeperSettings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port.")
     metrics_enabled: bool = True
     """Serve /metrics and /healthz (the daemon only)."""
+    console_port: int = Field(
+        default=8780, ge=0, le=65535, description="`keeper console`'s port on 127.0.0.1; 0 picks a free port."
+    )
     watchdog_seconds: float = Field(
         default=300.0,
         ge=0,

@@ -21,7 +21,8 @@ from ops.decode import DecodedCall, decode_revert, format_decoded
 from ops.labels import CLAIM_STATUSES
 from ops.units import format_duration, format_flags, format_timestamp
 
-_AMOUNT_VIEWS = (
+# The pool's argument-free views of amounts and durations (also what `keeper console` shows of the pool).
+AMOUNT_VIEWS = (
     "totalAssets",
     "reservedAmount",
     "freeBalance",
@@ -34,7 +35,7 @@ _AMOUNT_VIEWS = (
     "maxPayoutPerClaim",
     "maxCoverageLimit",
 )
-_DURATION_VIEWS = ("challengePeriod", "claimGracePeriod", "executionDelay", "proposalLifetime")
+DURATION_VIEWS = ("challengePeriod", "claimGracePeriod", "executionDelay", "proposalLifetime")
 # Calls that change one claim: its status and payout are probed (getClaim's ClaimView).
 _CLAIM_CALLS = frozenset({"cancelApprovedClaim", "reopenClaim", "vetoClaim"})
 
@@ -70,8 +71,8 @@ def _yes_no(value: Any) -> str:
 
 
 def _probes(ctx: GuardContext, calls: list[DecodedCall]) -> list[Probe]:
-    probes = [Probe(name, name, (), ctx.fmt) for name in _AMOUNT_VIEWS]
-    probes += [Probe(name, name, (), lambda v: format_duration(int(v))) for name in _DURATION_VIEWS]
+    probes = [Probe(name, name, (), ctx.fmt) for name in AMOUNT_VIEWS]
+    probes += [Probe(name, name, (), lambda v: format_duration(int(v))) for name in DURATION_VIEWS]
     probes += [
         Probe("pausedFlags", "pausedFlags", (), lambda v: format_flags(int(v), ctx.flags)),
         Probe("threshold", "threshold", (), str),

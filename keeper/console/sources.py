@@ -1,0 +1,110 @@
+"""The console's reads: the pool through the keeper's ``ChainClient`` and the keeper's store. Nothing here
+writes: the client is built without a sender, and the store is only queried."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from keeper.chain import ChainClient
+from keeper.console.snapshots import ClaimDetailSnapshot, ClaimRow, KeeperSnapshot, PoolSnapshot
+from keeper.evidence_bundle import CheckReport, build_bundle, chain_step, check_bundle, with_chain
+from keeper.policy import PolicyParams
+from keeper.store import ClaimState, Store, UnknownClaimError
+from ops.simulate import AMOUNT_VIEWS, DURATION_VIEWS
+
+POOL_VIEWS = ("asset", *AMOUNT_VIEWS, *DURATION_VIEWS, "pausedFlags", "getSigners", "threshold")
+
+
+class ConsoleSource(Protocol):
+    """What the pages read; the app depends on this only (tests may hand it a fixed one)."""
+
+    def now(self) -> int: ...
+    def pool(self) -> PoolSnapshot: ...
+    def claim_rows(self) -> list[ClaimRow]: ...
+    def claim_detail(self, claim_id: int) -> ClaimDetailSnapshot | None: ...
+    def keeper(self) -> KeeperSnapshot: ...
+    def recheck(self, claim_id: int) -> CheckReport | None: ...
+
+
+class LiveSource:
+    """The chain (``ChainClient``, read-only) and the store, read afresh on every request."""
+
+    def __init__(
+        self, chain: ChainClient, store: Store, address: str, rpc_url: str, fallback_policy: PolicyParams
+    ) -> None:
+        self._chain = chain
+        self._store = store
+        self._address = address
+        self._rpc_url = rpc_url
+        self._fallback_policy = fallback_policy
+        """For a decision stored before schema 3 (no policy with it): today's settings, as ``evidence
+        export`` does."""
+
+    def now(self) -> int:
+        return self._chain.now()
+
+    def pool(self) -> PoolSnapshot:
+        v = self._chain.views(POOL_VIEWS)
+        return PoolSnapshot(
+            address=self._address,
+            asset=str(v["asset"]),
+            total_assets=int(v["totalAssets"]),
+            reserved=int(v["reservedAmount"]),
+            free=int(v["freeBalance"]),
+            withdrawn_today=int(v["withdrawnToday"]),
+            paid_out_today=int(v["paidOutToday"]),
+            approved_today=int(v["approvedToday"]),
+            daily_withdrawal_limit=int(v["dailyWithdrawalLimit"]),
+            daily_payout_limit=int(v["dailyPayoutLimit"]),
+            daily_approval_limit=int(v["dailyApprovalLimit"]),
+            max_payout_per_claim=int(v["maxPayoutPerClaim"]),
+            max_coverage_limit=int(v["maxCoverageLimit"]),
+            challenge_period=int(v["challengePeriod"]),
+            claim_grace_period=int(v["claimGracePeriod"]),
+            paused_flags=int(v["pausedFlags"]),
+            signers=[str(signer) for signer in v["getSigners"]],
+            threshold=int(v["threshold"]),
+            execution_delay=int(v["executionDelay"]),
+            proposal_lifetime=int(v["proposalLifetime"]),
+        )
+
+    def claim_rows(self) -> list[ClaimRow]:
+        records = self._store.claims_in_state(*ClaimState)
+        views = self._chain.claims([record.claim_id for record in records]) if records else {}
+        return [ClaimRow(record=record, chain=views.get(record.claim_id)) for record in records]
+
+    def claim_detail(self, claim_id: int) -> ClaimDetailSnapshot | None:
+        try:
+            record = self._store.claim(claim_id)
+        except UnknownClaimError:
+            return None
+        row = ClaimRow(record=record, chain=self._chain.claim(claim_id))
+        return ClaimDetailSnapshot(row=row, decision=self._store.decision(claim_id))
+
+    def keeper(self) -> KeeperSnapshot:
+        counts = self._store.count_by_state()
+        return KeeperSnapshot(
+            head=self._chain.head(),
+            cursor=self._store.cursor(),
+            counts={state.value: count for state, count in counts.items()},
+            in_review=self._store.in_review(),
+            transactions=self._store.transactions(),
+        )
+
+    def recheck(self, claim_id: int) -> CheckReport | None:
+        """``keeper evidence export`` then ``keeper evidence check --rpc --guard`` of one claim, in process:
+        the stored answers re-parsed, the policy re-run, the record and hash recomputed and compared with
+        the claim's latest ``ClaimVerified``. None: no decision stored for the claim."""
+        # Imported here: it loads web3's contract machinery, needed only when someone asks for a check.
+        from keeper.cli_evidence import claim_verified
+
+        stored = self._store.decision(claim_id)
+        if stored is None:
+            return None
+        policy = stored.policy if stored.policy is not None else self._fallback_policy
+        bundle = build_bundle(
+            claim_id, stored.decision, stored.canonical_record, self._store.answers(claim_id), policy
+        )
+        report = check_bundle(bundle)
+        on_chain = claim_verified(self._rpc_url, self._address, claim_id)
+        return with_chain(report, chain_step(str(bundle["evidence_hash"]), on_chain))
