@@ -7,9 +7,16 @@ from typing import Protocol
 
 from keeper.chain import ChainClient
 from keeper.console.snapshots import ClaimDetailSnapshot, ClaimRow, KeeperSnapshot, PoolSnapshot
-from keeper.evidence_bundle import CheckReport, build_bundle, chain_step, check_bundle, with_chain
+from keeper.evidence_bundle import (
+    CheckReport,
+    CheckStep,
+    build_bundle,
+    chain_step,
+    check_bundle,
+    with_chain,
+)
 from keeper.policy import PolicyParams
-from keeper.store import ClaimState, Store, UnknownClaimError
+from keeper.store import ClaimState, Store, StoreError, UnknownClaimError
 from ops.simulate import AMOUNT_VIEWS, DURATION_VIEWS
 
 POOL_VIEWS = ("asset", *AMOUNT_VIEWS, *DURATION_VIEWS, "pausedFlags", "getSigners", "threshold")
@@ -102,9 +109,14 @@ class LiveSource:
         if stored is None:
             return None
         policy = stored.policy if stored.policy is not None else self._fallback_policy
-        bundle = build_bundle(
-            claim_id, stored.decision, stored.canonical_record, self._store.answers(claim_id), policy
-        )
+        try:
+            answers = self._store.answers(claim_id)
+        except StoreError as exc:
+            # The store checks each answer's bytes against the sha256 kept beside them and gives out none
+            # that changed: the answers step fails before a bundle exists (``evidence export`` exits there).
+            failed = CheckStep(step="answers", ok=False, detail=str(exc))
+            return CheckReport(claim_id=claim_id, steps=[failed])
+        bundle = build_bundle(claim_id, stored.decision, stored.canonical_record, answers, policy)
         report = check_bundle(bundle)
         on_chain = claim_verified(self._rpc_url, self._address, claim_id)
         return with_chain(report, chain_step(str(bundle["evidence_hash"]), on_chain))

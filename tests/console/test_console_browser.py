@@ -5,6 +5,8 @@ error; screenshots go to .build/console/."""
 from __future__ import annotations
 
 import re
+import sqlite3
+import zlib
 from typing import Any
 
 from conftest import SCREENSHOTS, Console
@@ -111,3 +113,30 @@ def test_claim_page__re_check_evidence__every_step_agrees_with_the_chain(console
     assert steps == ["bundle", "answers", "policy", "replay", "decision", "record", "hash", "chain"]
     assert page.get_by_text("DISAGREES", exact=True).count() == 0
     _rendered_cleanly(console, "check")
+
+
+def test_claim_page__re_check_evidence__one_stored_byte_changed__fails_at_the_answers_step(
+    console: Console,
+) -> None:
+    approved = console.world.approved
+    connection = sqlite3.connect(console.world.store_path)
+    with connection:
+        seq, blob = connection.execute(
+            "SELECT seq, body FROM answers WHERE claim_id = ? ORDER BY seq LIMIT 1", (approved.claim_id,)
+        ).fetchone()
+        body = bytearray(zlib.decompress(blob))
+        body[len(body) // 2] ^= 0x01  # one bit of one byte of the exchange's answer, its digest kept
+        connection.execute(
+            "UPDATE answers SET body = ? WHERE claim_id = ? AND seq = ?",
+            (zlib.compress(bytes(body)), approved.claim_id, seq),
+        )
+    connection.close()
+    page = console.page
+
+    page.goto(f"{console.url}/claims/{approved.claim_id}")
+    page.get_by_role("button", name="Re-check evidence").click()
+
+    assert page.get_by_test_id("check-summary").inner_text() != "every step agrees"
+    failed = page.locator("tbody tr", has=page.get_by_text("DISAGREES", exact=True))
+    assert failed.locator("th").all_inner_texts()[0] == "answers"
+    _rendered_cleanly(console, "check-tampered")
