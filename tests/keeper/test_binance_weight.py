@@ -403,11 +403,26 @@ def test_fetch__window_still_open__asks_the_utc_day_too__stored_for_the_others(
     assert world.replay(expected, outcome).model_dump() == outcome.model_dump()
 
 
+def _two_liquidations_one_symbol_day(world: World) -> tuple[ExpectedVerdict, ExpectedVerdict]:
+    """Approved liquidations at 11:40 and 11:50 on one account and symbol, penalties -2 and -3: their
+    windows (to 12:40 and 12:50 plus the settling minute) are open at noon."""
+    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
+    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    return first, second
+
+
+def _penalty_paid_and_replayed(
+    world: World, expected: ExpectedVerdict, outcome: VerificationOutcome, penalty: Decimal
+) -> None:
+    assert outcome.evidence is not None and outcome.evidence.liquidation_penalty == penalty
+    assert world.decided(expected, outcome).payout == expected.payout
+    assert world.replay(expected, outcome).model_dump() == outcome.model_dump()
+
+
 def test_fetch__window_open__day_read_after_the_claim_began__shared__its_penalty_in_it(
     world: World, tmp_path: Path
 ) -> None:
-    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
-    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    first, second = _two_liquidations_one_symbol_day(world)
     world.start(tmp_path)
     gate = world.gated("/fapi/v1/order")
     # The second claim's verification begins at noon and is held before its first call ...
@@ -426,10 +441,8 @@ def test_fetch__window_open__day_read_after_the_claim_began__shared__its_penalty
     assert first_weight == ORDER + TRADES + INCOME + FORCE
     assert world.weight_since(seen_before) - first_weight == ORDER + TRADES  # income and forceOrders shared
     assert (world.shared.reads, world.shared.hits) == (2, 2)
-    assert outcome.evidence is not None and outcome.evidence.liquidation_penalty == Decimal("-3")
     assert [a.observed_at_ms for a in outcome.answers if "Orders?" in a.request] == [read_at]
-    assert world.decided(second, outcome).payout == second.payout
-    assert world.replay(second, outcome).model_dump() == outcome.model_dump()
+    _penalty_paid_and_replayed(world, second, outcome, Decimal("-3"))
 
 
 def test_fetch__window_open__day_read_after_the_claim_was_seen__shared_though_read_before_it_began(
@@ -438,8 +451,7 @@ def test_fetch__window_open__day_read_after_the_claim_was_seen__shared_though_re
     # A backlog: both claims were on chain, and seen by the keeper, before noon; the first is verified at
     # noon, the second two minutes later. The noon read is one the keeper could have made for the second
     # claim the moment it saw it, so it serves.
-    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
-    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    first, second = _two_liquidations_one_symbol_day(world)
     world.start(tmp_path)
 
     _, first_weight = world.verify(first, seen_ago_s=30)
@@ -449,16 +461,13 @@ def test_fetch__window_open__day_read_after_the_claim_was_seen__shared_though_re
     assert _at(1 / 6) + PENALTY_SLACK_MS > NOON_S * 1000  # the second claim's window is still open
     assert (first_weight, second_weight) == (ORDER + TRADES + INCOME + FORCE, ORDER + TRADES)
     assert (world.shared.reads, world.shared.hits) == (2, 2)
-    assert outcome.evidence is not None and outcome.evidence.liquidation_penalty == Decimal("-3")
-    assert world.decided(second, outcome).payout == second.payout
-    assert world.replay(second, outcome).model_dump() == outcome.model_dump()
+    _penalty_paid_and_replayed(world, second, outcome, Decimal("-3"))
 
 
 def test_fetch__window_open__day_read_before_the_claim_was_seen__not_shared(
     world: World, tmp_path: Path
 ) -> None:
-    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
-    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    first, second = _two_liquidations_one_symbol_day(world)
     world.start(tmp_path)
 
     world.verify(first, seen_ago_s=30)
@@ -544,8 +553,7 @@ def test_fetch__two_workers__day_read_in_flight__the_other_waits_for_it__read_on
         return done.wait(10)
 
     world.shared = SharedAnswers(wait=wait)
-    first = world.publish(world.liquidation(_at(1 / 3), penalty="-2"), ReasonCode.APPROVED)
-    second = world.publish(world.liquidation(_at(1 / 6), penalty="-3"), ReasonCode.APPROVED)
+    first, second = _two_liquidations_one_symbol_day(world)
     try:
         world.start(tmp_path)
         gate = world.gated("/fapi/v1/income")
