@@ -208,7 +208,7 @@ bench-scale-out: bootstrap compile
 	$(BIN)/python bench/scale_out.py $(BENCH_ARGS)
 
 demo: bootstrap compile
-	$(BIN)/ape run demo --network ethereum:local:foundry
+	$(BIN)/ape run demo --network ethereum:local:foundry $(DEMO_ARGS)
 
 clean:
 	@# A test cluster left running (a killed session) would outlive its state file in $(TOOLS).

@@ -17,17 +17,29 @@ import click
 
 from keeper.cli_run import ConfigurationError, load_settings
 from keeper.daemon import EXIT_CONFIG
+from keeper.settings import KeeperSettings
 from keeper.store import StoreError, open_store
 
 HOST = "127.0.0.1"
 EXIT_NO_STORE = 2
 
 
+def default_keeper_url(settings: KeeperSettings) -> str | None:
+    """The daemon's health server as its settings place it; None when the daemon serves none."""
+    if not settings.metrics_enabled:
+        return None
+    return f"http://{settings.metrics_host}:{settings.metrics_port}"
+
+
 @click.command()
 @click.option("--network", required=True, help="ape network choice, e.g. ethereum:sepolia:node.")
 @click.option("--contract", "address", help="The pool's proxy (default: as `keeper run`).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: LG_CONSOLE_PORT).")
-def console(network: str, address: str | None, port: int | None) -> None:
+@click.option(
+    "--keeper-url",
+    help="Where the keeper daemon serves /healthz and /metrics (default: LG_METRICS_HOST:LG_METRICS_PORT).",
+)
+def console(network: str, address: str | None, port: int | None, keeper_url: str | None) -> None:
     """Serve the read-only console on 127.0.0.1."""
     try:
         settings, contract_address = load_settings(address, network)
@@ -49,13 +61,22 @@ def console(network: str, address: str | None, port: int | None) -> None:
     from keeper.chain import ChainClient
     from keeper.console.app import create_app
     from keeper.console.sources import LiveSource
+    from ops.context import load_context
 
     with networks.parse_network_choice(network):
-        contract = project.ILeverageGuard.at(contract_address)
-        client = ChainClient(contract, None, chain)
+        governance = load_context(project, contract_address)
+        client = ChainClient(governance.guard, None, chain)
         rpc_url = str(chain.provider.uri)  # the re-check reads ClaimVerified from the same node
-        source = LiveSource(client, store, contract_address, rpc_url, settings.policy())
-        app = create_app(source, settings.token_decimals)
+        source = LiveSource(
+            client,
+            store,
+            governance,
+            rpc_url,
+            settings.policy(),
+            from_block=settings.start_block,
+            keeper_url=keeper_url or default_keeper_url(settings),
+        )
+        app = create_app(source, governance.decimals, governance.symbol)
         chosen = settings.console_port if port is None else port
         click.echo(f"console on http://{HOST}:{chosen}/ (port 0: see uvicorn's log)", err=True)
         uvicorn.run(app, host=HOST, port=chosen, log_level="info", ws="none")  # GET pages only: no websockets

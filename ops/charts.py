@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ops.report import Report
+from ops.report import PoolPoint, Report
 
 CHART_FILES = ("verdicts_by_reason.png", "payouts_over_time.png", "pool_balance.png")
 
@@ -26,6 +28,15 @@ def _when(timestamp: int) -> float:
     """Matplotlib's date number: days since its default epoch, 1970-01-01 UTC (shown as dates by
     `xaxis_date`); computed directly because `date2num` is untyped."""
     return timestamp / 86_400
+
+
+def svg_text(figure: Figure) -> str:
+    """The figure as an SVG document (the console serves it), the figure closed."""
+    out = io.StringIO()
+    figure.tight_layout()
+    figure.savefig(out, format="svg")
+    plt.close(figure)
+    return out.getvalue()
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -107,26 +118,30 @@ def payouts_figure(report: Report) -> Figure:
 
 
 def pool_figure(report: Report) -> Figure:
+    return pool_history_figure(report.pool, report.symbol, report.decimals)
+
+
+def pool_history_figure(pool: Sequence[PoolPoint], symbol: str, decimals: int) -> Figure:
     """Free and reserved stacked (their top is the pool's total), y-range from the data so that a withdrawal
     of a few percent is visible; deposits, withdrawals, verdicts and payouts marked."""
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    if report.pool:
-        times = [_when(p.timestamp) for p in report.pool]
-        free = [_units(p.free, report.decimals) for p in report.pool]
-        reserved = [_units(p.reserved, report.decimals) for p in report.pool]
+    if pool:
+        times = [_when(p.timestamp) for p in pool]
+        free = [_units(p.free, decimals) for p in pool]
+        reserved = [_units(p.reserved, decimals) for p in pool]
         axes.stackplot(times, free, reserved, labels=["free", "reserved"], step="post")
         axes.legend(loc="lower left")
         totals = [f + r for f, r in zip(free, reserved, strict=True)]
         low, high = min(min(free), min(totals)), max(totals)
         margin = max((high - low) * 0.15, high * 0.005, 1.0)
         axes.set_ylim(max(low - margin, 0.0), high + margin)
-        _time_limits(axes, [p.timestamp for p in report.pool])
-        _mark_events(axes, [(p.timestamp, ", ".join(p.events)) for p in report.pool if p.events])
+        _time_limits(axes, [p.timestamp for p in pool])
+        _mark_events(axes, [(p.timestamp, ", ".join(p.events)) for p in pool if p.events])
         figure.autofmt_xdate()
     else:
         _empty(axes, "no pool activity in this period")
     axes.set_title("Pool: free vs reserved")
-    axes.set_ylabel(report.symbol)
+    axes.set_ylabel(symbol)
     return figure
 
 

@@ -152,6 +152,39 @@ def read_keeper_db(path: Path) -> dict[int, dict[str, Any]]:
     return out
 
 
+def pool_logs(
+    guard: Any, blocks: _Blocks, from_block: int, head: int, since: int | None, until: int | None
+) -> dict[int, list[tuple[str, Any]]]:
+    """The pool's events (``POOL_EVENTS``) from ``from_block`` to ``head`` in the time window, by block."""
+    logs_at: dict[int, list[tuple[str, Any]]] = {}
+    for name in POOL_EVENTS:
+        for log in _logs(guard, name, from_block, head):
+            block = int(log.block_number)
+            if _in_window(blocks.timestamp(block), since, until):
+                logs_at.setdefault(block, []).append((name, log))
+    return logs_at
+
+
+def pool_points(guard: Any, blocks: _Blocks, logs_at: dict[int, list[tuple[str, Any]]]) -> list[PoolPoint]:
+    """The pool's total and reserved read at each block where one of its events happened, oldest first."""
+    return [
+        PoolPoint(
+            block=block,
+            timestamp=blocks.timestamp(block),
+            events=sorted({name for name, _ in logs_at[block]}),
+            total_assets=int(guard.totalAssets(block_id=block)),
+            reserved=int(guard.reservedAmount(block_id=block)),
+        )
+        for block in sorted(logs_at)
+    ]
+
+
+def pool_history(guard: Any, chain: Any, from_block: int, head: int) -> list[PoolPoint]:
+    """Every change of the pool from ``from_block`` to ``head`` (the console's free-vs-reserved chart)."""
+    blocks = _Blocks(chain)
+    return pool_points(guard, blocks, pool_logs(guard, blocks, from_block, head, None, None))
+
+
 def build_report(
     ctx: Any,
     chain: Any,
@@ -226,29 +259,16 @@ def build_report(
             )
         )
 
-    events_at: dict[int, list[str]] = {}
-    for name in POOL_EVENTS:
-        for log in _logs(guard, name, from_block, head):
-            block = int(log.block_number)
-            if not _in_window(blocks.timestamp(block), since, until):
-                continue
-            events_at.setdefault(block, []).append(name)
+    logs_at = pool_logs(guard, blocks, from_block, head, since, until)
+    for logs in logs_at.values():
+        for name, log in logs:
             if name == "Deposited":
                 report.deposited += int(log.amount)
             elif name == "Withdrawn":
                 report.withdrawn += int(log.amount)
             elif name == "PayoutExecuted":
                 report.paid_out += int(log.amount)
-    for block in sorted(events_at):
-        report.pool.append(
-            PoolPoint(
-                block=block,
-                timestamp=blocks.timestamp(block),
-                events=sorted(set(events_at[block])),
-                total_assets=int(guard.totalAssets(block_id=block)),
-                reserved=int(guard.reservedAmount(block_id=block)),
-            )
-        )
+    report.pool = pool_points(guard, blocks, logs_at)
     holders = dict.fromkeys(str(log.user) for log in _logs(guard, "Whitelisted", from_block, head))
     for user in holders:
         policy = guard.getPolicy(user)

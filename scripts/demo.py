@@ -10,7 +10,9 @@ and the daemon posts those verdicts. The last configuration proposal sets a 48 h
 table and the audit-log check follow; then anyone re-derives one approved and one rejected verdict from the
 exchange's raw answers (`python -m keeper evidence export` / `evidence check --rpc`); then a withdrawal
 proposal waits out its delay (execute before `readyAt` is refused with ProposalNotReady, the chain's clock
-moves on, it executes) and an over-limit withdrawal is refused by the contract.
+moves on, it executes) and an over-limit withdrawal is refused by the contract. Last, a proposal is left in
+its delay and the read-only console (``python -m keeper console``) serves this chain and the keeper's store
+until Enter is pressed (``--no-console``: not served).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -41,12 +44,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keeper.audit_log import verify_audit_log
+from keeper.chain import ChainClient
+from keeper.console.app import create_app
+from keeper.console.server import ConsoleThread, free_port
+from keeper.console.sources import LiveSource
 from keeper.interface import ClaimStatus, ReasonCode
+from keeper.policy import PolicyParams
+from keeper.settings import KeeperSettings
 from keeper.sim.generator import BINANCE_KINDS, BYBIT_KINDS, KINDS, generate
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore, SqlStore
 from keeper.store.url import redact_url
+from ops.context import load_context
 from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
 from ops.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
 from ops.local_account import LIGHT_SCRYPT_N, write_keystore
@@ -287,8 +297,68 @@ def summary_table(guard: Any, filed: list[FiledClaim]) -> Table:
     return table
 
 
+def started_keeper_metrics(keeper: KeeperProcess) -> str:
+    """Waits for the keeper's loop to start; returns its /metrics address (from its log)."""
+    try:
+        metrics_line = keeper.wait_for_message("metrics on", 90)
+        keeper.wait_for_message("keeper loop started", 30)
+    except KeeperProcessError as exc:
+        raise click.ClickException(str(exc)) from None
+    return str(metrics_line["msg"]).split()[2].removesuffix(",")
+
+
+def console_port() -> int:
+    """``LG_CONSOLE_PORT`` (8780 by default) when it is free, else any free port: the demo never fails
+    because another console is running."""
+    wanted = int(os.environ.get("LG_CONSOLE_PORT") or KeeperSettings.model_fields["console_port"].default)
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:
+            return free_port()
+    return wanted
+
+
+def serve_console(guard: Any, policy: dict[str, Any], keeper_url: str, signers: list[Any]) -> None:
+    """Leaves a proposal in its delay (the Proposals page counts it down), then serves the console on this
+    chain and the keeper's store until Enter is pressed (at once when stdin is not a terminal)."""
+    limit = 25_000 * USDT
+    proposal_id = int(
+        guard.propose(
+            guard, 0, guard.setDailyWithdrawalLimit.encode_input(limit), sender=signers[0]
+        ).return_value
+    )
+    guard.confirm(proposal_id, sender=signers[1])
+    ready_at = int(guard.getProposal(proposal_id).readyAt)
+    say(
+        f"Proposal #{proposal_id} (daily withdrawal limit {usdt(limit)}) is scheduled: ready "
+        f"{format_countdown(ready_at, int(chain.pending_timestamp)).removeprefix('ready ')}"
+    )
+    governance = load_context(project, str(guard.address))
+    store = open_demo_store()
+    source = LiveSource(
+        ChainClient(governance.guard, None, chain),
+        store,
+        governance,
+        str(chain.provider.uri),
+        PolicyParams.model_validate(policy),
+        keeper_url=keeper_url,
+    )
+    server = ConsoleThread(create_app(source, governance.decimals, governance.symbol), console_port()).start()
+    try:
+        say(f"[bold]The console: {server.url}/[/] (Pool, Proposals, Claims, Keeper; read-only)")
+        if sys.stdin.isatty():
+            console.input("   Press Enter to stop the console and the local chain. ")
+        else:
+            say("stdin is not a terminal: the console stops now (make demo DEMO_ARGS=--no-console skips it)")
+    finally:
+        server.stop()
+        store.close()
+
+
 @click.command(cls=ConnectedProviderCommand, short_help="LeverageGuard's main job on a local chain")
-def cli() -> None:
+@click.option("--no-console", is_flag=True, help="End after the story, without serving the console.")
+def cli(no_console: bool) -> None:
     logger.set_level("WARNING")
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
@@ -394,13 +464,8 @@ def cli() -> None:
         settings = keeper_settings(deployment_file, accounts_file, sim.url, scenarios.policy)
         env = keeper_environment(settings, str(chain.provider.uri), KEEPER_ALIAS, passphrase)
         keeper = KeeperProcess(env, KEEPER_ALIAS, DEMO_DIR / "keeper.log").start()
-        try:
-            metrics_line = keeper.wait_for_message("metrics on", 90)
-            keeper.wait_for_message("keeper loop started", 30)
-        except KeeperProcessError as exc:
-            raise click.ClickException(str(exc)) from None
-        metrics_url = str(metrics_line["msg"]).split()[2].removesuffix(",")
-        say(f"{metrics_line['msg']}")
+        metrics_url = started_keeper_metrics(keeper)
+        say(f"metrics on {metrics_url}, health on /healthz")
 
         step(8, "Traders file their claims, each at its moment in the story; the keeper works in parallel.")
         filed: list[FiledClaim] = []
@@ -545,4 +610,16 @@ def cli() -> None:
         raise click.ClickException(
             "the keeper's verdicts, its audit log or the evidence checks are not what they should be"
         )
+    if not no_console:
+        step(
+            12,
+            "The keeper runs again; the console reads this chain, the keeper's store and its health: what "
+            "signers, guardians, traders and operators see.",
+        )
+        keeper = KeeperProcess(env, KEEPER_ALIAS, DEMO_DIR / "keeper-console.log").start()
+        try:
+            metrics_url = started_keeper_metrics(keeper)
+            serve_console(guard, scenarios.policy, metrics_url.removesuffix("/metrics"), signers)
+        finally:
+            keeper.terminate()
     console.print("\n[bold green]Demo complete.[/] The local chain stops now.")

@@ -11,7 +11,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from keeper.console.pages import ClaimFilter, check_page, claim_page, claims_page, keeper_page, pool_page
+from keeper.console.pages import (
+    ClaimFilter,
+    check_page,
+    claim_page,
+    claims_page,
+    keeper_page,
+    pool_page,
+    proposals_page,
+    time_left,
+)
 from keeper.console.sources import ConsoleSource
 
 HERE = Path(__file__).parent
@@ -29,9 +38,10 @@ def _filter_value(request: Request, name: str) -> str | None:
     return value or None
 
 
-def create_app(source: ConsoleSource, decimals: int) -> Starlette:
+def create_app(source: ConsoleSource, decimals: int, symbol: str) -> Starlette:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.autoescape = True
+    templates.env.filters["time_left"] = time_left
 
     def render(request: Request, name: str, context: dict[str, object]) -> Response:
         response = templates.TemplateResponse(request, name, context)
@@ -39,7 +49,21 @@ def create_app(source: ConsoleSource, decimals: int) -> Starlette:
         return response
 
     async def pool(request: Request) -> Response:
-        return render(request, "pool.html", {"page": pool_page(source.pool(), decimals), "nav": "pool"})
+        context = {"page": pool_page(source.pool(), decimals), "symbol": symbol, "nav": "pool"}
+        return render(request, "pool.html", context)
+
+    async def pool_chart(request: Request) -> Response:
+        # Imported here: matplotlib loads slowly and only this image needs it.
+        from ops.charts import pool_history_figure, svg_text
+
+        figure = pool_history_figure(source.pool_history(), symbol, decimals)
+        response = Response(svg_text(figure), media_type="image/svg+xml")
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def proposals(request: Request) -> Response:
+        page = proposals_page(source.proposals())
+        return render(request, "proposals.html", {"page": page, "nav": "proposals"})
 
     async def claims(request: Request) -> Response:
         wanted = ClaimFilter(
@@ -77,6 +101,8 @@ def create_app(source: ConsoleSource, decimals: int) -> Starlette:
     return Starlette(
         routes=[
             Route("/", pool),
+            Route("/pool/free-reserved.svg", pool_chart),
+            Route("/proposals", proposals),
             Route("/claims", claims),
             Route("/claims/{claim_id:int}", claim),
             Route("/claims/{claim_id:int}/check", recheck),

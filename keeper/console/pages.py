@@ -7,11 +7,20 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from keeper.console.snapshots import ClaimDetailSnapshot, ClaimRow, KeeperSnapshot, PoolSnapshot
+from keeper.console.snapshots import (
+    ClaimDetailSnapshot,
+    ClaimRow,
+    KeeperHealth,
+    KeeperSnapshot,
+    PoolSnapshot,
+    ProposalSnapshot,
+    ProposalsSnapshot,
+)
 from keeper.evidence_bundle import CheckReport
 from keeper.interface import ClaimStatus, Exchange, ReasonCode
 from keeper.store import ClaimState
-from ops.units import format_duration, units_text
+from ops.governance import OPEN_STATES, ProposalState
+from ops.units import format_duration, format_timestamp, units_text
 
 # The contract's PAUSE_* bits (LeverageGuardBase), in bit order.
 PAUSE_BITS = (("claims", 1), ("verifications", 2), ("payouts", 4), ("withdrawals", 8), ("deposits", 16))
@@ -248,7 +257,36 @@ class TxLine(_Page):
     gas_used: str
 
 
+class HealthLine(_Page):
+    state: str
+    """``healthy``, ``unhealthy`` or ``not answering``."""
+    url: str
+    problems: list[str]
+    last_pass: str
+    """``2026-12-02 16:40:00 UTC (12s ago)``, or ``unknown``."""
+    passes: str
+    pass_errors: str
+
+
+def health_line(health: KeeperHealth) -> HealthLine:
+    state = "not answering" if not health.reachable else "healthy" if health.ok else "unhealthy"
+    last_pass = "unknown"
+    if health.last_pass_at is not None:
+        ago = time_left(round(health.asked_at - health.last_pass_at))
+        last_pass = f"{format_timestamp(int(health.last_pass_at))} ({ago} ago)"
+    return HealthLine(
+        state=state,
+        url=health.url,
+        problems=health.problems,
+        last_pass=last_pass,
+        passes="unknown" if health.passes is None else str(health.passes),
+        pass_errors="unknown" if health.pass_errors is None else str(health.pass_errors),
+    )
+
+
 class KeeperPage(_Page):
+    health: HealthLine | None
+    """None: the console was not told where the keeper serves its health."""
     head: int
     cursor: str
     lag: str
@@ -266,6 +304,7 @@ RECENT_TRANSACTIONS = 20
 def keeper_page(keeper: KeeperSnapshot, now: int) -> KeeperPage:
     review = sorted(keeper.in_review, key=lambda record: (record.review_entered_at or now, record.claim_id))
     return KeeperPage(
+        health=None if keeper.health is None else health_line(keeper.health),
         head=keeper.head,
         cursor="none" if keeper.cursor is None else str(keeper.cursor),
         lag="unknown" if keeper.cursor is None else str(max(keeper.head - keeper.cursor, 0)),
@@ -316,4 +355,86 @@ def check_page(claim_id: int, report: CheckReport) -> CheckPage:
         ok=report.ok,
         summary=summary,
         steps=[CheckLine(step=step.step, ok=step.ok, detail=step.detail) for step in report.steps],
+    )
+
+
+class ProposalLine(_Page):
+    proposal_id: int
+    actions: list[str]
+    proposer: str
+    confirmations: str
+    """``x/threshold``."""
+    confirmed_by: list[str]
+    state: str
+    ready_at: str
+    """The UTC time it becomes (or became) executable, or ``not scheduled``."""
+    seconds_left: int | None
+    """Until ``readyAt``, for a scheduled proposal (the page counts it down); None otherwise."""
+    expires_at: str
+    data_hash: str
+    effect: list[tuple[str, str, str]]
+    refusal: str | None
+    commands: list[str]
+
+
+class ProposalsPage(_Page):
+    now: int
+    open: list[ProposalLine]
+    """Pending, unscheduled, scheduled and ready proposals, oldest first (the order they were proposed)."""
+    closed: list[ProposalLine]
+    """Executed, cancelled and expired ones among those read, newest first."""
+    scanned: str
+    """Which ids were read, e.g. ``#1-#25 of 25``."""
+
+
+def _proposal_commands(proposal: ProposalSnapshot, state: ProposalState) -> list[str]:
+    """What a signer or guardian runs next; ``show`` (raw calldata, re-simulated) for every open one."""
+    pid = proposal.proposal_id
+    command = f"ape run proposals {{}} {pid} --account {ACCOUNT}"
+    if state not in OPEN_STATES:
+        return []
+    commands = [f"ape run proposals show {pid}"]
+    if state is ProposalState.PENDING:
+        commands.append(command.format("confirm"))
+        if proposal.confirmed_by:
+            commands.append(command.format("revoke"))
+    elif state is ProposalState.UNSCHEDULED:
+        commands.append(command.format("schedule"))
+    elif state is ProposalState.READY:
+        commands.append(command.format("execute"))
+    # A guardian may cancel during the delay; the proposer while it is open.
+    if state is not ProposalState.READY:
+        commands.append(command.format("cancel"))
+    return commands
+
+
+def proposal_line(proposal: ProposalSnapshot, now: int) -> ProposalLine:
+    state = ProposalState(proposal.state)
+    scheduled = state is ProposalState.SCHEDULED
+    return ProposalLine(
+        proposal_id=proposal.proposal_id,
+        actions=proposal.actions,
+        proposer=proposal.proposer,
+        confirmations=f"{proposal.confirmations}/{proposal.threshold}",
+        confirmed_by=proposal.confirmed_by,
+        state=state.value,
+        ready_at=format_timestamp(proposal.ready_at) if proposal.ready_at else "not scheduled",
+        seconds_left=proposal.ready_at - now if scheduled else None,
+        expires_at=format_timestamp(proposal.expires_at),
+        data_hash=proposal.data_hash,
+        effect=proposal.effect,
+        refusal=proposal.refusal,
+        commands=_proposal_commands(proposal, state),
+    )
+
+
+def proposals_page(snapshot: ProposalsSnapshot) -> ProposalsPage:
+    lines = [proposal_line(proposal, snapshot.now) for proposal in snapshot.proposals]
+    ids = [line.proposal_id for line in lines]
+    scanned = f"#{ids[0]}-#{ids[-1]} of {snapshot.count}" if ids else "none yet"
+    return ProposalsPage(
+        now=snapshot.now,
+        open=[line for line in lines if ProposalState(line.state) in OPEN_STATES],
+        closed=[line for line in reversed(lines) if ProposalState(line.state) not in OPEN_STATES],
+        scanned=scanned,
     )

@@ -51,8 +51,27 @@ class ClaimDetailSnapshot(BaseModel):
     decision: StoredDecision | None
 
 
+class KeeperHealth(BaseModel):
+    """What the keeper daemon's own HTTP server said (``/healthz`` and ``/metrics``), or why it could not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    """The keeper's metrics address the console asked (``LG_METRICS_HOST``/``LG_METRICS_PORT``)."""
+    asked_at: float
+    """The console's unix time when it asked (the last pass's age is measured against it, not chain time)."""
+    reachable: bool
+    ok: bool = False
+    problems: list[str] = []
+    """``/healthz``'s sentences, or the reason the keeper could not be asked."""
+    last_pass_at: float | None = None
+    """Unix time of the last completed pass (``keeper_last_pass_timestamp_seconds``, the keeper's clock)."""
+    passes: int | None = None
+    pass_errors: int | None = None
+
+
 class KeeperSnapshot(BaseModel):
-    """The keeper's store (and the chain head for the cursor's lag)."""
+    """The keeper's store (and the chain head for the cursor's lag), and the daemon's health if it answers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,3 +80,40 @@ class KeeperSnapshot(BaseModel):
     counts: dict[str, int]
     in_review: list[ClaimRecord]
     transactions: list[StoredTransaction]
+    health: KeeperHealth | None = None
+    """None: the console was not told where the keeper serves its health."""
+
+
+class ProposalSnapshot(BaseModel):
+    """One multisig proposal as the chain has it, decoded and (while open) simulated as if executed now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    proposal_id: int
+    actions: list[str]
+    """One decoded call per line (a multicall's items in order), as ``ape run proposals`` prints them."""
+    proposer: str
+    confirmed_by: list[str]
+    confirmations: int
+    threshold: int
+    state: str
+    """``ops.governance.ProposalState``: pending, unscheduled, scheduled, ready, executed, cancelled or
+    expired."""
+    ready_at: int
+    expires_at: int
+    data_hash: str
+    effect: list[tuple[str, str, str]]
+    """(what, before, after) for each value the simulation changes; empty when closed or refused."""
+    refusal: str | None
+    """The decoded custom error executing it now would revert with (an open proposal only)."""
+
+
+class ProposalsSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    now: int
+    """The chain time the states were judged at."""
+    count: int
+    """``proposalCount``: the newest proposal's id."""
+    proposals: list[ProposalSnapshot]
+    """The newest ones read (at most the console's scan), oldest first."""

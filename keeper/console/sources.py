@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from keeper.chain import ChainClient
-from keeper.console.snapshots import ClaimDetailSnapshot, ClaimRow, KeeperSnapshot, PoolSnapshot
+from keeper.console.health import read_health
+from keeper.console.snapshots import (
+    ClaimDetailSnapshot,
+    ClaimRow,
+    KeeperSnapshot,
+    PoolSnapshot,
+    ProposalSnapshot,
+    ProposalsSnapshot,
+)
 from keeper.evidence_bundle import (
     CheckReport,
     CheckStep,
@@ -17,9 +25,17 @@ from keeper.evidence_bundle import (
 )
 from keeper.policy import PolicyParams
 from keeper.store import ClaimState, Store, StoreError, UnknownClaimError
-from ops.simulate import AMOUNT_VIEWS, DURATION_VIEWS
+from ops.cli_output import quiet_traces
+from ops.context import GuardContext
+from ops.decode import decode_call, describe_call
+from ops.governance import OPEN_STATES, ProposalInfo, proposal_info
+from ops.report import PoolPoint, pool_history
+from ops.simulate import AMOUNT_VIEWS, DURATION_VIEWS, SimulationRefusedError, simulate
 
 POOL_VIEWS = ("asset", *AMOUNT_VIEWS, *DURATION_VIEWS, "pausedFlags", "getSigners", "threshold")
+PROPOSAL_SCAN = 25
+"""Proposals read per page, newest first: each costs a few calls (the view, one ``hasConfirmed`` per signer,
+and an open one's simulation). Older ones: ``ape run proposals list --all --last N``."""
 
 
 class ConsoleSource(Protocol):
@@ -31,21 +47,42 @@ class ConsoleSource(Protocol):
     def claim_detail(self, claim_id: int) -> ClaimDetailSnapshot | None: ...
     def keeper(self) -> KeeperSnapshot: ...
     def recheck(self, claim_id: int) -> CheckReport | None: ...
+    def proposals(self) -> ProposalsSnapshot: ...
+    def pool_history(self) -> list[PoolPoint]: ...
 
 
 class LiveSource:
     """The chain (``ChainClient``, read-only) and the store, read afresh on every request."""
 
     def __init__(
-        self, chain: ChainClient, store: Store, address: str, rpc_url: str, fallback_policy: PolicyParams
+        self,
+        chain: ChainClient,
+        store: Store,
+        governance: GuardContext,
+        rpc_url: str,
+        fallback_policy: PolicyParams,
+        from_block: int = 0,
+        keeper_url: str | None = None,
     ) -> None:
         self._chain = chain
         self._store = store
-        self._address = address
+        self._governance = governance
+        """The pool as the signers' scripts see it (``ape run proposals``): the same decoding and
+        simulation."""
+        self._address = str(governance.guard.address)
         self._rpc_url = rpc_url
         self._fallback_policy = fallback_policy
         """For a decision stored before schema 3 (no policy with it): today's settings, as ``evidence
         export`` does."""
+        self._from_block = from_block
+        self._keeper_url = keeper_url
+        """Where the keeper daemon serves ``/healthz`` and ``/metrics`` (None: not shown)."""
+        self._history: tuple[int, list[PoolPoint]] | None = None
+        """The pool's history read up to a head block: read again only when the chain moved on."""
+
+    @property
+    def governance(self) -> GuardContext:
+        return self._governance
 
     def now(self) -> int:
         return self._chain.now()
@@ -96,6 +133,7 @@ class LiveSource:
             counts={state.value: count for state, count in counts.items()},
             in_review=self._store.in_review(),
             transactions=self._store.transactions(),
+            health=None if self._keeper_url is None else read_health(self._keeper_url),
         )
 
     def recheck(self, claim_id: int) -> CheckReport | None:
@@ -120,3 +158,50 @@ class LiveSource:
         report = check_bundle(bundle)
         on_chain = claim_verified(self._rpc_url, self._address, claim_id)
         return with_chain(report, chain_step(str(bundle["evidence_hash"]), on_chain))
+
+    def proposals(self) -> ProposalsSnapshot:
+        """The newest ``PROPOSAL_SCAN`` proposals, judged at the chain's latest block time."""
+        guard = self._governance.guard
+        now = self.now()
+        count = int(guard.proposalCount())
+        first = max(1, count - PROPOSAL_SCAN + 1)
+        infos = [proposal_info(self._governance, pid, now) for pid in range(first, count + 1)]
+        return ProposalsSnapshot(now=now, count=count, proposals=[self._proposal(info) for info in infos])
+
+    def _proposal(self, info: ProposalInfo) -> ProposalSnapshot:
+        call = decode_call(self._governance, info.data)
+        effect: list[tuple[str, str, str]] = []
+        refusal = None
+        if info.state in OPEN_STATES:
+            try:
+                with quiet_traces():
+                    effect = simulate(self._governance, info.data, call).changes
+            except SimulationRefusedError as refused:
+                refusal = refused.reason
+        return ProposalSnapshot(
+            proposal_id=info.proposal_id,
+            actions=describe_call(self._governance, call),
+            proposer=info.proposer,
+            confirmed_by=info.confirmed_by,
+            confirmations=info.confirmations,
+            threshold=info.threshold,
+            state=info.state.value,
+            ready_at=info.ready_at,
+            expires_at=info.expires_at,
+            data_hash=info.data_hash,
+            effect=effect,
+            refusal=refusal,
+        )
+
+    def pool_history(self) -> list[PoolPoint]:
+        """The pool at each of its events since ``from_block``, and at the head (the chart runs to now)."""
+        head = self._chain.head()
+        if self._history is None or self._history[0] != head:
+            guard = self._governance.guard
+            points = pool_history(guard, guard.chain_manager, self._from_block, head)
+            if not points or points[-1].block != head:
+                pool = self._chain.views(("totalAssets", "reservedAmount"))
+                now = PoolPoint(head, self.now(), [], int(pool["totalAssets"]), int(pool["reservedAmount"]))
+                points.append(now)
+            self._history = (head, points)
+        return self._history[1]

@@ -7,9 +7,7 @@ skipped silently."""
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,12 +22,15 @@ from keeper_world import KeeperWorld
 
 from keeper.chain import ChainClient
 from keeper.console.app import create_app
+from keeper.console.server import ConsoleThread, free_port
 from keeper.console.sources import LiveSource
+from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.policy import PolicyParams
 from keeper.sim import generator
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
+from ops.context import load_context
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".build" / "console"
@@ -78,36 +79,57 @@ def console_world(
         sim.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@dataclass
+class KeeperServer:
+    """The keeper daemon's health server (``/healthz``, ``/metrics``) fed as the daemon feeds it."""
+
+    url: str
+    metrics: KeeperMetrics
+    health: HealthState
 
 
 @pytest.fixture
-def console_url(console_world: ConsoleWorld, chain: Any) -> Iterator[str]:
-    """The console app in-process (uvicorn in a thread), on the world's chain and the keeper's store."""
-    import uvicorn
+def keeper_server(console_world: ConsoleWorld) -> Iterator[KeeperServer]:
+    metrics = KeeperMetrics()
+    health = HealthState(HealthLimits(head_stall_seconds=600, max_pass_seconds=600))
+    health.saw_head(1)
+    metrics.passes.inc()
+    metrics.last_pass.set(time.time())
+    health.pass_finished(ok=True)
+    server = MetricsServer("127.0.0.1", 0, metrics, health).start()
+    host, port = server.address
+    yield KeeperServer(f"http://{host}:{port}", metrics, health)
+    server.stop()
 
+
+@pytest.fixture
+def console_source(
+    console_world: ConsoleWorld, keeper_server: KeeperServer, chain: Any, project: Any
+) -> Iterator[LiveSource]:
+    """What the console reads: the world's chain (no sender) and the keeper's store (only queried)."""
     store = SqliteStore(console_world.store_path)
     guard = console_world.world.guard
     policy = PolicyParams.model_validate(console_world.world.scenarios.policy)
-    source = LiveSource(
-        ChainClient(guard, None, chain), store, str(guard.address), str(chain.provider.uri), policy
+    governance = load_context(project, str(guard.address))
+    yield LiveSource(
+        ChainClient(guard, None, chain),
+        store,
+        governance,
+        str(chain.provider.uri),
+        policy,
+        keeper_url=keeper_server.url,
     )
-    app = create_app(source, 6)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
-    thread = threading.Thread(target=server.run, name="console", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the console did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
     store.close()
+
+
+@pytest.fixture
+def console_url(console_source: LiveSource) -> Iterator[str]:
+    """The console app in-process (uvicorn in a thread) over ``console_source``."""
+    governance = console_source.governance
+    app = create_app(console_source, governance.decimals, governance.symbol)
+    server = ConsoleThread(app, free_port()).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -141,12 +163,18 @@ class Console:
     """One browser test's world: the chain and store, the console's URL, the page and its console errors."""
 
     world: ConsoleWorld
+    source: LiveSource
     url: str
     page: Any
     errors: list[str]
 
 
 @pytest.fixture
-def console(console_world: ConsoleWorld, console_url: str, browser_page: tuple[Any, list[str]]) -> Console:
+def console(
+    console_world: ConsoleWorld,
+    console_source: LiveSource,
+    console_url: str,
+    browser_page: tuple[Any, list[str]],
+) -> Console:
     page, errors = browser_page
-    return Console(console_world, console_url, page, errors)
+    return Console(console_world, console_source, console_url, page, errors)

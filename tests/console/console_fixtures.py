@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from keeper.chain import ClaimView
-from keeper.console.snapshots import ClaimRow, PoolSnapshot
+from keeper.console.snapshots import ClaimRow, PoolSnapshot, ProposalSnapshot
 from keeper.interface import ClaimStatus, Exchange
 from keeper.store import ClaimRecord, ClaimState
 
 TRADER = "0x" + "ab" * 20
 NOW = 1_800_000_000
+SIGNER = "0x" + "33" * 20
 
 
 def pool_snapshot(**changes: object) -> PoolSnapshot:
@@ -70,3 +71,22 @@ def claim_row(
         payable_at=payable_at,
     )
     return ClaimRow(record=record, chain=view)
+
+
+def proposal_snapshot(proposal_id: int, state: str, **changes: object) -> ProposalSnapshot:
+    values: dict[str, object] = {
+        "proposal_id": proposal_id,
+        "actions": [f"withdraw(to={TRADER}, amount=1,000 USDT)"],
+        "proposer": SIGNER,
+        "confirmed_by": [SIGNER],
+        "confirmations": 1,
+        "threshold": 2,
+        "state": state,
+        "ready_at": 0,
+        "expires_at": NOW + 86_400,
+        "data_hash": "0x" + "77" * 32,
+        "effect": [],
+        "refusal": None,
+    }
+    values.update(changes)
+    return ProposalSnapshot.model_validate(values)

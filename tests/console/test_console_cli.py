@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ConsoleWorld
 
+import ops.context
 from keeper.__main__ import cli
 from keeper.cli_console import EXIT_NO_STORE
 
@@ -37,13 +38,17 @@ def test_console_command__no_store_yet__exits_2_naming_the_path(tmp_path: Path) 
 
 
 def test_console_command__on_the_test_chain__serves_127_0_0_1_at_lg_console_port(
-    console_world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch
+    console_world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch, project: Any
 ) -> None:
     import uvicorn
 
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
     guard = console_world.world.guard
+    # The command's own network context would start another anvil under the test runner: it reads the pool
+    # through the test chain's context instead (what it serves is not asked here, only where).
+    governance = ops.context.load_context(project, str(guard.address))
+    monkeypatch.setattr(ops.context, "load_context", lambda _project, _address: governance)
 
     result = CliRunner().invoke(
         cli,

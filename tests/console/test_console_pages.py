@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from console_fixtures import NOW, TRADER, claim_row, pool_snapshot
+from console_fixtures import NOW, TRADER, claim_row, pool_snapshot, proposal_snapshot
 
+from keeper.console.health import health_from, read_health
 from keeper.console.pages import (
     ClaimFilter,
     check_page,
     claims_page,
+    health_line,
     keeper_page,
     pool_page,
+    proposals_page,
     time_left,
 )
-from keeper.console.snapshots import KeeperSnapshot
+from keeper.console.server import free_port
+from keeper.console.snapshots import KeeperSnapshot, ProposalsSnapshot
 from keeper.evidence_bundle import CheckReport, CheckStep
 from keeper.interface import ClaimStatus, Exchange
 from keeper.store import ClaimRecord, ClaimState, StoredTransaction, TxKind
+from ops.units import format_timestamp
 
 DECIMALS = 6
 
@@ -142,3 +147,111 @@ def test_check_page__a_step_disagrees__summary_names_the_failed_steps() -> None:
         ("hash", False),
         ("chain", False),
     ]
+
+
+def test_proposals_page__open_oldest_first__closed_newest_first__scanned_range() -> None:
+    snapshot = ProposalsSnapshot(
+        now=NOW,
+        count=4,
+        proposals=[
+            proposal_snapshot(1, "executed", confirmations=2, ready_at=NOW - 900),
+            proposal_snapshot(2, "pending"),
+            proposal_snapshot(3, "cancelled"),
+            proposal_snapshot(4, "scheduled", confirmations=2, ready_at=NOW + 7_200),
+        ],
+    )
+
+    page = proposals_page(snapshot)
+
+    assert [line.proposal_id for line in page.open] == [2, 4]
+    assert [line.proposal_id for line in page.closed] == [3, 1]
+    assert page.scanned == "#1-#4 of 4"
+    assert page.open[1].seconds_left == 7_200 and page.open[0].seconds_left is None
+    assert (page.open[1].confirmations, page.open[1].ready_at) == ("2/2", format_timestamp(NOW + 7_200))
+    assert page.open[0].ready_at == "not scheduled"
+
+
+def test_proposals_page__commands__what_each_state_allows_next() -> None:
+    states = ("pending", "unscheduled", "scheduled", "ready", "executed", "expired")
+    snapshot = ProposalsSnapshot(
+        now=NOW,
+        count=6,
+        proposals=[proposal_snapshot(pid, state) for pid, state in enumerate(states, start=1)],
+    )
+
+    page = proposals_page(snapshot)
+
+    run = "ape run proposals {} {} --account <your-account>"
+    by_id = {line.proposal_id: line.commands for line in [*page.open, *page.closed]}
+    assert by_id[1] == [
+        "ape run proposals show 1",
+        run.format("confirm", 1),
+        run.format("revoke", 1),
+        run.format("cancel", 1),
+    ]
+    assert by_id[2] == ["ape run proposals show 2", run.format("schedule", 2), run.format("cancel", 2)]
+    assert by_id[3] == ["ape run proposals show 3", run.format("cancel", 3)]
+    assert by_id[4] == ["ape run proposals show 4", run.format("execute", 4)]
+    assert by_id[5] == by_id[6] == []
+
+
+def test_proposals_page__would_revert_now__refusal_shown_without_effect() -> None:
+    refusal = "DailyLimitExceeded(requested=30,000 USDT, remaining=20,000 USDT)"
+    snapshot = ProposalsSnapshot(
+        now=NOW, count=1, proposals=[proposal_snapshot(1, "ready", ready_at=NOW, refusal=refusal)]
+    )
+
+    line = proposals_page(snapshot).open[0]
+
+    assert (line.refusal, line.effect, line.seconds_left) == (refusal, [], None)
+
+
+def test_proposals_page__no_proposal_yet__scanned_none() -> None:
+    page = proposals_page(ProposalsSnapshot(now=NOW, count=0, proposals=[]))
+
+    assert (page.scanned, page.open, page.closed) == ("none yet", [], [])
+
+
+KEEPER_URL = "http://127.0.0.1:9464"
+METRICS = """# TYPE keeper_passes_total counter
+keeper_passes_total 41.0
+# TYPE keeper_pass_errors_total counter
+keeper_pass_errors_total{error="ConnectionError"} 2.0
+keeper_pass_errors_total{error="TimeoutError"} 1.0
+# TYPE keeper_last_pass_timestamp_seconds gauge
+keeper_last_pass_timestamp_seconds 1.8e+09
+"""
+
+
+def test_health_from__healthy_keeper__last_pass_age_on_the_console_clock() -> None:
+    health = health_from(KEEPER_URL, NOW + 75, '{"ok": true, "problems": [], "head": 9}', METRICS)
+
+    line = health_line(health)
+
+    assert (health.passes, health.pass_errors, health.last_pass_at) == (41, 3, float(NOW))
+    assert (line.state, line.last_pass) == ("healthy", f"{format_timestamp(NOW)} (1m 15s ago)")
+
+
+def test_health_from__unhealthy_answer__its_problems_listed() -> None:
+    body = '{"ok": false, "problems": ["no pass has completed for 912s"], "head": 9}'
+
+    line = health_line(health_from(KEEPER_URL, NOW, body, METRICS))
+
+    assert (line.state, line.problems) == ("unhealthy", ["no pass has completed for 912s"])
+
+
+def test_health_from__not_the_keepers_answer__a_problem_not_a_crash() -> None:
+    line = health_line(health_from(KEEPER_URL, NOW, "<html>proxy error</html>", ""))
+
+    assert line.state == "unhealthy"
+    assert line.problems == ["not a keeper health answer: '<html>proxy error</html>'"]
+    assert (line.last_pass, line.passes) == ("unknown", "unknown")
+
+
+def test_read_health__nobody_listening__not_answering_with_the_reason() -> None:
+    port = free_port()  # bound and released: nothing listens there now
+
+    line = health_line(read_health(f"http://127.0.0.1:{port}"))
+
+    assert line.state == "not answering"
+    assert line.problems[0].startswith("no answer: ")

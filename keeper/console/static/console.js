@@ -27,4 +27,28 @@ function startCountdowns() {
   setInterval(tick, 1000);
 }
 
-document.addEventListener("DOMContentLoaded", startCountdowns);
+// Auto-refresh: off unless the reader turns it on; the choice is kept in this browser (localStorage) so that
+// an operator's wall screen stays on it across reloads. Every page is read afresh from the chain on reload.
+const REFRESH_KEY = "lg-console-refresh";
+
+function startRefresh() {
+  const toggle = document.getElementById("auto-refresh");
+  if (!toggle) return;
+  const seconds = Number(document.body.dataset.refreshSeconds) || 15;
+  let timer = null;
+  const arm = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = toggle.checked ? setTimeout(() => window.location.reload(), seconds * 1000) : null;
+  };
+  toggle.checked = window.localStorage.getItem(REFRESH_KEY) === "on";
+  toggle.addEventListener("change", () => {
+    window.localStorage.setItem(REFRESH_KEY, toggle.checked ? "on" : "off");
+    arm();
+  });
+  arm();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  startCountdowns();
+  startRefresh();
+});
