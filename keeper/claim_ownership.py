@@ -3,9 +3,12 @@
 - ``Shards`` (each keeper has its own store, e.g. SQLite): ``claimId mod N == i``, plus any claim left
   Pending on chain for ``shard_takeover_seconds`` (its keeper is down).
 - ``Leases`` (keepers on several hosts share one PostgreSQL store): a claim is leased to one keeper at a
-  time (``SqlStore.lease_due``), from verification to its verdict on chain. The lease is renewed while the
-  keeper works and once more right before each post (``keep``: only claims still ours are posted), released
-  when the claim leaves that span, and taken over by another keeper once it lapses.
+  time (``SqlStore.lease_due_by_account``), from verification to its verdict on chain. The lease is renewed
+  while the keeper works and once more right before each post (``keep``: only claims still ours are posted),
+  released when the claim leaves that span, and taken over by another keeper once it lapses. A keeper takes
+  the due claims of the exchange accounts it holds (an account lease, renewed with its claim leases), so
+  that one keeper reads an account's Binance day windows, once, instead of every keeper reading them all
+  (``keeper/store/account_leases.py``: which accounts, and how a keeper out of work relieves a busy one).
 
 A keeper whose lease lapsed mid-work stores and posts nothing for that claim: ``keep``, called before a
 group of verdicts is stored and before each batch is sent, renews, and drops what another keeper took.
@@ -127,7 +130,12 @@ class Leases:
         self._renewed_at = -float("inf")
 
     def due(self, store: Store, now: int) -> list[ClaimRecord]:
-        leased = store.lease_due(self.config.owner, now, self.config.seconds, self.config.batch_size)
+        # All due claims of our accounts, not only those our budget admits now: the pipeline notes each as
+        # seen, so one day-window read serves every one of them (OrderQuery.known_since_ms). Those that wait
+        # for budget are released, but their account stays ours: the next pass leases them again.
+        leased = store.lease_due_by_account(
+            self.config.owner, now, self.config.seconds, self.config.batch_size
+        )
         self._renewed_at = self._clock()
         return leased
 
@@ -141,6 +149,7 @@ class Leases:
         # A third of the lease: two renewals may be missed (a slow exchange answer) before it lapses.
         if self._clock() - self._renewed_at >= self.config.seconds / 3:
             store.renew_leases(self.config.owner, self.config.seconds)
+            store.renew_account_leases(self.config.owner, self.config.seconds)
             self._renewed_at = self._clock()
 
     def keep(self, store: Store, claim_ids: Sequence[int]) -> list[int]:

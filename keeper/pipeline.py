@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from keeper import tracing
 from keeper.audit_log import AuditLog
@@ -74,6 +75,9 @@ from keeper.store import (
 
 log = logging.getLogger(__name__)
 APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
+SEEN_HORIZON_MS = 3_600_000
+"""How long a note of when a claim was first seen is kept (``Pipeline._seen_at_ms``): a claim older than
+this is taken as seen anew, which only asks the exchange again."""
 
 
 def next_utc_day(now: int) -> int:
@@ -125,6 +129,12 @@ class PipelineConfig:
     the shard settings are not used."""
     payout_retry_seconds: tuple[int, ...] = (3_600, 6 * 3_600, 24 * 3_600)
     """Back-off after the n-th refused payout of a claim (``PayoutFailed``); the last entry repeats."""
+    pass_claim_limit: int | None = 1_000
+    """Due claims a pass takes up at most (None: all): a pass's memory and length stay bounded on a
+    crash-day backlog, and a weight-limited exchange's budget is offered again at each pass's start instead
+    of idling while one pass works through the other exchanges' thousands. With shards (``shard_count`` >
+    1) a pass takes every due claim: the other shards' claims, never ours until their takeover time, would
+    otherwise fill the limit and starve ours."""
 
 
 @dataclass
@@ -174,9 +184,9 @@ class Pipeline:
         self.verifier = verifier
         self.policy = policy
         self.config = config
-        # payableAt of approvals still in their challenge window (None: not payable, e.g. vetoed), so a pass
-        # reads only the claims that can be paid now instead of every approval in its window.
-        self._payable_at: dict[int, int | None] = {}
+        # Posted claims the chain says are not Approved (e.g. rejected by another keeper): never payable
+        # unless an appeal reopens them. (An approval's payableAt is kept in the store: ``hold_payouts``.)
+        self._not_payable: set[int] = set()
         # The policy logs read so far (up to block _policy_read_to), so a pass reads only the new blocks'.
         self._policy_by_user: dict[str, list[PolicyChange]] = {}
         self._decided_this_pass: set[int] = set()
@@ -186,9 +196,11 @@ class Pipeline:
         # own was slower on the crash-day bench: starved of the GIL by the verify workers, it fell behind.)
         self._in_flight: tuple[list[tuple[int, Decision]], PendingTransaction] | None = None
         self._policy_read_to = self.config.start_block - 1
-        # When this process first saw each due claim (its clock, unix ms): an exchange answer read since then
-        # is as fresh as one read for the claim at once, so claims seen together share day-window reads
-        # (OrderQuery.known_since_ms). Kept for the due claims only.
+        # When this process first saw each claim still to verify (its clock, unix ms; in the order seen): an
+        # exchange answer read since then is as fresh as one read for the claim at once, so claims seen
+        # together share day-window reads (OrderQuery.known_since_ms). Noted when a claim is recorded, as a
+        # pass reads only the due claims it can take up; dropped once it is concluded, or after
+        # SEEN_HORIZON_MS (another keeper's claims are never concluded here; a later note is only stricter).
         self._seen_at_ms: dict[int, int] = {}
         self._leases = None if config.lease is None else Leases(config.lease)
 
@@ -228,9 +240,10 @@ class Pipeline:
             [_record(e) for e in events], cursor=safe_head, appeals=appeals
         )
         report.scanned_to = safe_head
+        self._note_seen(report.recorded)
         for appeal in appeals:
             report.appeals.append((appeal.claim_id, appeal.kind.value))
-            self._payable_at.pop(appeal.claim_id, None)  # its next approval has its own payableAt
+            self._not_payable.discard(appeal.claim_id)  # a reopened claim may be approved this time
             if appeal.kind is AppealKind.REOPENED:
                 log.warning("claim %d was reopened on chain; verifying it again", appeal.claim_id)
 
@@ -243,9 +256,8 @@ class Pipeline:
             views = self.chain.claims([claim.claim_id for claim in waiting])
             for claim in waiting:
                 self._settled_elsewhere(claim, views[claim.claim_id])
-        due = self.ownership.due(self.store, now)
-        seen_now = int(time.time() * 1000)
-        self._seen_at_ms = {c.claim_id: self._seen_at_ms.get(c.claim_id, seen_now) for c in due}
+        due = self._due(now)
+        self._note_seen([claim.claim_id for claim in due])  # due since before this process recorded it
         if not due:
             return
         # A weight-limited exchange (Binance) gets only the claims its budget covers now; the rest stay due,
@@ -270,6 +282,9 @@ class Pipeline:
             if not self._settled_elsewhere(claim, views[claim.claim_id])
             and self.ownership.ours(claim, views[claim.claim_id], now)
         ]
+        for claim in due:
+            if views[claim.claim_id].status is not ClaimStatus.PENDING:
+                self._seen_at_ms.pop(claim.claim_id, None)
         if not dues:
             return
         # The policy logs up to the last claim's block, read once per pass for every claim of it.
@@ -278,8 +293,11 @@ class Pipeline:
             self._claim_input(due, view, policies[due.user], changes.get(due.user, [])) for due, view in dues
         ]
         policy = self._effective_policy()
+        seen_now = int(time.time() * 1000)
         requests = [
-            VerificationRequest.for_claim(c, policy.claim_window_seconds, self._seen_at_ms[c.claim_id])
+            VerificationRequest.for_claim(
+                c, policy.claim_window_seconds, self._seen_at_ms.get(c.claim_id, seen_now)
+            )
             for c in inputs
         ]
         # Verdicts are audited and stored in groups of a verdict batch (one fsync each for the audit log and
@@ -303,6 +321,34 @@ class Pipeline:
             # Stopped or failed mid-stream: the verdicts reached so far are kept, not re-asked.
             self._save(concluded, now, report)
 
+    def _due(self, now: int) -> list[ClaimRecord]:
+        """The due claims this pass takes up, read from the store and no more: of a weight-limited exchange
+        one more than its budget covers (that one waits: ``RunReport.waiting_for_budget`` then says the
+        budget binds), and at most ``pass_claim_limit`` in all. The rest of the backlog is not read, so a
+        pass costs what it can do, not what waits."""
+        per_exchange = {int(exchange): cap + 1 for exchange, cap in self.verifier.admission_caps().items()}
+        scope = _DueScope(self.store, self._pass_limit(), per_exchange)
+        # ``ClaimOwnership.due`` takes no limits (keeper/claim_ownership.py): it reads through the scope.
+        return self.ownership.due(cast(Store, scope), now)
+
+    def _pass_limit(self) -> int | None:
+        if self._leases is None and self.config.shard_count > 1:
+            return None  # see PipelineConfig.pass_claim_limit: the other shards' claims would fill it
+        return self.config.pass_claim_limit
+
+    def _note_seen(self, claim_ids: Sequence[int]) -> None:
+        """Notes when this process first saw these claims (``_seen_at_ms``); forgets notes past the
+        horizon, oldest first (the dict is in the order seen)."""
+        seen_now = int(time.time() * 1000)
+        for claim_id in claim_ids:
+            self._seen_at_ms.setdefault(claim_id, seen_now)
+        horizon = seen_now - SEEN_HORIZON_MS
+        while self._seen_at_ms:
+            oldest = next(iter(self._seen_at_ms))
+            if self._seen_at_ms[oldest] >= horizon:
+                break
+            del self._seen_at_ms[oldest]
+
     def _conclude(
         self,
         claim: ClaimInput,
@@ -313,6 +359,7 @@ class Pipeline:
     ) -> DecisionToSave | None:
         """Decides one verified claim (the verdict, to be audited and stored by ``_save``); sends it to
         review or defers it instead when there is no verdict yet."""
+        self._seen_at_ms.pop(claim.claim_id, None)  # verified: a retry is a new look, as a restart's
         decision = decision_for(claim, policy, outcome)
         if isinstance(decision, ReviewNeeded):
             self._to_review(claim, outcome, decision, now, report)
@@ -614,29 +661,27 @@ class Pipeline:
     # --- step 4: pay approved claims past their challenge window
     def _pay(self, report: RunReport) -> None:
         now = self.chain.now()
-        payable: list[int] = []
-        unknown: list[int] = []
-        for claim in self.store.awaiting_payout():
-            claim_id = claim.claim_id
-            if claim.payout_retry_at > now:
-                continue  # backed off after a refused payout
-            if claim_id in self._payable_at:
-                payable_at = self._payable_at[claim_id]
-                if payable_at is None or payable_at > now:
-                    continue
-            unknown.append(claim_id)
+        # Only the approvals whose payout may be tried now: the store holds each one's challenge window
+        # (``hold_payouts``) and back-off, so a pass does not read the approvals that are still waiting.
+        unknown = [
+            claim.claim_id
+            for claim in self.store.awaiting_payout(now)
+            if claim.claim_id not in self._not_payable
+        ]
         views = self.chain.claims(unknown) if unknown else {}
+        payable: list[int] = []
+        waiting: dict[int, int] = {}
         for claim_id in unknown:
             view = views[claim_id]
             if view.status is ClaimStatus.PAID:
                 self.store.set_state([claim_id], ClaimState.PAID)
-                self._payable_at.pop(claim_id, None)
             elif view.status is not ClaimStatus.APPROVED:
-                self._payable_at[claim_id] = None  # vetoed or rejected elsewhere: nothing to pay
+                self._not_payable.add(claim_id)  # vetoed or rejected elsewhere: nothing to pay
             elif view.payable_at <= now:
                 payable.append(claim_id)
             else:
-                self._payable_at[claim_id] = view.payable_at
+                waiting[claim_id] = view.payable_at
+        self.store.hold_payouts(waiting)
         for batch in batches(payable, self.config.payout_batch_size):
             try:
                 sent = self.chain.execute_payouts(batch, known_approved=batch)  # just read: Approved, due
@@ -655,8 +700,6 @@ class Pipeline:
             paid = [] if sent is None else sent.paid
             self.store.set_state(paid, ClaimState.PAID)
             report.paid.extend(paid)
-            for claim_id in paid:
-                self._payable_at.pop(claim_id, None)
 
     def _payout_failed(self, failure: FailedPayout, now: int, report: RunReport) -> None:
         """The token refused this claim's transfer (e.g. the issuer blocked the trader): alert, back off."""
@@ -692,8 +735,8 @@ class Pipeline:
                 item.claim_id, "payout_skipped: USER_BLACKLISTED", now + delay, count=False
             )
         else:
+            # Its payout_retry_at is not moved: the next pass reads the claim again.
             log.warning("claim %d: payout skipped (%s)", item.claim_id, item.reason.name)
-            self._payable_at.pop(item.claim_id, None)
 
     def _record_tx(self, kind: TxKind, sent: SentTransaction, report: RunReport) -> None:
         self.store.record_transaction(
@@ -710,6 +753,45 @@ class Pipeline:
         )
         report.transactions.append(sent.tx_hash)
         report.transaction_outcomes.append((kind.value, sent.status, sent.gas_used))
+
+
+class _DueScope:
+    """The store as ``ClaimOwnership.due`` reads it in one pass: its due claims (``due_for_verification``
+    for shards, ``lease_due`` for leases) limited to what the pass can take up; everything else is the
+    store's. (The limits belong in ``ClaimOwnership.due``'s signature; keeper/claim_ownership.py passes
+    none, so they are carried here.)"""
+
+    def __init__(self, store: Store, limit: int | None, per_exchange: dict[int, int]) -> None:
+        self._store = store
+        self._limit = limit
+        self._per_exchange = per_exchange
+
+    def due_for_verification(
+        self, now: int, limit: int | None = None, per_exchange: dict[int, int] | None = None
+    ) -> list[ClaimRecord]:
+        return self._store.due_for_verification(
+            now, _tighter(limit, self._limit), per_exchange or self._per_exchange
+        )
+
+    def lease_due(
+        self,
+        owner: str,
+        now: int,
+        seconds: float,
+        limit: int,
+        per_exchange: dict[int, int] | None = None,
+    ) -> list[ClaimRecord]:
+        tighter = min(limit, self._limit) if self._limit is not None else limit
+        return self._store.lease_due(owner, now, seconds, tighter, per_exchange or self._per_exchange)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _tighter(limit: int | None, other: int | None) -> int | None:
+    if limit is None:
+        return other
+    return limit if other is None else min(limit, other)
 
 
 def _admission_request(claim: ClaimRecord) -> VerificationRequest:

@@ -29,6 +29,8 @@ class TransportFactory:
     """The limiter key of an exchange whose claims are admitted by budget (Binance's weight per IP)."""
     weight_gate: UsedWeightGate | None = None
     """The server's own count of that budget, when the exchange reports it."""
+    claim_weight: int | None = None
+    """The units of ``budget_key`` admission reserves per claim (the adapters' ``limiter_needs``)."""
 
     def remaining_budget(self) -> int | None:
         """Units of ``budget_key`` left now: the lower of the limiter's and the server's figure."""
@@ -193,6 +195,7 @@ def binance_factory(settings: KeeperSettings) -> AdapterFactory:
         ),
         budget_key=binance.WEIGHT_KEY,
         weight_gate=gate,
+        claim_weight=binance.worst_case_claim_weight(),
     )
 
 
@@ -257,6 +260,15 @@ class AdapterRegistry:
                 left = factory.remaining_budget()
                 budgets[factory.budget_key] = 0 if left is None else left
         return budgets
+
+    def admission_caps(self) -> dict[Exchange, int]:
+        """How many claims each budget-admitted exchange's remaining budget covers now, at most: what a
+        pass reads of its due claims (the rest would only wait)."""
+        caps: dict[Exchange, int] = {}
+        for exchange, factory in self._factories.items():
+            if isinstance(factory, TransportFactory) and factory.claim_weight:
+                caps[exchange] = (factory.remaining_budget() or 0) // factory.claim_weight
+        return caps
 
     def transports(self) -> dict[Exchange, HttpTransport]:
         """Each exchange's shared transport: ``.clock`` (offset_ms, skew_errors, alerts) and ``.backoff``."""

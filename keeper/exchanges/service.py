@@ -224,6 +224,11 @@ class Verifier:
         remaining = self._adapters.remaining_budgets()
         return admit_within_budget([self._cost_of(r, remaining) for r in requests], remaining)
 
+    def admission_caps(self) -> dict[Exchange, int]:
+        """Per weight-limited exchange, the most claims ``admit`` can admit now (its remaining budget over a
+        claim's worst-case weight): a pass reads no more of that exchange's due claims than this."""
+        return self._adapters.admission_caps()
+
     def _cost_of(self, request: VerificationRequest, budgets: dict[str, int]) -> ClaimCost | None:
         adapter = self._adapter_or_none(request)
         if adapter is None:

@@ -142,6 +142,26 @@ MIGRATIONS: tuple[MigrationLike, ...] = (
     CREATE INDEX claims_lease ON claims(lease_owner)
     """
     ),
+    # 5: account leases (keepers sharing one PostgreSQL store): which keeper takes an account's due claims
+    # while its lease lives, so that one keeper reads the account's day windows (store/account_leases.py).
+    Migration(
+        """
+    CREATE TABLE account_leases (
+        exchange {int64} NOT NULL,
+        account_ref TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at {int64} NOT NULL,
+        PRIMARY KEY (exchange, account_ref)
+    )
+    """
+    ),
+    # 6: a pass asks only for the approvals whose payout can be tried now (``awaiting_payout(now)``): without
+    # this index the database walks every posted claim to find them.
+    Migration(
+        """
+    CREATE INDEX claims_payout ON claims(state, payout_retry_at)
+    """
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

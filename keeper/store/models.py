@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -82,7 +82,8 @@ class ClaimRecord(BaseModel):
     payout_failures: int = 0
     """Batch payouts the token refused (``PayoutFailed``) since the claim was last decided."""
     payout_retry_at: int = 0
-    """Chain time before which the payout is not tried again (0: no back-off)."""
+    """Chain time before which the payout is not tried (0: any time): a refused payout's back-off, or the
+    approval's payableAt (the end of its challenge window) once a pass has read it (``hold_payouts``)."""
     review_cause: ReviewCause | None = None
     """Why the claim went to manual review (kept after a person decides it, as history)."""
     review_detail: str | None = None
@@ -100,13 +101,13 @@ class ClaimRecord(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class AwaitingPayout:
-    """What a pass needs of a posted claim that may still be paid: read every pass for every such claim, so
-    a plain row, not a validated ``ClaimRecord`` (at 10,000 claims in their challenge window, building those
-    was half of the keeper's time)."""
+    """What a pass needs of a posted claim that may still be paid: a plain row, not a validated
+    ``ClaimRecord`` (at 10,000 claims in their challenge window, building those every pass was half of the
+    keeper's time; a pass now reads only those whose ``payout_retry_at`` has come)."""
 
     claim_id: int
     payout_retry_at: int
-    """Chain time before which the payout is not tried again (0: no back-off)."""
+    """Chain time before which the payout is not tried (0: any time; ``ClaimRecord.payout_retry_at``)."""
 
 
 class StoredDecision(BaseModel):
@@ -159,8 +160,11 @@ class Store(Protocol):
     def cursor(self) -> int | None: ...
     def claim(self, claim_id: int) -> ClaimRecord: ...
     def claims_in_state(self, *states: ClaimState) -> list[ClaimRecord]: ...
-    def due_for_verification(self, now: int) -> list[ClaimRecord]: ...
-    def awaiting_payout(self) -> list[AwaitingPayout]: ...
+    def due_for_verification(
+        self, now: int, limit: int | None = None, per_exchange: Mapping[int, int] | None = None
+    ) -> list[ClaimRecord]: ...
+    def awaiting_payout(self, now: int | None = None) -> list[AwaitingPayout]: ...
+    def hold_payouts(self, not_before: Mapping[int, int]) -> None: ...
     def count_by_state(self) -> dict[ClaimState, int]: ...
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None: ...
     def save_decision(
@@ -192,9 +196,18 @@ class Store(Protocol):
     def payout_failed(self, claim_id: int, error: str, retry_at: int, count: bool = True) -> None: ...
     def record_transaction(self, tx: StoredTransaction) -> None: ...
     def transactions(self) -> list[StoredTransaction]: ...
-    def lease_due(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]: ...
+    def lease_due(
+        self,
+        owner: str,
+        now: int,
+        seconds: float,
+        limit: int,
+        per_exchange: Mapping[int, int] | None = None,
+    ) -> list[ClaimRecord]: ...
     def lease_decided(self, owner: str, seconds: float, limit: int) -> list[ClaimRecord]: ...
     def renew_leases(
         self, owner: str, seconds: float, claim_ids: Sequence[int] | None = None
     ) -> list[int]: ...
     def release_leases(self, owner: str, claim_ids: Sequence[int]) -> None: ...
+    def lease_due_by_account(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]: ...
+    def renew_account_leases(self, owner: str, seconds: float) -> None: ...

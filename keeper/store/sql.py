@@ -15,13 +15,14 @@ verify -> post span (posted, deferred, sent to review), and taken over by anothe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from keeper.evidence import ClaimInput, LiquidationEvidence, ReviewCause
 from keeper.exchanges.answers import RawAnswer
 from keeper.policy import Decision, PolicyParams
+from keeper.store.account_leases import AccountBacklog, AccountKey, pick_accounts
 from keeper.store.migrations import MIGRATIONS, MigrationLike, MigrationTarget, migrate
 from keeper.store.models import (
     APPEAL_STATES,
@@ -190,22 +191,52 @@ class SqlStore:
         counts.update({ClaimState(row["state"]): int(row["n"]) for row in rows})
         return counts
 
-    def awaiting_payout(self) -> list[AwaitingPayout]:
-        """Posted claims that may still be paid: our verdict approved them, or another keeper decided them."""
+    def awaiting_payout(self, now: int | None = None) -> list[AwaitingPayout]:
+        """Posted claims that may still be paid: our verdict approved them, or another keeper decided them.
+        With ``now``, only those whose ``payout_retry_at`` has come (a refused payout's back-off, or the end
+        of the challenge window that ``hold_payouts`` recorded): a pass reads what it can pay, not every
+        approval in its window."""
+        due = "" if now is None else " AND c.payout_retry_at <= ?"
+        parameters = (ClaimState.POSTED.value,) if now is None else (ClaimState.POSTED.value, now)
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT c.claim_id, c.payout_retry_at FROM claims c LEFT JOIN decisions d"
                 " ON d.claim_id = c.claim_id WHERE c.state = ? AND (d.approved IS NULL OR d.approved = 1)"
-                " ORDER BY c.claim_id",
-                (ClaimState.POSTED.value,),
+                f"{due} ORDER BY c.claim_id",
+                parameters,
             ).fetchall()
         return [AwaitingPayout(int(row["claim_id"]), int(row["payout_retry_at"])) for row in rows]
 
-    def due_for_verification(self, now: int) -> list[ClaimRecord]:
-        return self._claims(
-            "SELECT * FROM claims WHERE state = ? OR (state = ? AND next_attempt_at <= ?) ORDER BY claim_id",
-            (ClaimState.RECORDED.value, ClaimState.DEFERRED.value, now),
-        )
+    def hold_payouts(self, not_before: Mapping[int, int]) -> None:
+        """Records, per claim, a chain time before which its payout is not tried (its approval's payableAt:
+        the end of the challenge window), never moving a later one (a refused payout's back-off) earlier;
+        ``awaiting_payout(now)`` leaves the claim out until then. A reopened claim starts again at 0."""
+        if not not_before:
+            return
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE claims SET payout_retry_at = CASE WHEN payout_retry_at < ? THEN ?"
+                " ELSE payout_retry_at END WHERE claim_id = ?",
+                [(at, at, claim_id) for claim_id, at in sorted(not_before.items())],
+            )
+
+    def due_for_verification(
+        self, now: int, limit: int | None = None, per_exchange: Mapping[int, int] | None = None
+    ) -> list[ClaimRecord]:
+        """The claims due for verification at chain time ``now``, lowest ids first: at most ``limit`` in
+        all, and at most ``per_exchange[e]`` of exchange ``e`` (what its weight budget can admit; those are
+        taken first). Only the rows returned are read, so a pass over a large backlog reads what it can
+        take up, not the backlog."""
+        with self._db.read() as conn:
+
+            def select(where: str, parameters: Sequence[Any], count: int | None) -> Sequence[Row]:
+                return conn.execute(
+                    f"SELECT * FROM claims WHERE {_DUE}{where} ORDER BY claim_id{_limit(count)}",
+                    (*_due_parameters(now), *parameters, *_limit_parameters(count)),
+                ).fetchall()
+
+            rows = _capped_selection(select, limit, per_exchange or {})
+        return sorted((_claim_from_row(row) for row in rows), key=lambda claim: claim.claim_id)
 
     def defer(self, claim_id: int, error: str, next_attempt_at: int) -> None:
         with self._db.transaction() as conn:
@@ -387,18 +418,19 @@ class SqlStore:
 
     # --- claim leases: one keeper at a time works on a claim, from verification to its verdict on chain
 
-    def lease_due(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]:
+    def lease_due(
+        self,
+        owner: str,
+        now: int,
+        seconds: float,
+        limit: int,
+        per_exchange: Mapping[int, int] | None = None,
+    ) -> list[ClaimRecord]:
         """Leases to ``owner``, for ``seconds``, up to ``limit`` of the claims ``due_for_verification``
-        (lowest ids first) that no other keeper holds: free ones, ``owner``'s own (renewed), and lapsed ones
-        (their keeper stopped renewing: taken over). A claim another keeper is leasing at this very moment
-        is skipped, not waited for."""
-        return self._lease(
-            "(state = ? OR (state = ? AND next_attempt_at <= ?))",
-            (ClaimState.RECORDED.value, ClaimState.DEFERRED.value, now),
-            owner,
-            seconds,
-            limit,
-        )
+        (lowest ids first; at most ``per_exchange[e]`` of exchange ``e``, those first) that no other keeper
+        holds: free ones, ``owner``'s own (renewed), and lapsed ones (their keeper stopped renewing: taken
+        over). A claim another keeper is leasing at this very moment is skipped, not waited for."""
+        return self._lease(_DUE, _due_parameters(now), owner, seconds, limit, per_exchange or {})
 
     def lease_decided(self, owner: str, seconds: float, limit: int) -> list[ClaimRecord]:
         """``lease_due`` for verdicts stored and not yet on chain: the holder's own, a person's (never
@@ -431,20 +463,106 @@ class SqlStore:
                 (owner, *claim_ids),
             )
 
+    # --- account leases: a keeper takes the due claims of the accounts it holds (store/account_leases.py)
+
+    def lease_due_by_account(self, owner: str, now: int, seconds: float, limit: int) -> list[ClaimRecord]:
+        """``lease_due``, by account: leases to ``owner`` up to ``limit`` due claims (lowest ids first) of
+        the accounts ``pick_accounts`` gives it, and holds those accounts for ``seconds`` (the others it held
+        are given up). Claims another keeper holds are never taken, as in ``lease_due``: account leases only
+        steer which free claims a keeper takes."""
+        now_ms = self._db.now_ms
+        leasable = f"(lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= {now_ms})"
+        with self._db.transaction() as conn:
+            # One account lease call at a time: two keepers picking at once would both take a free account.
+            self._db.exclusive(conn, "account-leases")
+            backlogs = [
+                AccountBacklog(
+                    (int(row["exchange"]), row["account_ref"]),
+                    int(row["due"]),
+                    int(row["leasable"]),
+                    int(row["first_claim_id"]),
+                )
+                for row in conn.execute(
+                    "SELECT exchange, account_ref, COUNT(*) AS due, MIN(claim_id) AS first_claim_id,"
+                    f" SUM(CASE WHEN {leasable} THEN 1 ELSE 0 END) AS leasable"
+                    f" FROM claims WHERE {_DUE} GROUP BY exchange, account_ref",
+                    (owner, *_due_parameters(now)),
+                ).fetchall()
+            ]
+            holders = {
+                (int(row["exchange"]), row["account_ref"]): row["owner"]
+                for row in conn.execute(
+                    f"SELECT exchange, account_ref, owner FROM account_leases WHERE expires_at > {now_ms}"
+                ).fetchall()
+            }
+            pick = pick_accounts(owner, backlogs, holders, limit)
+            _hold_accounts(conn, now_ms, owner, pick.hold, seconds)
+            if not pick.accounts:
+                return []
+            accounts = " OR ".join("(exchange = ? AND account_ref = ?)" for _ in pick.accounts)
+            rows = conn.execute(
+                f"UPDATE claims SET lease_owner = ?, lease_expires_at = {now_ms} + ? WHERE claim_id IN"
+                f" (SELECT claim_id FROM claims WHERE {_DUE} AND {leasable} AND ({accounts})"
+                f" ORDER BY claim_id LIMIT ?{self._db.skip_locked}) RETURNING *",
+                (
+                    owner,
+                    _millis(seconds),
+                    *_due_parameters(now),
+                    owner,
+                    *(part for account in pick.accounts for part in account),
+                    limit,
+                ),
+            ).fetchall()
+        return sorted((_claim_from_row(row) for row in rows), key=lambda claim: claim.claim_id)
+
+    def renew_account_leases(self, owner: str, seconds: float) -> None:
+        """Extends ``owner``'s account leases to ``seconds`` from now (while it works through a long pass)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                f"UPDATE account_leases SET expires_at = {self._db.now_ms} + ? WHERE owner = ?",
+                (_millis(seconds), owner),
+            )
+
+    def account_holders(self) -> dict[tuple[int, str], str]:
+        """The live account leases: (exchange, account_ref) -> the keeper holding it."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT exchange, account_ref, owner FROM account_leases"
+                f" WHERE expires_at > {self._db.now_ms} ORDER BY exchange, account_ref"
+            ).fetchall()
+        return {(int(row["exchange"]), row["account_ref"]): row["owner"] for row in rows}
+
     def _lease(
-        self, where: str, parameters: Sequence[Any], owner: str, seconds: float, limit: int
+        self,
+        where: str,
+        parameters: Sequence[Any],
+        owner: str,
+        seconds: float,
+        limit: int,
+        per_exchange: Mapping[int, int] | None = None,
     ) -> list[ClaimRecord]:
         now_ms = self._db.now_ms
         with self._db.transaction() as conn:
-            # The rows are picked and locked in the subquery; SKIP LOCKED (PostgreSQL) passes over those
-            # another keeper's lease is locking, so two keepers leasing at once get disjoint claims.
-            rows = conn.execute(
-                f"UPDATE claims SET lease_owner = ?, lease_expires_at = {now_ms} + ? WHERE claim_id IN"
-                f" (SELECT claim_id FROM claims WHERE {where}"
-                f" AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= {now_ms})"
-                f" ORDER BY claim_id LIMIT ?{self._db.skip_locked}) RETURNING *",
-                (owner, _millis(seconds), *parameters, owner, limit),
-            ).fetchall()
+
+            def lease(only: str, only_parameters: Sequence[Any], count: int | None) -> Sequence[Row]:
+                # The rows are picked and locked in the subquery; SKIP LOCKED (PostgreSQL) passes over those
+                # another keeper's lease is locking, so two keepers leasing at once get disjoint claims.
+                return conn.execute(
+                    f"UPDATE claims SET lease_owner = ?, lease_expires_at = {now_ms} + ? WHERE claim_id IN"
+                    f" (SELECT claim_id FROM claims WHERE {where}{only}"
+                    f" AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= {now_ms})"
+                    f" ORDER BY claim_id{_limit(count)}{self._db.skip_locked}) RETURNING *",
+                    (
+                        owner,
+                        _millis(seconds),
+                        *parameters,
+                        *only_parameters,
+                        owner,
+                        *_limit_parameters(count),
+                    ),
+                ).fetchall()
+
+            rows = _capped_selection(lease, limit, per_exchange or {})
         return sorted((_claim_from_row(row) for row in rows), key=lambda claim: claim.claim_id)
 
     def _claims(self, sql: str, parameters: Sequence[Any]) -> list[ClaimRecord]:
@@ -454,6 +572,42 @@ class SqlStore:
 
 
 _RELEASED = "lease_owner = NULL, lease_expires_at = 0"
+
+_DUE = "(state = ? OR (state = ? AND next_attempt_at <= ?))"
+"""A claim due for verification (parameters: ``_due_parameters``)."""
+
+Selection = Callable[[str, Sequence[Any], int | None], Sequence[Row]]
+"""One statement over the claims: (extra ``AND`` condition, its parameters, row limit or None) -> rows."""
+
+
+def _due_parameters(now: int) -> tuple[str, str, int]:
+    return (ClaimState.RECORDED.value, ClaimState.DEFERRED.value, now)
+
+
+def _limit(count: int | None) -> str:
+    return "" if count is None else " LIMIT ?"
+
+
+def _limit_parameters(count: int | None) -> tuple[int, ...]:
+    return () if count is None else (count,)
+
+
+def _capped_selection(select: Selection, limit: int | None, per_exchange: Mapping[int, int]) -> list[Row]:
+    """A selection's rows, at most ``per_exchange[e]`` of each exchange named (those first: a weight
+    budget is what binds them, and it refills whether or not the pass uses it) and then the other
+    exchanges' rows, at most ``limit`` (None: no limit) in all. One statement per capped exchange plus one:
+    no window function, which PostgreSQL would not lock rows under (``FOR UPDATE``)."""
+    rows: list[Row] = []
+    for exchange, cap in sorted(per_exchange.items()):
+        count = cap if limit is None else min(cap, limit - len(rows))
+        if count > 0:
+            rows.extend(select(" AND exchange = ?", (exchange,), count))
+    left = None if limit is None else limit - len(rows)
+    if left is None or left > 0:
+        marks = ",".join("?" for _ in per_exchange)
+        others = f" AND exchange NOT IN ({marks})" if per_exchange else ""
+        rows.extend(select(others, tuple(sorted(per_exchange)), left))
+    return rows
 
 
 def _millis(seconds: float) -> int:
@@ -537,4 +691,21 @@ def _claim_from_row(row: Row) -> ClaimRecord:
         review_earliest_ms=row["review_earliest_ms"],
         lease_owner=row["lease_owner"],
         lease_expires_at=row["lease_expires_at"],
+    )
+
+
+# --- account leases
+
+
+def _hold_accounts(
+    conn: Connection, now_ms: str, owner: str, accounts: Sequence[AccountKey], seconds: float
+) -> None:
+    """``owner`` holds exactly ``accounts`` for ``seconds`` from now (a held one taken over from another
+    keeper changes hands); lapsed account leases are cleared away."""
+    conn.execute(f"DELETE FROM account_leases WHERE owner = ? OR expires_at <= {now_ms}", (owner,))
+    conn.executemany(
+        "INSERT INTO account_leases (exchange, account_ref, owner, expires_at)"
+        f" VALUES (?, ?, ?, {now_ms} + ?) ON CONFLICT (exchange, account_ref) DO UPDATE"
+        " SET owner = excluded.owner, expires_at = excluded.expires_at",
+        [(exchange, account_ref, owner, _millis(seconds)) for exchange, account_ref in accounts],
     )

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -241,19 +241,21 @@ def test_lease_due__a_claim_locked_by_another_keeper__skipped_not_waited_for(pg_
     store.close()
 
 
-def test_lease_due__many_keepers_at_once__every_claim_leased_to_exactly_one(pg_database_url: str) -> None:
-    backend = PostgresBackend(pg_database_url)
-    stores = [backend.open() for _ in range(4)]
-    stores[0].record_claims([claim(i) for i in range(1, 41)], cursor=10)
+def _drain_at_once(
+    stores: list[SqlStore], lease: Callable[[SqlStore, str], list[ClaimRecord]]
+) -> dict[str, list[int]]:
+    """Each store a keeper (``k0``, ``k1``, ...) in its own thread, all starting together: lease, post what
+    was leased (released, never due again), until nothing is left; the claim ids each keeper took. The stores
+    are closed."""
     taken: dict[str, list[int]] = {}
     start = threading.Barrier(len(stores))
 
     def keeper(name: str, store: SqlStore) -> None:
         start.wait()
         mine: list[int] = []
-        while leased := store.lease_due(name, NOW, LONG, limit=3):
+        while leased := lease(store, name):
             mine += ids(leased)
-            store.set_state(ids(leased), ClaimState.POSTED)  # done: released, never due again
+            store.set_state(ids(leased), ClaimState.POSTED)
         taken[name] = mine
 
     threads = [threading.Thread(target=keeper, args=(f"k{i}", s)) for i, s in enumerate(stores)]
@@ -261,11 +263,19 @@ def test_lease_due__many_keepers_at_once__every_claim_leased_to_exactly_one(pg_d
         thread.start()
     for thread in threads:
         thread.join(60)
+    for store in stores:
+        store.close()
+    return taken
+
+
+def test_lease_due__many_keepers_at_once__every_claim_leased_to_exactly_one(pg_database_url: str) -> None:
+    backend = PostgresBackend(pg_database_url)
+    stores = [backend.open() for _ in range(4)]
+    stores[0].record_claims([claim(i) for i in range(1, 41)], cursor=10)
+    taken = _drain_at_once(stores, lambda store, name: store.lease_due(name, NOW, LONG, limit=3))
 
     every = sorted(c for mine in taken.values() for c in mine)
     assert every == list(range(1, 41))  # none lost, none worked on by two keepers
-    for store in stores:
-        store.close()
 
 
 def test_leases__working__renewed_once_a_third_of_the_lease_has_passed(
@@ -324,3 +334,127 @@ def test_lease_config__shards_set_with_a_database_url__warned_unused(
 
     assert lease_config(settings) == LeaseConfig(owner="eu-1")
     assert "LG_SHARD_COUNT=2 is not used with LG_DATABASE_URL: claims are leased" in caplog.messages
+
+
+# --- by account (store/account_leases.py): one keeper takes an account's claims while it holds the account
+
+X_REF, Y_REF = "0x" + "aa" * 32, "0x" + "bb" * 32
+
+
+def of_account(claim_id: int, account_ref: str) -> ClaimRecord:
+    return claim(claim_id).model_copy(update={"account_ref": account_ref})
+
+
+@pytest.fixture
+def two_accounts(store_backend: StoreBackend) -> Iterator[tuple[SqlStore, SqlStore]]:
+    """Keepers "a" and "b" on one database: claims 1 and 3 of account X, 2 and 4 of account Y."""
+    a, b = store_backend.open(), store_backend.open()
+    refs = {1: X_REF, 2: Y_REF, 3: X_REF, 4: Y_REF}
+    a.record_claims([of_account(i, ref) for i, ref in refs.items()], cursor=10)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_lease_due_by_account__free_accounts__oldest_claim_first_whole_accounts_up_to_the_limit(
+    two_accounts: tuple[SqlStore, SqlStore],
+) -> None:
+    a, _ = two_accounts
+
+    assert ids(a.lease_due_by_account("a", NOW, LONG, limit=2)) == [1, 3]  # X's claims, not 1 and 2
+    assert a.account_holders() == {(1, X_REF): "a"}
+
+
+def test_lease_due_by_account__account_held_by_other_keeper__skipped(
+    two_accounts: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = two_accounts
+    a.lease_due_by_account("a", NOW, LONG, limit=2)
+    a.release_leases("a", [1, 3])  # waiting for budget: the claims are free, the account is still a's
+
+    assert ids(b.lease_due_by_account("b", NOW, LONG, limit=10)) == [2, 4]
+    assert ids(b.lease_due_by_account("b", NOW, LONG, limit=10)) == [2, 4]  # renewed, 1 and 3 left alone
+    assert ids(a.lease_due_by_account("a", NOW, LONG, limit=10)) == [1, 3]
+    assert a.account_holders() == {(1, X_REF): "a", (1, Y_REF): "b"}
+
+
+def test_lease_due_by_account__holder_stopped_renewing__its_account_taken_over(
+    two_accounts: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = two_accounts
+    a.lease_due_by_account("a", NOW, LAPSED, limit=2)  # a's leases, of X and its claims, lapse at once
+
+    assert ids(b.lease_due_by_account("b", NOW, LONG, limit=10)) == [1, 2, 3, 4]
+    assert b.account_holders() == {(1, X_REF): "b", (1, Y_REF): "b"}
+
+
+def test_lease_due_by_account__keeper_without_work__takes_over_one_account_of_a_keeper_holding_two(
+    two_accounts: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = two_accounts
+    assert ids(a.lease_due_by_account("a", NOW, LONG, limit=10)) == [1, 2, 3, 4]
+    a.release_leases("a", [2, 3, 4])  # a's budget covers claim 1 only this pass
+
+    assert ids(b.lease_due_by_account("b", NOW, LONG, limit=10)) == [2, 4]  # Y: 2 free claims against X's 1
+    assert ids(a.lease_due_by_account("a", NOW, LONG, limit=10)) == [1, 3]  # a keeps X only
+    assert a.account_holders() == {(1, X_REF): "a", (1, Y_REF): "b"}
+
+
+def test_lease_due_by_account__every_account_held__the_busiest_ones_free_claims_stolen_its_lease_left(
+    store_backend: StoreBackend,
+) -> None:
+    a, b = store_backend.open(), store_backend.open()
+    a.record_claims([of_account(i, X_REF) for i in (1, 2, 3)], cursor=10)
+    a.lease_due_by_account("a", NOW, LONG, limit=10)
+    a.release_leases("a", [2, 3])  # a works on claim 1 alone; nothing else is due
+
+    assert ids(b.lease_due_by_account("b", NOW, LONG, limit=10)) == [2, 3]  # b would idle otherwise
+    assert b.account_holders() == {(1, X_REF): "a"}
+    assert owners(b, 1, 2, 3) == ["a", "b", "b"]
+    a.close()
+    b.close()
+
+
+def test_lease_due_by_account__account_without_due_claims__given_up(
+    two_accounts: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = two_accounts
+    a.lease_due_by_account("a", NOW, LONG, limit=2)
+    a.set_state([1, 3], ClaimState.POSTED)  # X is done
+
+    assert ids(a.lease_due_by_account("a", NOW, LONG, limit=10)) == [2, 4]
+    assert a.account_holders() == {(1, Y_REF): "a"}
+    b.set_state([2, 4], ClaimState.POSTED)
+    assert a.lease_due_by_account("a", NOW, LONG, limit=10) == []
+    assert a.account_holders() == {}
+
+
+def test_leases__due_by_account__working_renews_the_account_lease_too(
+    two_accounts: tuple[SqlStore, SqlStore], store_backend: StoreBackend
+) -> None:
+    a, _ = two_accounts
+    clock = [100.0]
+    leases = Leases(LeaseConfig(owner="a", seconds=30.0, batch_size=2), clock=lambda: clock[0])
+    assert ids(leases.due(a, NOW)) == [1, 3]
+    store_backend.execute("UPDATE account_leases SET expires_at = 1")  # marks what a renewal overwrites
+
+    clock[0] += 10.0
+    before = database_now_ms(store_backend)
+    leases.working(a)
+
+    [(expires_at,)] = store_backend.execute("SELECT expires_at FROM account_leases")
+    assert expires_at >= before + 30_000
+
+
+def test_lease_due_by_account__many_keepers_at_once__every_claim_leased_to_exactly_one(
+    pg_database_url: str,
+) -> None:
+    """PostgreSQL only: four keepers draining 40 claims of five accounts, each claim posted by the keeper
+    that leased it, never two."""
+    backend = PostgresBackend(pg_database_url)
+    stores = [backend.open() for _ in range(4)]
+    stores[0].record_claims([of_account(i, f"0x{i % 5:064x}") for i in range(1, 41)], cursor=10)
+    taken = _drain_at_once(stores, lambda store, name: store.lease_due_by_account(name, NOW, LONG, limit=3))
+
+    every = sorted(c for mine in taken.values() for c in mine)
+    assert every == list(range(1, 41))  # none lost, none worked on by two keepers
