@@ -3,7 +3,8 @@
 Served on 127.0.0.1 only, at ``LG_CONSOLE_PORT`` (default 8780; ``--port`` overrides): the pages name
 claims, traders and amounts, so they stay on the operator's machine (an SSH tunnel reaches them from
 elsewhere). It reads the pool through the keeper's ``ChainClient`` (with no sender: it cannot write) and the
-keeper's store (``LG_DATABASE_URL`` / ``LG_DATABASE_PATH``), and never signs: each page shows the command
+keeper's store (``LG_DATABASE_URL`` / ``LG_DATABASE_PATH``) opened read-only (the database refuses writes;
+nothing is migrated), and never signs: each page shows the command
 that performs an action. The contract is found as ``keeper run`` finds it.
 
 Exit codes: 0 stopped; 2 no store to read; 78 configuration error.
@@ -50,7 +51,7 @@ def console(network: str, address: str | None, port: int | None, keeper_url: str
         click.echo(f"no keeper store at {settings.database_path}: run the keeper first", err=True)
         sys.exit(EXIT_NO_STORE)
     try:
-        store = open_store(settings)
+        store = open_store(settings, read_only=True)
     except StoreError as exc:
         click.echo(f"store error: {exc}", err=True)
         sys.exit(EXIT_NO_STORE)

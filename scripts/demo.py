@@ -140,12 +140,12 @@ DATABASE_URL = os.environ.get("LG_DATABASE_URL") or None
 """A PostgreSQL database for the keeper's store (``LG_DATABASE_URL``), else SQLite under ``DEMO_DIR``."""
 
 
-def open_demo_store() -> SqlStore:
+def open_demo_store(read_only: bool = False) -> SqlStore:
     if DATABASE_URL is None:
-        return SqliteStore(DEMO_DIR / "keeper.sqlite3")
+        return SqliteStore(DEMO_DIR / "keeper.sqlite3", read_only=read_only)
     from keeper.store.postgres import PostgresStore
 
-    return PostgresStore(DATABASE_URL)
+    return PostgresStore(DATABASE_URL, read_only=read_only)
 
 
 def require_empty_store() -> None:
@@ -335,7 +335,7 @@ def serve_console(guard: Any, policy: dict[str, Any], keeper_url: str, signers: 
         f"{format_countdown(ready_at, int(chain.pending_timestamp)).removeprefix('ready ')}"
     )
     governance = load_context(project, str(guard.address))
-    store = open_demo_store()
+    store = open_demo_store(read_only=True)  # as `keeper console` opens it
     source = LiveSource(
         ChainClient(governance.guard, None, chain),
         store,

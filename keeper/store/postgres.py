@@ -66,7 +66,9 @@ class PostgresDatabase:
     now_ms = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, url: str, connect_timeout_seconds: float, pool_size: int) -> None:
+    def __init__(
+        self, url: str, connect_timeout_seconds: float, pool_size: int, read_only: bool = False
+    ) -> None:
         shown = redact_url(url)
         connect_timeout = str(max(1, math.ceil(connect_timeout_seconds)))
         try:
@@ -79,7 +81,13 @@ class PostgresDatabase:
         # fails its statement, the pool drops it, and the daemon's next pass gets a fresh one.
         self._pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             url,
-            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": connect_timeout},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "connect_timeout": connect_timeout,
+                # A reader's sessions: the server refuses every write in them.
+                **({"options": "-c default_transaction_read_only=on"} if read_only else {}),
+            },
             min_size=1,
             max_size=pool_size,
             open=False,
@@ -145,10 +153,13 @@ class PostgresStore(SqlStore):
         *,
         connect_timeout_seconds: float = 10.0,
         pool_size: int = 4,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: every session is read-only on the server, nothing is migrated (the console)."""
         self.url = redact_url(url)
         """The URL as it may be shown (password masked); the real one is only in the connection pool."""
-        super().__init__(PostgresDatabase(url, connect_timeout_seconds, pool_size), migrations)
+        database = PostgresDatabase(url, connect_timeout_seconds, pool_size, read_only)
+        super().__init__(database, migrations, read_only=read_only)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url})"

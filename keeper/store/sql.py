@@ -91,10 +91,14 @@ class Database(MigrationTarget, Protocol):
 class SqlStore:
     """``Store`` on a ``Database``; migrates it on opening. ``schema_version`` is the version it is at."""
 
-    def __init__(self, db: Database, migrations: Sequence[MigrationLike] = MIGRATIONS) -> None:
+    def __init__(
+        self, db: Database, migrations: Sequence[MigrationLike] = MIGRATIONS, *, read_only: bool = False
+    ) -> None:
         self._db = db
         try:
-            self.schema_version = migrate(db, migrations)
+            self.schema_version = (
+                _read_only_version(db, len(migrations)) if read_only else migrate(db, migrations)
+            )
         except BaseException:
             db.close()
             raise
@@ -569,6 +573,19 @@ class SqlStore:
         with self._db.read() as conn:
             rows = conn.execute(sql, parameters).fetchall()
         return [_claim_from_row(row) for row in rows]
+
+
+def _read_only_version(db: Database, expected: int) -> int:
+    """A reader (the console) never migrates: it reads a store at exactly this keeper's schema, or none."""
+    version = db.read_version()
+    if version < expected:
+        raise StoreError(
+            f"the store is at schema version {version}, older than this keeper's {expected}: a reader does "
+            "not migrate it; run this version's keeper on it first"
+        )
+    if version > expected:
+        raise StoreError(f"database schema version {version} is newer than this keeper's {expected}")
+    return version
 
 
 _RELEASED = "lease_owner = NULL, lease_expires_at = 0"

@@ -23,8 +23,14 @@ class SqliteDatabase:
     now_ms = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
     skip_locked = ""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         # Autocommit mode (isolation_level=None): transactions are explicit in transaction().
+        if read_only:
+            # SQLite itself refuses every write on this connection (and never creates the file).
+            uri = f"{path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            return
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -68,10 +74,14 @@ class SqliteDatabase:
 class SqliteStore(SqlStore):
     """``Store`` on one SQLite file (created, with its folder, if missing)."""
 
-    def __init__(self, path: Path, migrations: Sequence[MigrationLike] = MIGRATIONS) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, path: Path, migrations: Sequence[MigrationLike] = MIGRATIONS, *, read_only: bool = False
+    ) -> None:
+        """``read_only``: SQLite refuses every write, nothing is migrated or created (the console)."""
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        super().__init__(SqliteDatabase(path), migrations)
+        super().__init__(SqliteDatabase(path, read_only), migrations, read_only=read_only)
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path})"

@@ -107,7 +107,7 @@ def console_source(
     console_world: ConsoleWorld, keeper_server: KeeperServer, chain: Any, project: Any
 ) -> Iterator[LiveSource]:
     """What the console reads: the world's chain (no sender) and the keeper's store (only queried)."""
-    store = SqliteStore(console_world.store_path)
+    store = SqliteStore(console_world.store_path, read_only=True)
     guard = console_world.world.guard
     policy = PolicyParams.model_validate(console_world.world.scenarios.policy)
     governance = load_context(project, str(guard.address))

@@ -35,8 +35,11 @@ class StoreBackend(ABC):
     missing_table_error: type[Exception]
     """What a statement on a table that does not exist raises."""
 
+    read_only_error: type[Exception]
+    """What a write through a read-only store raises (the database's own refusal)."""
+
     @abstractmethod
-    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS) -> SqlStore:
+    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS, read_only: bool = False) -> SqlStore:
         """A store on this test's database (the same one each time: opening again is reopening)."""
 
     @abstractmethod
@@ -58,12 +61,13 @@ class SqliteBackend(StoreBackend):
     name = "sqlite"
     integrity_error = sqlite3.IntegrityError
     missing_table_error = sqlite3.OperationalError
+    read_only_error = sqlite3.OperationalError  # "attempt to write a readonly database"
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS) -> SqlStore:
-        return SqliteStore(self.path, migrations=migrations)
+    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS, read_only: bool = False) -> SqlStore:
+        return SqliteStore(self.path, migrations=migrations, read_only=read_only)
 
     def execute(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         conn = sqlite3.connect(self.path)
@@ -96,12 +100,13 @@ class PostgresBackend(StoreBackend):
     name = "postgres"
     integrity_error = psycopg.IntegrityError
     missing_table_error = psycopg.errors.UndefinedTable
+    read_only_error = psycopg.errors.ReadOnlySqlTransaction
 
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS) -> SqlStore:
-        return PostgresStore(self.url, migrations=migrations)
+    def open(self, migrations: Sequence[MigrationLike] = MIGRATIONS, read_only: bool = False) -> SqlStore:
+        return PostgresStore(self.url, migrations=migrations, read_only=read_only)
 
     def execute(self, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url, autocommit=True) as conn:

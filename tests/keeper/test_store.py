@@ -687,3 +687,35 @@ def test_redact_url__password_masked_everything_else_kept(url: str, shown: str) 
 def test_scrub__a_message_quoting_the_password__masked_raw_and_decoded() -> None:
     url = "postgresql://k:p%40ss@db/lg"
     assert scrub('bad token "p%40ss" for p@ss', url) == 'bad token "***" for ***'
+
+
+def test_open_read_only__a_write__refused_by_the_database_and_nothing_changed(
+    store_backend: StoreBackend,
+) -> None:
+    """The console's store: the database itself refuses a write, whatever code path would try one."""
+    keeper = store_backend.open()
+    keeper.record_claims([claim(1)], cursor=5)
+    keeper.close()
+    reader = store_backend.open(read_only=True)
+
+    with pytest.raises(store_backend.read_only_error):
+        reader.record_claims([claim(2)], cursor=6)
+
+    assert [record.claim_id for record in reader.claims_in_state(*ClaimState)] == [1]
+    assert reader.cursor() == 5
+    reader.close()
+
+
+def test_open_read_only__older_schema__refused_naming_both_versions_and_not_migrated(
+    store_backend: StoreBackend,
+) -> None:
+    store_backend.open(migrations=MIGRATIONS[:3]).close()
+
+    with pytest.raises(StoreError) as refused:
+        store_backend.open(read_only=True)
+
+    assert str(refused.value) == (
+        f"the store is at schema version 3, older than this keeper's {SCHEMA_VERSION}: a reader does not "
+        "migrate it; run this version's keeper on it first"
+    )
+    assert store_backend.schema_version() == 3
