@@ -133,8 +133,8 @@ test-keeper: bootstrap
 	$(BIN)/pytest tests/keeper -q $(PYTEST_ARGS)
 
 lint: bootstrap
-	$(BIN)/ruff check keeper ops scripts tests
-	$(BIN)/ruff format --check keeper ops scripts tests
+	$(BIN)/ruff check keeper ops scripts tests bench tools
+	$(BIN)/ruff format --check keeper ops scripts tests bench tools
 	$(BIN)/mypy
 
 # The forge suite (test/, forge-std 1.9.7 from @layerzerolabs/toolbox-foundry) in its own build folder, so that
