@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,8 +37,16 @@ log = logging.getLogger(__name__)
 
 
 class ClaimOwnership(Protocol):
-    def due(self, store: Store, now: int) -> list[ClaimRecord]:
-        """The claims due for verification (chain time ``now``) this keeper takes up in this pass."""
+    def due(
+        self,
+        store: Store,
+        now: int,
+        limit: int | None = None,
+        per_exchange: Mapping[int, int] | None = None,
+    ) -> list[ClaimRecord]:
+        """The claims due for verification (chain time ``now``) this keeper takes up in this pass: at most
+        ``limit``, and ``per_exchange[e]`` of exchange ``e`` (what the pass's budgets can take up), where the
+        way of owning claims allows it."""
         ...
 
     def ours(self, claim: ClaimRecord, view: ClaimView, now: int) -> bool:
@@ -68,8 +76,14 @@ class Shards:
     index: int = 0
     takeover_seconds: int = 3600
 
-    def due(self, store: Store, now: int) -> list[ClaimRecord]:
-        return store.due_for_verification(now)
+    def due(
+        self,
+        store: Store,
+        now: int,
+        limit: int | None = None,
+        per_exchange: Mapping[int, int] | None = None,
+    ) -> list[ClaimRecord]:
+        return store.due_for_verification(now, limit, per_exchange)
 
     def ours(self, claim: ClaimRecord, view: ClaimView, now: int) -> bool:
         if claim.claim_id % self.count == self.index:
@@ -129,10 +143,17 @@ class Leases:
         self._clock = clock
         self._renewed_at = -float("inf")
 
-    def due(self, store: Store, now: int) -> list[ClaimRecord]:
-        # All due claims of our accounts, not only those our budget admits now: the pipeline notes each as
-        # seen, so one day-window read serves every one of them (OrderQuery.known_since_ms). Those that wait
-        # for budget are released, but their account stays ours: the next pass leases them again.
+    def due(
+        self,
+        store: Store,
+        now: int,
+        limit: int | None = None,
+        per_exchange: Mapping[int, int] | None = None,
+    ) -> list[ClaimRecord]:
+        # All due claims of our accounts (up to the lease batch), not ``limit`` / ``per_exchange``: the
+        # pipeline notes each as seen, so one day-window read serves every one of them
+        # (OrderQuery.known_since_ms). Those that wait for budget are released, but their account stays
+        # ours: the next pass leases them again.
         leased = store.lease_due_by_account(
             self.config.owner, now, self.config.seconds, self.config.batch_size
         )

@@ -25,7 +25,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 from keeper import tracing
 from keeper.audit_log import AuditLog
@@ -327,9 +326,7 @@ class Pipeline:
         budget binds), and at most ``pass_claim_limit`` in all. The rest of the backlog is not read, so a
         pass costs what it can do, not what waits."""
         per_exchange = {int(exchange): cap + 1 for exchange, cap in self.verifier.admission_caps().items()}
-        scope = _DueScope(self.store, self._pass_limit(), per_exchange)
-        # ``ClaimOwnership.due`` takes no limits (keeper/claim_ownership.py): it reads through the scope.
-        return self.ownership.due(cast(Store, scope), now)
+        return self.ownership.due(self.store, now, self._pass_limit(), per_exchange)
 
     def _pass_limit(self) -> int | None:
         if self._leases is None and self.config.shard_count > 1:
@@ -753,45 +750,6 @@ class Pipeline:
         )
         report.transactions.append(sent.tx_hash)
         report.transaction_outcomes.append((kind.value, sent.status, sent.gas_used))
-
-
-class _DueScope:
-    """The store as ``ClaimOwnership.due`` reads it in one pass: its due claims (``due_for_verification``
-    for shards, ``lease_due`` for leases) limited to what the pass can take up; everything else is the
-    store's. (The limits belong in ``ClaimOwnership.due``'s signature; keeper/claim_ownership.py passes
-    none, so they are carried here.)"""
-
-    def __init__(self, store: Store, limit: int | None, per_exchange: dict[int, int]) -> None:
-        self._store = store
-        self._limit = limit
-        self._per_exchange = per_exchange
-
-    def due_for_verification(
-        self, now: int, limit: int | None = None, per_exchange: dict[int, int] | None = None
-    ) -> list[ClaimRecord]:
-        return self._store.due_for_verification(
-            now, _tighter(limit, self._limit), per_exchange or self._per_exchange
-        )
-
-    def lease_due(
-        self,
-        owner: str,
-        now: int,
-        seconds: float,
-        limit: int,
-        per_exchange: dict[int, int] | None = None,
-    ) -> list[ClaimRecord]:
-        tighter = min(limit, self._limit) if self._limit is not None else limit
-        return self._store.lease_due(owner, now, seconds, tighter, per_exchange or self._per_exchange)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
-def _tighter(limit: int | None, other: int | None) -> int | None:
-    if limit is None:
-        return other
-    return limit if other is None else min(limit, other)
 
 
 def _admission_request(claim: ClaimRecord) -> VerificationRequest:
