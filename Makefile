@@ -133,8 +133,8 @@ test-keeper: bootstrap
 	$(BIN)/pytest tests/keeper -q $(PYTEST_ARGS)
 
 lint: bootstrap
-	$(BIN)/ruff check keeper ops scripts tests bench tools
-	$(BIN)/ruff format --check keeper ops scripts tests bench tools
+	$(BIN)/ruff check keeper operator_toolkit scripts tests bench tools
+	$(BIN)/ruff format --check keeper operator_toolkit scripts tests bench tools
 	$(BIN)/mypy
 
 # The forge suite (test/, forge-std 1.9.7 from @layerzerolabs/toolbox-foundry) in its own build folder, so that
@@ -193,19 +193,19 @@ coverage: bootstrap compile
 # stdout, figures in bench/results/. About 9 minutes; bench/README.md has the options (e.g. --scale-10k).
 BENCH_ARGS ?=
 bench: bootstrap compile
-	$(BIN)/python bench/gas.py
-	$(BIN)/python bench/crash_day.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.gas
+	$(BIN)/python -m bench.crash_day $(BENCH_ARGS)
 
 # The crash-day burst (issue 15): mixed OKX / Binance / Bybit claims, 1,000 then 10,000 (2,500 accounts), each
 # drained at the exchanges' limits; the targets table of make bench then shows its rows. About 30 minutes.
 bench-burst: bootstrap compile
-	$(BIN)/python bench/crash_day.py --burst $(BENCH_ARGS)
+	$(BIN)/python -m bench.crash_day --burst $(BENCH_ARGS)
 
 # The scale-out figure (issue 16): the Binance backlog drained by 1, then 3 keeper processes sharing one
 # PostgreSQL store (a throw-away cluster, tools/pg_cluster.py), each with its own simulated source IP and so its
 # own weight budget; bench/results/scale-out.json. About 6 minutes.
 bench-scale-out: bootstrap compile
-	$(BIN)/python bench/scale_out.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.scale_out $(BENCH_ARGS)
 
 demo: bootstrap compile
 	$(BIN)/ape run demo --network ethereum:local:foundry $(DEMO_ARGS)

@@ -25,12 +25,6 @@ FLOOR_DIR = BENCH_DIR / "contracts"
 FLOOR_CACHE = ROOT / ".build" / "bench-contracts.json"
 NETWORK = "ethereum:local:foundry"
 
-# tests/lg_testkit.py holds the deployment and governance helpers the contract tests use.
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 
 PlanT = TypeVar("PlanT")
 
@@ -57,7 +51,7 @@ def local_chain(lean: bool = False) -> Iterator[Any]:
         return [*command, "--prune-history", str(LEAN_ANVIL_STATES)]
 
     if lean:
-        FoundryProvider.build_command = lean_command  # type: ignore[method-assign]
+        FoundryProvider.build_command = lean_command  # type: ignore[method-assign, assignment]
     try:
         with ape.networks.parse_network_choice(NETWORK):
             yield ape
@@ -169,12 +163,17 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def bench_module(script: Path) -> str:
+    """The module name ``python -m`` runs a benchmark file under (``bench/keeper.py``: ``bench.keeper``)."""
+    return ".".join((BENCH_DIR.name, *script.resolve().relative_to(BENCH_DIR).with_suffix("").parts))
+
+
 def run_child(script: Path, payload: dict[str, Any], what: str, attempt: int = 1) -> dict[str, Any]:
-    """``python SCRIPT --child PAYLOAD`` (a run in a process of its own, with its own anvil): the dict it
-    printed on its last ``RESULT`` line. ``what`` names the run in the error when it fails."""
+    """``python -m bench.SCRIPT --child PAYLOAD`` (a run in a process of its own, with its own anvil): the
+    dict it printed on its last ``RESULT`` line. ``what`` names the run in the error when it fails."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, str(script.resolve()), "--child", json.dumps(payload)],
+        [sys.executable, "-m", bench_module(script), "--child", json.dumps(payload)],
         env=env,
         cwd=ROOT,
         capture_output=True,

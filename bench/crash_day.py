@@ -1,8 +1,8 @@
 """The crash-day bench (issue 15): the keeper on the workloads its targets name, one child process and one
 fresh anvil each (``bench/keeper.py``), then the targets table: today, bar, goal and measured side by side.
 
-    .venv/bin/python bench/crash_day.py            # make bench:       many accounts, OKX 4 accounts, Binance
-    .venv/bin/python bench/crash_day.py --burst    # make bench-burst: mixed 1,000 and 10,000 claims
+    .venv/bin/python -m bench.crash_day            # make bench:       many accounts, OKX 4 accounts, Binance
+    .venv/bin/python -m bench.crash_day --burst    # make bench-burst: mixed 1,000 and 10,000 claims
 
 Each mode writes its runs to bench/results/ (``crash-day.json``, ``crash-day-burst.json``); the table reads
 both files, so the burst rows show the last burst run (or "not run"). The keeper runs with its shipped
@@ -16,11 +16,7 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS_DIR, markdown_table, write_json
 from bench.crash_day_targets import (
@@ -32,7 +28,8 @@ from bench.crash_day_targets import (
     WORKLOAD_OKX,
     target_rows,
 )
-from bench.keeper import SEED, Plan, _child, tables
+from bench.keeper import SEED, Plan, _child
+from bench.keeper_tables import tables
 
 MAIN_FILE = "crash-day.json"
 BURST_FILE = "crash-day-burst.json"

@@ -1,6 +1,6 @@
 """Gas per LeverageGuard operation against its floor, measured on one local anvil in one run.
 
-    .venv/bin/python bench/gas.py [--sizes 1,10,50,200] [--whitelist-sizes 1,50,200] [--out gas.json]
+    .venv/bin/python -m bench.gas [--sizes 1,10,50,200] [--whitelist-sizes 1,50,200] [--out gas.json]
 
 Floors (deployed on the same chain, same token, same arguments):
 - payouts and withdrawals: a bare ERC-20 `transfer` transaction of the pool's token (TestUSDT) to a fresh
@@ -20,11 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import floor_contracts, local_chain, markdown_table, write_json
 
@@ -101,7 +97,9 @@ def measure(
 
 
 def _measure(ape: Any, sizes: tuple[int, ...], whitelist_sizes: tuple[int, ...]) -> GasReport:
-    from lg_testkit import CHALLENGE_PERIOD, Governance, configure, deploy_guard
+    from operator_toolkit.deployment import deploy_leverage_guard
+    from operator_toolkit.multisig import Governance
+    from operator_toolkit.pool_setup import CHALLENGE_PERIOD, configure
 
     project, chain, accounts = ape.project, ape.chain, ape.accounts
     report = GasReport()
@@ -110,7 +108,7 @@ def _measure(ape: Any, sizes: tuple[int, ...], whitelist_sizes: tuple[int, ...])
     deployer = test[0]
 
     token = deployer.deploy(project.TestUSDT)
-    guard = deploy_guard(project, deployer, token, signers, 2)
+    guard = deploy_leverage_guard(project, deployer, token, signers, 2).guard
     floor = deployer.deploy(floor_contracts(project)["FloorWriter"])
     configure(guard, signers, guardian, validator, registrar)
     report.max_batch_size = max_batch = int(guard.MAX_BATCH_SIZE())

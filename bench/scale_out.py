@@ -1,15 +1,15 @@
 """The scale-out figure (issue 16): 1 keeper against 3 on the Binance workload, one PostgreSQL and one chain.
 
-    .venv/bin/python bench/scale_out.py [--keepers 1,3] [--claims 1000] [--accounts 4]  # make bench-scale-out
+    .venv/bin/python -m bench.scale_out [--keepers 1,3] [--claims 1000] [--accounts 4]  # make bench-scale-out
 
 Each keeper count is a run in a child process of its own (``bench.common.run_child``) with a fresh lean anvil,
 a fresh database on a throw-away PostgreSQL cluster (``tools/pg_cluster.py``), and the simulated exchanges in
 a process of their own (``bench/sim_process.py``). The keepers are real ``python -m keeper run`` processes
-(``ops/keeper_process.py``), each with its own validator key, audit log and ``LG_KEEPER_ID``, sharing the
-claims through the store's leases (docs/keeper-daemon.md, "Several keepers on one PostgreSQL"), with the
-shipped settings (32 verify workers, batches of 50, leases of 500 claims for 120 s) except the poll interval
-(0.2 s: the in-process bench runs its passes back to back; 12 s is a mainnet block, and anvil has no blocks
-to wait for).
+(``operator_toolkit/keeper_process.py``), each with its own validator key, audit log and ``LG_KEEPER_ID``,
+sharing the claims through the store's leases (docs/keeper-daemon.md, "Several keepers on one PostgreSQL"),
+with the shipped settings (32 verify workers, batches of 50, leases of 500 claims for 120 s) except the poll
+interval (0.2 s: the in-process bench runs its passes back to back; 12 s is a mainnet block, and anvil has no
+blocks to wait for).
 
 **One simulated IP per keeper.** Binance counts 2,400 request weight per minute per source IP. On one host
 every keeper connects from 127.0.0.1, so the simulator would pool all of them into one budget. The simulator
@@ -41,22 +41,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.common import ROOT, markdown_table, on_fresh_chain, run_child, write_json
-from bench.keeper import (
-    BINANCE_WINDOW_SECONDS,
-    LATENCY_MS,
-    SEED,
-    RpcFiler,
-    deploy_pool,
-    file_backlog,
-    generate_workload,
-    prepare_claims,
-)
+from bench.keeper import BINANCE_WINDOW_SECONDS, LATENCY_MS, SEED
+from bench.pool import RpcFiler, deploy_pool, file_backlog, prepare_claims
 from bench.sim_process import RemoteSim
-from ops.keeper_process import KeeperProcess, keeper_environment
+from bench.workload import generate_workload
+from operator_toolkit.keeper_process import KeeperProcess, keeper_environment
 
 RESULT_FILE = "scale-out.json"
 PG_CLUSTER = ROOT / "tools" / "pg_cluster.py"
@@ -119,9 +109,9 @@ def make_validator(ape: Any, pool: Any) -> tuple[str, str]:
     (alias, address). The alias starts ``lg_test_`` so that ``make test`` clears it away with the tests' own
     (deleting it here could break a test session listing the same folder)."""
     from ape import config
-    from lg_testkit import Governance
 
-    from ops.local_account import LIGHT_SCRYPT_N, write_keystore
+    from operator_toolkit.local_account import LIGHT_SCRYPT_N, write_keystore
+    from operator_toolkit.multisig import Governance
 
     account = ape.accounts.test_accounts.generate_test_account()
     alias = f"lg_test_scale_{uuid.uuid4().hex[:10]}"

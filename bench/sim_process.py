@@ -2,7 +2,7 @@
 
 Real exchanges are remote: their CPU is not the keeper's. In the keeper's process the simulator's threads
 (HTTP parsing, routing, JSON) would compete with the keeper for Python's GIL and slow its chain work, a cost
-no production keeper pays. So ``RemoteSim.start`` runs ``python bench/sim_process.py SCENARIOS LATENCY_MS``,
+no production keeper pays. So ``RemoteSim.start`` runs ``python -m bench.sim_process SCENARIOS LATENCY_MS``,
 which serves the scenarios with the published limits and counts every request per rate-limit key; the bench
 reads the counts over HTTP (``GET /__bench/counts``) when it computes the ceiling. ``CLIENT_IPS`` (comma
 separated, optional) adds a listener per simulated client address (``SimExchange.add_client_ip``): each of
@@ -24,9 +24,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 COUNTS_PATH = "/__bench/counts"
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +59,7 @@ def _recording_sim_class() -> Any:
     from keeper.sim.server import SimExchange
     from keeper.sim.wire import Reply
 
-    class RecordingSim(SimExchange):  # type: ignore[misc]
+    class RecordingSim(SimExchange):
         """Counts requests per rate-limit key (the simulator's own log has paths only)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -105,7 +102,7 @@ class RemoteSim:
         path = folder / "scenarios.json"
         scenarios.dump(path)
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), str(path), str(latency_ms), ",".join(client_ips)],
+            [sys.executable, "-m", "bench.sim_process", str(path), str(latency_ms), ",".join(client_ips)],
             stdout=subprocess.PIPE,
             # Not the bench child's stderr: the driver reads that to its end, and would wait on this process.
             stderr=(folder / "sim.log").open("w"),

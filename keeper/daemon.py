@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from keeper.cli_review import purge_deadline
+from keeper.exchanges.registry import purge_deadline
 from keeper.interface import Exchange
 from keeper.metrics import HealthState, KeeperMetrics
 from keeper.pipeline import Pipeline, RunReport

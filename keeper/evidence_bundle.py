@@ -20,10 +20,19 @@ from keeper.evidence import ClaimInput, LiquidationEvidence
 from keeper.exchanges.answers import AnswerNotRecordedError, RawAnswer, ReplayTransport, answer_digests
 from keeper.exchanges.base import ExchangeAdapter, Transport
 from keeper.exchanges.registry import ADAPTERS
-from keeper.exchanges.service import VerificationRequest, decision_for, fetch
+from keeper.exchanges.verifier import fetch
 from keeper.interface import Exchange, ReasonCode
-from keeper.policy import Decision, PolicyParams, Review, decide_by_person, hash_record, record_of
+from keeper.policy import (
+    Decision,
+    PolicyParams,
+    Review,
+    decide_by_person,
+    decision_for,
+    hash_record,
+    record_of,
+)
 from keeper.settings import AccountCredentials
+from keeper.verification import VerificationRequest
 
 BUNDLE_FORMAT: Final = "leverageguard-evidence-bundle/1"
 
@@ -270,3 +279,45 @@ def _compare(step: str, got: Any, want: Any) -> CheckStep:
 def _differences(got: Mapping[str, Any], want: Mapping[str, Any]) -> list[str]:
     """Top-level keys whose values differ (the record is small: claim, evidence, answers, decision, ...)."""
     return sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+
+
+CLAIM_VERIFIED_ABI: list[dict[str, Any]] = [
+    {
+        "anonymous": False,
+        "name": "ClaimVerified",
+        "type": "event",
+        "inputs": [
+            {"indexed": True, "name": "claimId", "type": "uint256"},
+            {"indexed": True, "name": "validator", "type": "address"},
+            {"indexed": False, "name": "approved", "type": "bool"},
+            {"indexed": False, "name": "payout", "type": "uint256"},
+            {"indexed": False, "name": "evidenceHash", "type": "bytes32"},
+            {"indexed": False, "name": "reasonCode", "type": "uint16"},
+        ],
+    }
+]
+"""``ILeverageGuardTypes.ClaimVerified``, inline so an auditor needs no compiled project."""
+
+
+def claim_verified(rpc: str, guard: str, claim_id: int, from_block: int = 0) -> dict[str, Any] | None:
+    """The claim's latest ``ClaimVerified`` (a reopened claim has several): approved, payout, evidence_hash,
+    reason_code, block, tx."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 10}))
+    contract = w3.eth.contract(address=Web3.to_checksum_address(guard), abi=CLAIM_VERIFIED_ABI)
+    logs = contract.events.ClaimVerified.get_logs(
+        from_block=from_block, to_block="latest", argument_filters={"claimId": claim_id}
+    )
+    if not logs:
+        return None
+    last = max(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+    args = last["args"]
+    return {
+        "approved": bool(args["approved"]),
+        "payout": int(args["payout"]),
+        "evidence_hash": "0x" + bytes(args["evidenceHash"]).hex(),
+        "reason_code": int(args["reasonCode"]),
+        "block": int(last["blockNumber"]),
+        "tx": "0x" + bytes(last["transactionHash"]).hex().removeprefix("0x"),
+    }

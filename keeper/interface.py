@@ -1,9 +1,9 @@
 """The chain's numbers, once: the one Python copy of LeverageGuard's public constants and small integers.
 
 Exchange ids, claim statuses, pause bits, batch skip reasons, verdict reason codes, the public numeric
-constants and the on-chain input rules of ``submitClaim``. Every keeper, ops and script module imports them
-from here; ``tests/keeper/test_interface.py`` checks this module against the compiled contract (its
-constants, its ``ClaimStatus`` enum and the ABI), so a change on one side fails the tests until the other
+constants and the on-chain input rules of ``submitClaim``. Every keeper, operator_toolkit and script module
+imports them from here; ``tests/keeper/test_interface.py`` checks this module against the compiled contract
+(its constants, its ``ClaimStatus`` enum and the ABI), so a change on one side fails the tests until the other
 follows.
 
 The numbers are part of the on-chain interface: never renumber, only append.

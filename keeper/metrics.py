@@ -24,10 +24,10 @@ from keeper.exchanges.errors import AuthenticationError
 from keeper.interface import Exchange
 
 if TYPE_CHECKING:
-    from keeper.exchanges.service import VerificationOutcome
+    from keeper.exchanges.transport import HttpTransport
     from keeper.pipeline import RunReport
     from keeper.store import ClaimRecord
-    from keeper.transport import HttpTransport
+    from keeper.verification import VerificationOutcome
 
 DISPOSITIONS = ("approved", "rejected", "manual_review", "deferred")
 TX_KINDS = ("verify", "payout")

@@ -23,8 +23,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from keeper import tracing
 from keeper.audit_log import AuditLog
@@ -46,12 +48,7 @@ from keeper.claim_ownership import ClaimOwnership, LeaseConfig, Leases, Shards
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import answer_digests
 from keeper.exchanges.errors import Disposition
-from keeper.exchanges.service import (
-    VerificationOutcome,
-    VerificationRequest,
-    Verifier,
-    decision_for,
-)
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import DAY, ClaimStatus, Exchange, ReasonCode, SkipReason
 from keeper.policy import (
     Decision,
@@ -59,6 +56,7 @@ from keeper.policy import (
     Review,
     ReviewNeeded,
     decide_by_person,
+    decision_for,
     hash_record,
     record_of,
 )
@@ -71,6 +69,7 @@ from keeper.store import (
     StoredTransaction,
     TxKind,
 )
+from keeper.verification import VerificationOutcome, VerificationRequest
 
 log = logging.getLogger(__name__)
 APPROVAL_LIMIT_ERROR = "DailyApprovalLimitExceeded"
@@ -136,6 +135,23 @@ class PipelineConfig:
     otherwise fill the limit and starve ours."""
 
 
+PASS_STEPS = ("ingest", "decide", "post", "pay")
+"""The steps of a pass, in order; a ``PassObserver`` is told each one's time under these names."""
+EXCHANGE_WAIT = "exchange_wait"
+"""Part of "decide": the time the pass waited for the verifier's next outcome (the exchanges' answers)."""
+POST_OVERLAPPED = "post_overlapped"
+"""Part of "decide": verdict batches posted while the exchanges were still being asked about the rest."""
+
+ItemT = TypeVar("ItemT")
+
+
+class PassObserver(Protocol):
+    """Told how long each part of a pass took (``PASS_STEPS``, ``EXCHANGE_WAIT``, ``POST_OVERLAPPED``): the
+    bench's breakdown of where a backlog's time goes. The daemon runs without one."""
+
+    def step_timed(self, step: str, seconds: float) -> None: ...
+
+
 @dataclass
 class RunReport:
     """What one pass did; claim ids per step."""
@@ -176,6 +192,7 @@ class Pipeline:
         verifier: Verifier,
         policy: PolicyParams,
         config: PipelineConfig,
+        observer: PassObserver | None = None,
     ) -> None:
         self.chain = chain
         self.store = store
@@ -183,6 +200,7 @@ class Pipeline:
         self.verifier = verifier
         self.policy = policy
         self.config = config
+        self.observer = observer
         # Posted claims the chain says are not Approved (e.g. rejected by another keeper): never payable
         # unless an appeal reopens them. (An approval's payableAt is kept in the store: ``hold_payouts``.)
         self._not_payable: set[int] = set()
@@ -217,8 +235,10 @@ class Pipeline:
         report = RunReport()
         self._decided_this_pass = set()
         try:
-            for step in (self._ingest, self._decide, self._post, self._pay):
-                step(report)
+            steps = (self._ingest, self._decide, self._post, self._pay)
+            for name, step in zip(PASS_STEPS, steps, strict=True):
+                with self._timed(name):
+                    step(report)
                 if should_stop():
                     break
         finally:
@@ -304,7 +324,7 @@ class Pipeline:
         concluded: list[DecisionToSave] = []
         tracing.verifying(inputs)
         try:
-            for index, outcome in self.verifier.verify_stream(requests):
+            for index, outcome in self._waited(self.verifier.verify_stream(requests)):
                 self.ownership.working(self.store)
                 with tracing.decide_span(index):
                     verdict = self._conclude(inputs[index], outcome, policy, now, report)
@@ -315,10 +335,32 @@ class Pipeline:
                     group, concluded = concluded, []
                     self._save(group, now, report)
                     # Posted while the exchanges are still being asked about the rest.
-                    self._post_group(group, report)
+                    with self._timed(POST_OVERLAPPED):
+                        self._post_group(group, report)
         finally:
             # Stopped or failed mid-stream: the verdicts reached so far are kept, not re-asked.
             self._save(concluded, now, report)
+
+    @contextmanager
+    def _timed(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.observer is not None:
+                self.observer.step_timed(step, time.perf_counter() - started)
+
+    def _waited(self, items: Iterable[ItemT]) -> Iterator[ItemT]:
+        """``items`` as they come, the time spent waiting for each told to the observer (``EXCHANGE_WAIT``),
+        not the time the pass spends on it."""
+        iterator = iter(items)
+        while True:
+            with self._timed(EXCHANGE_WAIT):
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
 
     def _due(self, now: int) -> list[ClaimRecord]:
         """The due claims this pass takes up, read from the store and no more: of a weight-limited exchange

@@ -22,7 +22,9 @@ from keeper.evidence import (
     ReviewCause,
     TokenUnits,
 )
+from keeper.exchanges.answers import answer_digests
 from keeper.interface import ReasonCode
+from keeper.verification import OutcomeStatus, VerificationOutcome
 
 DEFAULT_SETTLEMENT_CURRENCIES = frozenset({"USDT", "USDC"})
 
@@ -266,3 +268,21 @@ def _reject_floats(value: object) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _reject_floats(item)
+
+
+def decision_for(
+    claim: ClaimInput, policy: PolicyParams, outcome: VerificationOutcome
+) -> Decision | ReviewNeeded | None:
+    """The verdict for a claim; ``ReviewNeeded`` when a person must decide it; None while it must stay
+    pending (retried later). An unknown account is the keeper's configuration gap, never the trader's: it
+    goes to a person."""
+    digests = answer_digests(outcome.answers)
+    if outcome.status is OutcomeStatus.VERIFIED and outcome.evidence is not None:
+        return judge(claim, policy, outcome.evidence, digests)
+    if outcome.status is OutcomeStatus.REJECTED and outcome.reason_code is ReasonCode.UNKNOWN_ACCOUNT:
+        return ReviewNeeded(cause=ReviewCause.UNKNOWN_ACCOUNT, detail=outcome.detail)
+    if outcome.status is OutcomeStatus.REJECTED and outcome.reason_code is not None:
+        return reject_without_evidence(claim, policy, outcome.reason_code, digests)
+    if outcome.status is OutcomeStatus.NEEDS_REVIEW and outcome.review_cause is not None:
+        return ReviewNeeded(cause=outcome.review_cause, detail=outcome.detail)
+    return None

@@ -29,7 +29,7 @@ from keeper.evidence import AccountRef
 from keeper.interface import Exchange
 from keeper.policy import PolicyParams
 from keeper.store.url import redact_url
-from ops.deployment import DEPLOYMENTS_DIR, deployment_path
+from operator_toolkit.deployment import DEPLOYMENTS_DIR, deployment_path
 
 log = logging.getLogger(__name__)
 
@@ -492,7 +492,7 @@ class KeeperSettings(BaseSettings):
 # LG_ variables that other programs of this repository read, not KeeperSettings: never reported as unknown.
 OTHER_LG_VARIABLES = frozenset(
     {
-        "LG_ACCOUNT_REF_SALT",  # ops/registrar.py: the salt of the registrar's accountRefs
+        "LG_ACCOUNT_REF_SALT",  # operator_toolkit/registrar.py: the salt of the registrar's accountRefs
         "LG_TEST_DATABASE_URL",  # tests/keeper/conftest.py, tools/pg_cluster.py: the tests' PostgreSQL server
         "LG_PG_BIN",  # tools/pg_cluster.py: where Debian's PostgreSQL server binaries are
     }

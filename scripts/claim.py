@@ -15,22 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape import project
 from ape.cli import ConnectedProviderCommand
 
 from keeper.interface import require_instrument, require_order_id
-from ops.cli_options import (
+from operator_toolkit.cli_options import (
     account_option,
     claim_input,
     claim_logs,
-    guard_options,
-    open_guard,
+    guard_context,
     positive_amount,
 )
-from ops.cli_output import console, fail, table
-from ops.governance import send
-from ops.labels import CLAIM_STATUSES, EXCHANGES, exchange_name, reason_name
-from ops.units import format_timestamp
+from operator_toolkit.cli_output import console, fail, table
+from operator_toolkit.context import GuardContext
+from operator_toolkit.governance import send
+from operator_toolkit.labels import CLAIM_STATUSES, EXCHANGES, exchange_name, reason_name
+from operator_toolkit.units import format_timestamp
 
 
 @click.group(short_help="File a liquidation claim, or show one")
@@ -40,7 +39,7 @@ def cli() -> None:
 
 @cli.command("file", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.option("--exchange", type=click.Choice(sorted(EXCHANGES), case_sensitive=False), required=True)
 @click.option(
     "--order-id",
@@ -58,17 +57,9 @@ def cli() -> None:
     "--loss", required=True, callback=positive_amount, help='The loss claimed, more than 0, e.g. "1200 USDT".'
 )
 def file_claim(
-    network: Any,
-    account: Any,
-    guard_address: str | None,
-    deployments_dir: Path,
-    exchange: str,
-    order_id: str,
-    instrument: str,
-    loss: str,
+    account: Any, ctx: GuardContext, exchange: str, order_id: str, instrument: str, loss: str
 ) -> None:
     """File a claim for a liquidated order."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     amount = ctx.amount(loss)
     exchange_id = EXCHANGES[exchange.lower()]
     receipt = send(ctx, ctx.guard.submitClaim, exchange_id, order_id, instrument, amount, sender=account)
@@ -80,11 +71,10 @@ def file_claim(
 
 
 @cli.command("status", cls=ConnectedProviderCommand)
-@guard_options
+@guard_context
 @click.argument("claim_id", type=click.IntRange(min=1))
-def status(network: Any, guard_address: str | None, deployments_dir: Path, claim_id: int) -> None:
+def status(network: Any, ctx: GuardContext, deployments_dir: Path, claim_id: int) -> None:
     """A claim's status, payout and reason."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     if claim_id > int(ctx.guard.claimCount()):
         raise fail(f"no claim #{claim_id} (there are {ctx.guard.claimCount()})")
     claim = ctx.guard.getClaim(claim_id)

@@ -56,12 +56,12 @@ from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore, SqlStore
 from keeper.store.url import redact_url
-from ops.context import load_context
-from ops.deployment import abi_sha256, deploy_leverage_guard, write_deployment
-from ops.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
-from ops.local_account import LIGHT_SCRYPT_N, write_keystore
-from ops.multisig import encode_multicall
-from ops.units import format_countdown, format_timestamp
+from operator_toolkit.context import load_context
+from operator_toolkit.deployment import abi_sha256, deploy_leverage_guard, write_deployment
+from operator_toolkit.keeper_process import KeeperProcess, KeeperProcessError, keeper_environment
+from operator_toolkit.local_account import LIGHT_SCRYPT_N, write_keystore
+from operator_toolkit.multisig import encode_multicall
+from operator_toolkit.units import format_countdown, format_timestamp
 
 USDT = 10**6
 DAY = 86_400

@@ -22,10 +22,10 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import account_option
-from ops.cli_output import console
-from ops.context import load_context
-from ops.deployment import (
+from operator_toolkit.cli_options import account_option
+from operator_toolkit.cli_output import console
+from operator_toolkit.context import load_context
+from operator_toolkit.deployment import (
     DEPLOYMENTS_DIR,
     DeploymentExistsError,
     abi_sha256,
@@ -33,8 +33,8 @@ from ops.deployment import (
     deployment_path,
     write_deployment,
 )
-from ops.governance import preview, send
-from ops.units import format_duration, format_timestamp, parse_duration
+from operator_toolkit.governance import preview, send
+from operator_toolkit.units import format_duration, format_timestamp, parse_duration
 
 LOCAL_NETWORKS = {"local"}
 

@@ -8,25 +8,23 @@ FLAGS: the contract's PAUSE_* names (claims, verifications, payouts, withdrawals
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
-from ape import project
 from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import account_option, guard_options, open_guard
-from ops.cli_output import console
-from ops.governance import send
-from ops.units import format_flags, parse_flags
+from operator_toolkit.cli_options import account_option, guard_context
+from operator_toolkit.cli_output import console
+from operator_toolkit.context import GuardContext
+from operator_toolkit.governance import send
+from operator_toolkit.units import format_flags, parse_flags
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="Pause operations now (guardian)")
 @account_option()
-@guard_options
+@guard_context
 @click.argument("flags")
-def cli(network: Any, account: Any, guard_address: str | None, deployments_dir: Path, flags: str) -> None:
-    ctx = open_guard(project, network, guard_address, deployments_dir)
+def cli(account: Any, ctx: GuardContext, flags: str) -> None:
     mask = parse_flags(flags, ctx.flags)
     before = int(ctx.guard.pausedFlags())
     receipt = send(ctx, ctx.guard.pause, mask, sender=account)

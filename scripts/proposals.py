@@ -14,19 +14,18 @@ refused with `ProposalNotReady` and nothing is sent. During the delay a guardian
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import ConnectedProviderCommand
 
-from ops.cli_options import account_option, guard_options, open_guard
-from ops.cli_output import CommandFailed, console, fail, table
-from ops.context import GuardContext
-from ops.decode import decode_call, describe_call
-from ops.governance import OPEN_STATES, ProposalInfo, ProposalState, preview, proposal_info, send
-from ops.units import format_duration, format_timestamp
+from operator_toolkit.cli_options import account_option, guard_context
+from operator_toolkit.cli_output import CommandFailed, console, fail, table
+from operator_toolkit.context import GuardContext
+from operator_toolkit.decode import decode_call, describe_call
+from operator_toolkit.governance import OPEN_STATES, ProposalInfo, ProposalState, preview, proposal_info, send
+from operator_toolkit.units import format_duration, format_timestamp
 
 COLUMNS = ("id", "action", "confirmations", "ready at", "expires", "state")
 
@@ -71,14 +70,11 @@ def _closed_ready(info: ProposalInfo) -> str:
 
 
 @cli.command("list", cls=ConnectedProviderCommand)
-@guard_options
+@guard_context
 @click.option("--all", "show_all", is_flag=True, help="Also executed, cancelled and expired proposals.")
 @click.option("--last", type=click.IntRange(min=1), default=50, show_default=True, help="Proposals scanned.")
-def list_proposals(
-    network: Any, guard_address: str | None, deployments_dir: Path, show_all: bool, last: int
-) -> None:
+def list_proposals(ctx: GuardContext, show_all: bool, last: int) -> None:
     """Open proposals (all with --all) among the last --last, newest last."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     count = int(ctx.guard.proposalCount())
     # Each proposal costs a few calls (view + one hasConfirmed per signer): bound the scan.
     infos = [_info(ctx, pid) for pid in range(max(1, count - last + 1), count + 1)]
@@ -90,11 +86,10 @@ def list_proposals(
 
 
 @cli.command("show", cls=ConnectedProviderCommand)
-@guard_options
+@guard_context
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def show(network: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int) -> None:
+def show(ctx: GuardContext, proposal_id: int) -> None:
     """One proposal in full, with its effect if executed now."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
     table(f"Proposal #{proposal_id}", COLUMNS, [_row(ctx, info)])
     console.print(f"proposer {info.proposer}; confirmed by {', '.join(info.confirmed_by) or 'nobody'}")
@@ -144,21 +139,13 @@ def _schedule_line(info: ProposalInfo) -> str:
 
 @cli.command("confirm", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.option(
     "--anyway", is_flag=True, help="Confirm even if executing it now would revert (e.g. to run later)."
 )
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def confirm(
-    network: Any,
-    account: Any,
-    guard_address: str | None,
-    deployments_dir: Path,
-    anyway: bool,
-    proposal_id: int,
-) -> None:
+def confirm(account: Any, ctx: GuardContext, anyway: bool, proposal_id: int) -> None:
     """Confirm a proposal after seeing what it does."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
     _require_open(info)
     try:
@@ -178,13 +165,10 @@ def confirm(
 
 @cli.command("revoke", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def revoke(
-    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
-) -> None:
+def revoke(account: Any, ctx: GuardContext, proposal_id: int) -> None:
     """Withdraw your confirmation."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     send(ctx, ctx.guard.revokeConfirmation, proposal_id, sender=account)
     after = _info(ctx, proposal_id)
     console.print(f"Revoked on #{proposal_id}: {after.confirmations}/{after.threshold} confirmations.")
@@ -192,13 +176,10 @@ def revoke(
 
 @cli.command("schedule", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def schedule(
-    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
-) -> None:
+def schedule(account: Any, ctx: GuardContext, proposal_id: int) -> None:
     """Start the execution delay of a proposal that met its threshold without being scheduled."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
     _require_open(info)
     if info.ready_at:
@@ -213,13 +194,10 @@ def schedule(
 
 @cli.command("execute", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def execute(
-    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
-) -> None:
+def execute(account: Any, ctx: GuardContext, proposal_id: int) -> None:
     """Execute a proposal with enough confirmations whose execution delay is over."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
     _require_ready(info)
     preview(ctx, info.data, f"Executing proposal #{proposal_id}:")
@@ -229,13 +207,10 @@ def execute(
 
 @cli.command("cancel", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @click.argument("proposal_id", type=click.IntRange(min=1))
-def cancel(
-    network: Any, account: Any, guard_address: str | None, deployments_dir: Path, proposal_id: int
-) -> None:
+def cancel(account: Any, ctx: GuardContext, proposal_id: int) -> None:
     """Cancel your own open proposal (as a signer), or, as a guardian, a scheduled one during its delay."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     info = _info(ctx, proposal_id)
     console.print(f"Cancelling #{proposal_id}: " + "; ".join(describe_call(ctx, decode_call(ctx, info.data))))
     receipt = send(ctx, ctx.guard.cancel, proposal_id, sender=account)

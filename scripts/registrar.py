@@ -7,16 +7,17 @@
 
 whitelist CSV columns: address,exchange,exchange_account_id,coverage_limit,coverage_end (limit like "10000
 USDT", at most the pool's maxCoverageLimit; end an ISO date or unix time). Each row's accountRef is the salted
-hash of exchange and account id (ops/registrar.py); the raw id never goes on chain, and an accountRef is bound
-to one trader at a time (AccountRefInUse otherwise). Traders with coverage in force (or already blacklisted)
-are skipped, so a run stopped half way can simply be run again; one whose coverage ended starts a new term.
-With `--keeper-accounts OUT.json` the keeper's credential entries (its LG_ACCOUNTS_FILE, keyed by accountRef)
-are written for the rows registered (and rows skipped as in force with the same accountRef), mode 0600;
-each row's column keeper_credentials names where its read-only API credentials are, never the secret itself:
-`env:PREFIX` (PREFIX_API_KEY, PREFIX_SECRET, PREFIX_PASSPHRASE for OKX) or `file:PATH` (a JSON object with
-api_key, secret, passphrase; relative to the CSV). They are read before anything is sent and never printed.
-extend CSV columns: address,coverage_limit,coverage_end: renews policies in force in place (`extendCoverage`:
-the end only moves later, the limit stays at least what the trader has used). blacklist CSV: address.
+hash of exchange and account id (operator_toolkit/registrar.py); the raw id never goes on chain, and an
+accountRef is bound to one trader at a time (AccountRefInUse otherwise). Traders with coverage in force (or
+already blacklisted) are skipped, so a run stopped half way can simply be run again; one whose coverage ended
+starts a new term. With `--keeper-accounts OUT.json` the keeper's credential entries (its LG_ACCOUNTS_FILE,
+keyed by accountRef) are written for the rows registered (and rows skipped as in force with the same
+accountRef), mode 0600; each row's column keeper_credentials names where its read-only API credentials are,
+never the secret itself: `env:PREFIX` (PREFIX_API_KEY, PREFIX_SECRET, PREFIX_PASSPHRASE for OKX) or
+`file:PATH` (a JSON object with api_key, secret, passphrase; relative to the CSV). They are read before
+anything is sent and never printed. extend CSV columns: address,coverage_limit,coverage_end: renews policies
+in force in place (`extendCoverage`: the end only moves later, the limit stays at least what the trader has
+used). blacklist CSV: address.
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import ConnectedProviderCommand
 from rich.progress import Progress
 
 from keeper.interface import MAX_BATCH_SIZE
-from ops.cli_options import account_option, guard_options, open_guard
-from ops.cli_output import CommandFailed, console, fail
-from ops.context import GuardContext
-from ops.governance import send
-from ops.registrar import (
+from operator_toolkit.cli_options import account_option, guard_context
+from operator_toolkit.cli_output import CommandFailed, console, fail
+from operator_toolkit.context import GuardContext
+from operator_toolkit.governance import send
+from operator_toolkit.registrar import (
     KeeperEntry,
     chunks,
     load_salt,
@@ -81,7 +82,7 @@ def _run_batches(ctx: GuardContext, label: str, batches: Sequence[Any], submit: 
 
 @cli.command("whitelist", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @batch_size_option
 @click.option("--salt-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
 @click.option(
@@ -92,10 +93,8 @@ def _run_batches(ctx: GuardContext, label: str, batches: Sequence[Any], submit: 
 )
 @click.argument("csv_file", type=CSV_FILE)
 def whitelist(
-    network: Any,
     account: Any,
-    guard_address: str | None,
-    deployments_dir: Path,
+    ctx: GuardContext,
     batch_size: int,
     salt_file: Path | None,
     keeper_accounts: Path | None,
@@ -104,7 +103,6 @@ def whitelist(
     """Insure the traders in CSV_FILE."""
     salt = load_salt(salt_file)
     entries = read_keeper_entries(csv_file, salt) if keeper_accounts is not None else []
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     policies = read_whitelist(csv_file, salt, ctx.decimals, ctx.symbol)
     now = int(chain.pending_timestamp)
     todo = [p for p in policies if not _in_force(ctx, p.address, now)]
@@ -172,19 +170,11 @@ def _in_force(ctx: GuardContext, user: str, now: int) -> bool:
 
 @cli.command("extend", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @batch_size_option
 @click.argument("csv_file", type=CSV_FILE)
-def extend(
-    network: Any,
-    account: Any,
-    guard_address: str | None,
-    deployments_dir: Path,
-    batch_size: int,
-    csv_file: Path,
-) -> None:
+def extend(account: Any, ctx: GuardContext, batch_size: int, csv_file: Path) -> None:
     """Renew the policies in CSV_FILE in place (new limit, later end)."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     extensions = read_extensions(csv_file, ctx.decimals, ctx.symbol)
 
     def submit(batch: Any) -> None:
@@ -198,19 +188,11 @@ def extend(
 
 @cli.command("blacklist", cls=ConnectedProviderCommand)
 @account_option()
-@guard_options
+@guard_context
 @batch_size_option
 @click.argument("csv_file", type=CSV_FILE)
-def blacklist(
-    network: Any,
-    account: Any,
-    guard_address: str | None,
-    deployments_dir: Path,
-    batch_size: int,
-    csv_file: Path,
-) -> None:
+def blacklist(account: Any, ctx: GuardContext, batch_size: int, csv_file: Path) -> None:
     """Blacklist the addresses in CSV_FILE."""
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     addresses = read_addresses(csv_file)
     todo = [a for a in addresses if not ctx.guard.isBlacklisted(a)]
     if skipped := len(addresses) - len(todo):

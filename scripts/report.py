@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import ConnectedProviderCommand
 
-from ops.charts import write_charts
-from ops.cli_options import guard_options, open_guard
-from ops.cli_output import console, table
-from ops.deployment import deployment_path, read_deployment
-from ops.report import build_report
-from ops.report_files import summary_rows, write_json, write_summary_csv
-from ops.units import parse_timestamp
+from operator_toolkit.charts import write_charts
+from operator_toolkit.cli_options import guard_context
+from operator_toolkit.cli_output import console, table
+from operator_toolkit.context import GuardContext
+from operator_toolkit.deployment import deployment_path, read_deployment
+from operator_toolkit.report import build_report
+from operator_toolkit.report_files import summary_rows, write_json, write_summary_csv
+from operator_toolkit.units import parse_timestamp
 
 
 def _deployment_block(network_name: str, deployments_dir: Path, proxy: str) -> int:
@@ -37,7 +38,7 @@ def _deployment_block(network_name: str, deployments_dir: Path, proxy: str) -> i
 
 
 @click.command(cls=ConnectedProviderCommand, short_help="JSON, CSV and PNG report of claims and the pool")
-@guard_options
+@guard_context
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"))
 @click.option("--keeper-db", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
 @click.option("--since", default=None, help="Start (inclusive): ISO date/datetime in UTC, or unix time.")
@@ -45,7 +46,7 @@ def _deployment_block(network_name: str, deployments_dir: Path, proxy: str) -> i
 @click.option("--from-block", type=click.IntRange(min=0), default=None, help="Default: the deployment block.")
 def cli(
     network: Any,
-    guard_address: str | None,
+    ctx: GuardContext,
     deployments_dir: Path,
     out_dir: Path,
     keeper_db: Path | None,
@@ -53,7 +54,6 @@ def cli(
     until: str | None,
     from_block: int | None,
 ) -> None:
-    ctx = open_guard(project, network, guard_address, deployments_dir)
     if from_block is None:
         from_block = _deployment_block(network.name, deployments_dir, str(ctx.guard.address))
     report = build_report(

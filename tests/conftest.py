@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     COVERAGE_LIMIT,
     DAY,

@@ -54,7 +54,7 @@ def create_app(source: ConsoleSource, decimals: int, symbol: str) -> Starlette:
 
     async def pool_chart(request: Request) -> Response:
         # Imported here: matplotlib loads slowly and only this image needs it.
-        from ops.charts import pool_history_figure, svg_text
+        from operator_toolkit.charts import pool_history_figure, svg_text
 
         figure = pool_history_figure(source.pool_history(), symbol, decimals)
         response = Response(svg_text(figure), media_type="image/svg+xml")

@@ -19,8 +19,8 @@ from keeper.console.snapshots import (
 from keeper.evidence_bundle import CheckReport
 from keeper.interface import ClaimStatus, Exchange, ReasonCode
 from keeper.store import ClaimState
-from ops.governance import OPEN_STATES, ProposalState
-from ops.units import format_duration, format_timestamp, units_text
+from operator_toolkit.governance import OPEN_STATES, ProposalState
+from operator_toolkit.units import format_duration, format_timestamp, units_text
 
 # The contract's PAUSE_* bits (LeverageGuardBase), in bit order.
 PAUSE_BITS = (("claims", 1), ("verifications", 2), ("payouts", 4), ("withdrawals", 8), ("deposits", 16))

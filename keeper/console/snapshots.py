@@ -97,8 +97,8 @@ class ProposalSnapshot(BaseModel):
     confirmations: int
     threshold: int
     state: str
-    """``ops.governance.ProposalState``: pending, unscheduled, scheduled, ready, executed, cancelled or
-    expired."""
+    """``operator_toolkit.governance.ProposalState``: pending, unscheduled, scheduled, ready, executed,
+    cancelled or expired."""
     ready_at: int
     expires_at: int
     data_hash: str

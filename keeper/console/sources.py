@@ -25,12 +25,12 @@ from keeper.evidence_bundle import (
 )
 from keeper.policy import PolicyParams
 from keeper.store import ClaimState, Store, StoreError, UnknownClaimError
-from ops.cli_output import quiet_traces
-from ops.context import GuardContext
-from ops.decode import decode_call, describe_call
-from ops.governance import OPEN_STATES, ProposalInfo, proposal_info
-from ops.report import PoolPoint, pool_history
-from ops.simulate import AMOUNT_VIEWS, DURATION_VIEWS, SimulationRefusedError, simulate
+from operator_toolkit.cli_output import quiet_traces
+from operator_toolkit.context import GuardContext
+from operator_toolkit.decode import decode_call, describe_call
+from operator_toolkit.governance import OPEN_STATES, ProposalInfo, proposal_info
+from operator_toolkit.report import PoolPoint, pool_history
+from operator_toolkit.simulate import AMOUNT_VIEWS, DURATION_VIEWS, SimulationRefusedError, simulate
 
 POOL_VIEWS = ("asset", *AMOUNT_VIEWS, *DURATION_VIEWS, "pausedFlags", "getSigners", "threshold")
 PROPOSAL_SCAN = 25
@@ -141,7 +141,7 @@ class LiveSource:
         the stored answers re-parsed, the policy re-run, the record and hash recomputed and compared with
         the claim's latest ``ClaimVerified``. None: no decision stored for the claim."""
         # Imported here: it loads web3's contract machinery, needed only when someone asks for a check.
-        from keeper.cli_evidence import claim_verified
+        from keeper.evidence_bundle import claim_verified
 
         stored = self._store.decision(claim_id)
         if stored is None:

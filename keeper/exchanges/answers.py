@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from keeper.exchanges.errors import MalformedResponseError
-from keeper.transport import RawResponse, SignRequest
+from keeper.exchanges.transport import RawResponse, SignRequest
 
 
 class RawAnswer(BaseModel):

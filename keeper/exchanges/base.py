@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -15,10 +15,12 @@ from pydantic.alias_generators import to_camel
 from keeper.evidence import LiquidationEvidence
 from keeper.exchanges.answers import RawAnswer, request_key
 from keeper.exchanges.errors import MalformedResponseError
+from keeper.exchanges.limits import LimiterNeed
+from keeper.exchanges.transport import RawResponse, SharedAnswers, SignRequest
 from keeper.interface import Exchange
-from keeper.limits import LimiterNeed
-from keeper.settings import AccountCredentials
-from keeper.transport import RawResponse, SharedAnswers, SignRequest
+
+if TYPE_CHECKING:  # settings imports the policy, which reads the verifier's outcomes: annotation only
+    from keeper.settings import AccountCredentials
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -70,10 +70,10 @@ from keeper.exchanges.errors import (
     RateLimitedError,
     TransientError,
 )
+from keeper.exchanges.limits import EndpointRate, LimiterNeed, LimiterTimeoutError, UsedWeightGate
+from keeper.exchanges.transport import RawResponse
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate, LimiterNeed, LimiterTimeoutError, UsedWeightGate
 from keeper.settings import AccountCredentials
-from keeper.transport import RawResponse
 
 ORDER_PATH = "/fapi/v1/order"
 ALL_ORDERS_PATH = "/fapi/v1/allOrders"

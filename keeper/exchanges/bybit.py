@@ -79,10 +79,10 @@ from keeper.exchanges.errors import (
     RateLimitedError,
     TransientError,
 )
+from keeper.exchanges.limits import EndpointRate, LimiterNeed
+from keeper.exchanges.transport import RawResponse
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate, LimiterNeed
 from keeper.settings import AccountCredentials
-from keeper.transport import RawResponse
 
 ORDER_HISTORY_PATH = "/v5/order/history"
 EXECUTIONS_PATH = "/v5/execution/list"

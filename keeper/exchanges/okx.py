@@ -37,9 +37,9 @@ from keeper.exchanges.errors import (
     ReviewCause,
     TransientError,
 )
+from keeper.exchanges.limits import EndpointRate, LimiterNeed
+from keeper.exchanges.transport import RawResponse
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate, LimiterNeed
-from keeper.transport import RawResponse
 
 ORDER_PATH = "/api/v5/trade/order"
 ORDERS_HISTORY_PATH = "/api/v5/trade/orders-history"

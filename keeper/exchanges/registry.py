@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from keeper.exchanges import binance, bybit, okx
 from keeper.exchanges.base import ExchangeAdapter
 from keeper.exchanges.binance_windows import SharedAnswers
+from keeper.exchanges.limits import EndpointLimiter, UsedWeightGate
+from keeper.exchanges.transport import HttpTransport, RawResponse, TimeSource, TransportConfig
 from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, UsedWeightGate
 from keeper.settings import AccountCredentials, KeeperSettings
-from keeper.transport import HttpTransport, RawResponse, TimeSource, TransportConfig
 
 AdapterFactory = Callable[[AccountCredentials], ExchangeAdapter]
 
@@ -277,3 +277,10 @@ class AdapterRegistry:
             for exchange, factory in self._factories.items()
             if isinstance(factory, TransportFactory)
         }
+
+
+def purge_deadline(exchange: Exchange, earliest_ms: int) -> int | None:
+    """Unix seconds after which the exchange no longer serves the order: the claim's earliest possible
+    liquidation plus the adapter's ``retention_ms`` (None for an exchange without an adapter)."""
+    adapter = ADAPTERS.get(exchange)
+    return None if adapter is None else (earliest_ms + adapter.retention_ms) // 1000

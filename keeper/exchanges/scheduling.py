@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from keeper.exchanges.limits import EndpointRate, LimiterNeed
 from keeper.interface import Exchange
-from keeper.limits import EndpointRate, LimiterNeed
 
 AccountKey = tuple[Exchange, str]
 """The queue a claim waits in: its exchange and its accountRef (lower case)."""

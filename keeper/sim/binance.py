@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import random
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,10 +17,12 @@ from keeper.sim.scenarios import BinanceBook, OwnedRecord, SimAccount, SimOrder,
 
 if TYPE_CHECKING:
     from keeper.sim.generator import ScenarioGenerator
-from keeper.sim.wire import ExchangeState, Reply, owned
+from keeper.sim.wire import ExchangeState, Reply, SimLimits, owned
 
 # Request weight per endpoint (forceOrders: 20 with a symbol, 50 without).
 BINANCE_WEIGHTS = {"order": 1, "allOrders": 5, "userTrades": 5, "income": 30, "time": 1}
+
+log = logging.getLogger(__name__)
 
 
 def _bn_error(status: int, code: int, msg: str) -> Reply:
@@ -448,3 +452,67 @@ def publish_edge_cases(gen: ScenarioGenerator) -> None:
     # Not claimed: canceled without fills, 2 and 5 days old (the 3-day rule shows on the wire).
     for days in (2, 5):
         publish_canceled_order(book, owner, "BTCUSDT", gen.next_id(), ago(days))
+
+
+class BinanceBans:
+    """Binance's escalation per client IP: a 429 opens a back-off (its Retry-After, else the rest of the
+    weight minute); an IP that keeps sending during it (``binance_ban_after_violations`` requests) is banned
+    with 418 for 2 minutes, doubling with each ban up to 3 days, and gets 418 for everything meanwhile."""
+
+    def __init__(self, limits: SimLimits) -> None:
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._backoff_until: dict[str, float] = {}
+        self._violations: dict[str, int] = {}
+        self._banned_until: dict[str, float] = {}
+        self._bans: dict[str, int] = {}
+
+    def banned_until(self, ip: str) -> float | None:
+        with self._lock:
+            return self._banned_until.get(ip)
+
+    def admit(self, ip: str, now_ms: float) -> Reply | None:
+        """None when the request may be served; the 418 otherwise (a ban, or this request earns one)."""
+        with self._lock:
+            until = self._banned_until.get(ip)
+            if until is not None and until > now_ms:
+                return _ban_reply(ip, until, now_ms)
+            if self._backoff_until.get(ip, 0.0) <= now_ms:
+                return None
+            self._violations[ip] = self._violations.get(ip, 0) + 1
+            if self._violations[ip] <= self._limits.binance_ban_after_violations:
+                return None
+            count = self._bans.get(ip, 0)
+            seconds = min(
+                self._limits.binance_ban_max_seconds, self._limits.binance_ban_first_seconds * 2**count
+            )
+            self._bans[ip] = count + 1
+            self._banned_until[ip] = now_ms + seconds * 1000
+            self._backoff_until.pop(ip, None)
+            self._violations[ip] = 0
+            log.warning("sim: %s kept sending during its 429 back-off: banned for %ds", ip, seconds)
+            return _ban_reply(ip, self._banned_until[ip], now_ms)
+
+    def observe(self, ip: str, reply: Reply, now_ms: float) -> None:
+        """A 429 that went out opens the IP's back-off (unless one is open: it was itself a violation)."""
+        if reply.status != 429:
+            return
+        with self._lock:
+            if self._backoff_until.get(ip, 0.0) > now_ms:
+                return
+            retry_after = reply.headers.get("Retry-After", "")
+            if retry_after.isdigit():
+                until = now_ms + int(retry_after) * 1000
+            else:
+                until = (now_ms // 60_000 + 1) * 60_000
+            self._backoff_until[ip] = until
+            self._violations[ip] = 0
+
+
+def _ban_reply(ip: str, until_ms: float, now_ms: float) -> Reply:
+    msg = (
+        f"Way too many requests; IP({ip}) banned until {int(until_ms)}. "
+        "Please use the websocket for live updates to avoid bans."
+    )
+    retry_after = max(1, -int((now_ms - until_ms) // 1000))  # whole seconds, rounded up
+    return Reply(418, {"code": -1003, "msg": msg}, {"Retry-After": str(retry_after)})

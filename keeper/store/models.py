@@ -154,6 +154,7 @@ class UnknownClaimError(LookupError):
 
 
 class Store(Protocol):
+    def close(self) -> None: ...
     def record_claims(
         self, claims: Sequence[ClaimRecord], cursor: int, appeals: Sequence[AppealRecord] = ()
     ) -> list[int]: ...

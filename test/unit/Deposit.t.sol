@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {FeeOnTransferToken} from "../../tests/contracts/FeeOnTransferToken.sol";
+import {FeeOnTransferToken} from "../../tests/fixture_contracts/FeeOnTransferToken.sol";
 import {ILeverageGuardTypes} from "../../contracts/interfaces/ILeverageGuardTypes.sol";
 import {GuardFixture} from "../utils/GuardFixture.sol";
 

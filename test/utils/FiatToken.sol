@@ -44,7 +44,7 @@ interface IFiatTokenProxy {
 
 /// @title FiatToken
 /// @notice Deploys Circle's USDC (FiatTokenV2_2 behind FiatTokenProxy) from the compiled hardhat artifacts
-/// of the npm package stablecoin-evm (by Offchain Labs), as tests/contract/fiat_token.py and Circle's deploy
+/// of the npm package stablecoin-evm (by Offchain Labs), as tests/support/fiat_token.py and Circle's deploy
 /// script do: the SignatureChecker library first, its address written into the implementation's bytecode
 /// at the artifact's `linkReferences`; the implementation initialised with throwaway roles (so nobody can
 /// initialise it later); the proxy; its admin handed to `proxyAdmin`; then initialize / initializeV2 /

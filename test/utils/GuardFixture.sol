@@ -11,7 +11,7 @@ import {MockStablecoin} from "../mocks/MockStablecoin.sol";
 /// @notice What every forge test of LeverageGuard starts from: a proxied pool (the production
 /// LeverageGuard + LeverageGuardAdmin behind LeverageGuardProxy) on a 6-decimal stablecoin, governed by a
 /// 2-of-3 in-contract multisig, with the named actors and the configuration the Python fixtures use
-/// (tests/lg_testkit.py `configure`). Governance acts only through proposals (`_govern`).
+/// (operator_toolkit/pool_setup.py `configure`). Governance acts only through proposals (`_govern`).
 /// @dev The pool is deployed from its artifacts (`deployCode`), never imported: contracts/ is compiled via-IR
 /// as in production, while the test folders are compiled without it (foundry.toml
 /// `compilation_restrictions`), which takes a fraction of the time through solc-js. The bytecode under test
@@ -23,7 +23,7 @@ abstract contract GuardFixture is Test {
     uint256 internal constant THRESHOLD = 2;
     uint256 internal constant SIGNER_COUNT = 3;
 
-    // the configuration of tests/lg_testkit.py
+    // the configuration of operator_toolkit/pool_setup.py
     uint256 internal constant POOL_FUNDS = 100_000 * USDT;
     uint256 internal constant COVERAGE_LIMIT = 10_000 * USDT;
     uint256 internal constant CHALLENGE_PERIOD = 1 hours;
@@ -72,7 +72,7 @@ abstract contract GuardFixture is Test {
         guard = ILeverageGuard(deployCode("LeverageGuardProxy.sol:LeverageGuardProxy", abi.encode(implementation, init)));
     }
 
-    /// @notice Roles and limits of tests/lg_testkit.py `configure`, each through a proposal, and the pool
+    /// @notice Roles and limits of operator_toolkit/pool_setup.py `configure`, each through a proposal, and the pool
     /// funded by the sponsor.
     function _configure() internal {
         _govern(abi.encodeCall(guard.grantRole, (guard.GUARDIAN_ROLE(), guardian)));

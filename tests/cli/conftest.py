@@ -1,6 +1,7 @@
-"""Fixtures for the operator-script tests (helpers live in cli_testkit.py, never `from conftest import`).
+"""Fixtures for the operator-script tests (helpers in tests/support/cli.py, never `from conftest import`).
 
-Not `tests/ops/`: a folder named `ops` on pytest's sys.path would shadow the real `ops` package.
+Named `cli`, not after the package it tests (`operator_toolkit`): a test folder of that name on pytest's
+sys.path would shadow the real package.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cli_testkit import RunCli, invoke
+from support.cli import RunCli, invoke
 
 
 @pytest.fixture

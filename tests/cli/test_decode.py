@@ -1,4 +1,4 @@
-"""Decoding calldata and reverts for people (ops/decode.py), against the deployed guard's ABI."""
+"""Decoding calldata and reverts for people (operator_toolkit/decode.py), against the deployed guard's ABI."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from ape.exceptions import ContractLogicError
 
-from ops.context import GuardContext, load_context
-from ops.decode import decode_call, describe_call, describe_error
+from operator_toolkit.context import GuardContext, load_context
+from operator_toolkit.decode import decode_call, describe_call, describe_error
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testkit import RunCli, invoke
-from lg_testkit import DAILY_APPROVAL_LIMIT, EVIDENCE, REJECTED, USDT, ClaimFiler, Governance
+from support.cli import RunCli, invoke
+from support.pool import DAILY_APPROVAL_LIMIT, EVIDENCE, REJECTED, USDT, ClaimFiler, Governance
 
 DELAY = 48 * 3_600
 COUNTDOWN_48H = re.compile(r"ready in (47h 59m|48h 0m)")

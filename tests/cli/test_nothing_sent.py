@@ -11,8 +11,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from cli_testkit import RunCli
-from lg_testkit import COVERAGE_LIMIT, USDT
+from support.cli import RunCli
+from support.pool import COVERAGE_LIMIT, USDT
 
 from keeper.interface import MAX_ORDER_ID_LENGTH
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import ape
 import pytest
-from cli_testkit import RunCli
-from lg_testkit import USDT, Governance
+from support.cli import RunCli
+from support.pool import USDT, Governance
 
-from ops.deployment import deploy_implementation
-from ops.multisig import encode_multicall
+from operator_toolkit.deployment import deploy_implementation
+from operator_toolkit.multisig import encode_multicall
 
 
 def _proposal_id(output: str) -> int:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testkit import RunCli
 from eth_utils.address import to_checksum_address
+from support.cli import RunCli
 
 from keeper.sim.generator import generate
 from keeper.sim.scenarios import SimAccount
 from keeper.sim.server import SimExchange
-from ops.registrar import account_ref
+from operator_toolkit.registrar import account_ref
 
 ROOT = Path(__file__).resolve().parents[2]
 SALT = "handoff-test-salt-0123456789"
@@ -255,7 +255,7 @@ def test_resolve_credentials__bybit_rsa_key_from_file__keeper_entry_carries_the_
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from ops.registrar import keeper_entry_json, resolve_credentials
+    from operator_toolkit.registrar import keeper_entry_json, resolve_credentials
 
     pem = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -277,7 +277,7 @@ def test_resolve_credentials__bybit_rsa_key_from_file__keeper_entry_carries_the_
 
 
 def test_resolve_credentials__bybit_rsa_key_from_environment__accepted_without_a_secret() -> None:
-    from ops.registrar import resolve_credentials
+    from operator_toolkit.registrar import resolve_credentials
 
     environ = {"LGT_BY_API_KEY": "bybit-key-2", "LGT_BY_PRIVATE_KEY_PEM": "not a pem"}
     with pytest.raises(ValueError, match="private_key_pem does not load") as raised:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testkit import RunCli
-from lg_testkit import BINANCE, CHALLENGE_PERIOD, EVIDENCE, OKX, POOL_FUNDS, USDT, ClaimFiler, Governance
 from PIL import Image
+from support.cli import RunCli
+from support.pool import BINANCE, CHALLENGE_PERIOD, EVIDENCE, OKX, POOL_FUNDS, USDT, ClaimFiler, Governance
 
 from keeper.store import ClaimRecord as KeeperClaim
 from keeper.store import SqliteStore

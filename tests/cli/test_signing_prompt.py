@@ -17,9 +17,9 @@ from typing import Any
 
 import pexpect
 import pytest
-from lg_testkit import USDT, Governance
+from support.pool import USDT, Governance
 
-from ops.local_account import LIGHT_SCRYPT_N, write_keystore
+from operator_toolkit.local_account import LIGHT_SCRYPT_N, write_keystore
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery staple"

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_testkit import RunCli
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from lg_testkit import DAY, MAX_COVERAGE_LIMIT, PAUSE_CLAIMS, PAUSE_PAYOUTS, USDT
+from support.cli import RunCli
+from support.pool import DAY, MAX_COVERAGE_LIMIT, PAUSE_CLAIMS, PAUSE_PAYOUTS, USDT
 
-from ops.units import format_timestamp
+from operator_toolkit.units import format_timestamp
 
 SALT = "registrar-test-salt-0123456789"
 

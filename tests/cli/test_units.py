@@ -1,4 +1,5 @@
-"""Parsing human input (ops/units.py): amounts, durations, timestamps, flags, roles. Pure Python, no chain."""
+"""Parsing human input (operator_toolkit/units.py): amounts, durations, timestamps, flags, roles. Pure Python,
+no chain."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ops.units import (
+from operator_toolkit.units import (
     format_amount,
     format_duration,
     format_flags,

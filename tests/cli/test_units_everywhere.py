@@ -9,18 +9,18 @@ from typing import Any
 
 import click
 import pytest
-from cli_testkit import RunCli
 from click.testing import CliRunner
 from eth_utils.crypto import keccak
-from lg_testkit import USDT
+from support.cli import RunCli
+from support.pool import USDT
 
-from keeper.cli_verify import _base_units
-from ops.charts import payouts_figure, pool_figure
-from ops.cli_options import AccountChoice
-from ops.context import GuardContext, load_context
-from ops.decode import decode_call, format_decoded
-from ops.report import ClaimRecord, PoolPoint, Report
-from ops.units import require_positive_amount_text
+from keeper.cli.verify import _base_units
+from operator_toolkit.charts import payouts_figure, pool_figure
+from operator_toolkit.cli_options import AccountChoice
+from operator_toolkit.context import GuardContext, load_context
+from operator_toolkit.decode import decode_call, format_decoded
+from operator_toolkit.report import ClaimRecord, PoolPoint, Report
+from operator_toolkit.units import require_positive_amount_text
 
 T0 = 1_780_000_000  # 2026-05-28
 DAY_SECONDS = 86_400

@@ -7,7 +7,6 @@ skipped silently."""
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "keeper"))  # the keeper suite's world helpers
-
-from keeper_world import KeeperWorld
+from support.keeper_world import KeeperWorld
 
 from keeper.chain import ChainClient
 from keeper.console.app import create_app
@@ -30,7 +26,7 @@ from keeper.sim import generator
 from keeper.sim.onchain import ClaimSeeder, FiledClaim, pick_claims
 from keeper.sim.server import SimExchange
 from keeper.store import SqliteStore
-from ops.context import load_context
+from operator_toolkit.context import load_context
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".build" / "console"

@@ -12,7 +12,7 @@ from typing import Any
 from conftest import SCREENSHOTS, Console
 
 from keeper.store import SqliteStore
-from ops.units import units_text
+from operator_toolkit.units import units_text
 
 
 def _seconds(text: str) -> int:

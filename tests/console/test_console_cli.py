@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import ConsoleWorld
 
-import ops.context
-from keeper.__main__ import cli
-from keeper.cli_console import EXIT_NO_STORE
+import operator_toolkit.context
+from keeper.cli import cli
+from keeper.cli.console import EXIT_NO_STORE
 
 POOL = "0x" + "11" * 20
 
@@ -47,8 +47,8 @@ def test_console_command__on_the_test_chain__serves_127_0_0_1_at_lg_console_port
     guard = console_world.world.guard
     # The command's own network context would start another anvil under the test runner: it reads the pool
     # through the test chain's context instead (what it serves is not asked here, only where).
-    governance = ops.context.load_context(project, str(guard.address))
-    monkeypatch.setattr(ops.context, "load_context", lambda _project, _address: governance)
+    governance = operator_toolkit.context.load_context(project, str(guard.address))
+    monkeypatch.setattr(operator_toolkit.context, "load_context", lambda _project, _address: governance)
 
     result = CliRunner().invoke(
         cli,

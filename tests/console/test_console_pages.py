@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console_fixtures import NOW, TRADER, claim_row, pool_snapshot, proposal_snapshot
+from support.console import NOW, TRADER, claim_row, pool_snapshot, proposal_snapshot
 
 from keeper.console.health import health_from, read_health
 from keeper.console.pages import (
@@ -20,7 +20,7 @@ from keeper.console.snapshots import KeeperSnapshot, ProposalsSnapshot
 from keeper.evidence_bundle import CheckReport, CheckStep
 from keeper.interface import ClaimStatus, Exchange
 from keeper.store import ClaimRecord, ClaimState, StoredTransaction, TxKind
-from ops.units import format_timestamp
+from operator_toolkit.units import format_timestamp
 
 DECIMALS = 6
 

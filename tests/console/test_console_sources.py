@@ -1,11 +1,11 @@
 """``LiveSource.proposals`` on anvil: the queue as the chain has it, decoded and simulated by the signers'
-own code (``ops.governance``, ``ops.decode``, ``ops.simulate``)."""
+own code (``operator_toolkit.governance``, ``operator_toolkit.decode``, ``operator_toolkit.simulate``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lg_testkit import DAILY_WITHDRAWAL_LIMIT, USDT
+from support.pool import DAILY_WITHDRAWAL_LIMIT, USDT
 
 from keeper.console.sources import LiveSource
 

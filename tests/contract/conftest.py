@@ -1,9 +1,10 @@
-"""Fixtures for the contract tests: test-only contracts from `tests/contracts/`, compiled once per session.
+"""Fixtures for the contract tests: test-only contracts from `tests/fixture_contracts/`, compiled once per
+session.
 
 Ape compiles only `contracts/`; the malicious tokens and upgrade targets the attack tests need live in
-`tests/contracts/` so that no deployment script can ever pick them up. They are compiled here with the
-project's compiler settings and remappings (~20 s with via-IR) and cached in `.build/test-contracts.json`,
-keyed by a hash of every source under `tests/contracts/` and `contracts/` and of `ape-config.yaml`.
+`tests/fixture_contracts/` so that no deployment script can ever pick them up. They are compiled here with
+the project's compiler settings and remappings (~20 s with via-IR) and cached in `.build/test-contracts.json`,
+keyed by a hash of every source under `tests/fixture_contracts/` and `contracts/` and of `ape-config.yaml`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ethpm_types import ContractType
 
 _TESTS_DIR = Path(__file__).resolve().parent.parent
 _ROOT = _TESTS_DIR.parent
-TEST_CONTRACTS_DIR = _TESTS_DIR / "contracts"
+TEST_CONTRACTS_DIR = _TESTS_DIR / "fixture_contracts"
 CACHE_FILE = _ROOT / ".build" / "test-contracts.json"
 
 

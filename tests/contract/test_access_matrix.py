@@ -27,7 +27,7 @@ from typing import Any
 import ape
 import pytest
 from ape import project
-from lg_testkit import (
+from support.pool import (
     CHALLENGE_PERIOD,
     COVERAGE_LIMIT,
     DAY,

@@ -1,8 +1,8 @@
 """Attacks on LeverageGuard: re-entrant and fee-on-transfer pool assets, proposals calling back into the
 multisig, replays, duplicate claims, batch griefing, bad upgrades and the storage layout across an upgrade.
 
-The hostile contracts live in `tests/contracts/` (compiled by `tests/contract/conftest.py`, never deployed by
-scripts); each hostile asset gets a deployment of its own.
+The hostile contracts live in `tests/fixture_contracts/` (compiled by `tests/contract/conftest.py`, never
+deployed by scripts); each hostile asset gets a deployment of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from ape.contracts import ContractInstance
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     APPROVED,
     BINANCE,

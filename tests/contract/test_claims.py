@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     APPROVED,
     BINANCE,
@@ -1594,7 +1594,7 @@ def test_reopen_claim__direct_call__reverts_only_governance(
 
 
 def test_skip_reasons__match_the_contract_constants(guard):
-    """lg_testkit's SKIP_* are the contract's (one copy of each number the chain defines)."""
+    """support.pool's SKIP_* are the contract's (one copy of each number the chain defines)."""
     assert [
         guard.SKIP_WRONG_STATUS(),
         guard.SKIP_CHALLENGE_WINDOW_OPEN(),

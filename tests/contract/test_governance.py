@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import ape
 import pytest
-from lg_testkit import (
+from support.pool import (
     CHALLENGE_PERIOD,
     CLAIM_GRACE_PERIOD,
     DAILY_APPROVAL_LIMIT,

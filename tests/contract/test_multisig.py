@@ -11,7 +11,14 @@ from typing import Any
 
 import ape
 import pytest
-from lg_testkit import CLAIM_GRACE_PERIOD, DAY, DEFAULT_CHALLENGE_PERIOD, deploy_guard, deploy_pair, guard_at
+from support.pool import (
+    CLAIM_GRACE_PERIOD,
+    DAY,
+    DEFAULT_CHALLENGE_PERIOD,
+    deploy_guard,
+    deploy_pair,
+    guard_at,
+)
 
 from keeper.interface import (
     DEFAULT_PROPOSAL_LIFETIME,
@@ -197,32 +204,47 @@ def test_confirm__by_proposer__reverts_already_confirmed(ms: Any, signers: list[
         ms.confirm(proposal, sender=signers[0])
 
 
-def test_confirm__by_stranger__reverts_not_signer(ms: Any, stranger: Any, proposal: int) -> None:
+# confirm and revokeConfirmation refuse strangers and unknown or closed proposals alike. Each row: the call,
+# and the signer who could otherwise make it (signers[2] has not confirmed; signers[0] has, by proposing).
+VOTES = [pytest.param("confirm", 2, id="confirm"), pytest.param("revokeConfirmation", 0, id="revoke")]
+
+
+@pytest.mark.parametrize(("call", "voter"), VOTES)
+def test_confirm_and_revoke__by_stranger__revert_not_signer(
+    ms: Any, stranger: Any, proposal: int, call: str, voter: int
+) -> None:
     with ape.reverts(ms.NotSigner, account=stranger):
-        ms.confirm(proposal, sender=stranger)
+        getattr(ms, call)(proposal, sender=stranger)
 
 
 @pytest.mark.parametrize("proposal_id", [0, 2, 2**256 - 1])
-def test_confirm__unknown_proposal__reverts(
-    ms: Any, signers: list[Any], proposal: int, proposal_id: int
+@pytest.mark.parametrize(("call", "voter"), VOTES)
+def test_confirm_and_revoke__unknown_proposal__revert(
+    ms: Any, signers: list[Any], proposal: int, call: str, voter: int, proposal_id: int
 ) -> None:
     with ape.reverts(ms.UnknownProposal, proposalId=proposal_id):
-        ms.confirm(proposal_id, sender=signers[1])
+        getattr(ms, call)(proposal_id, sender=signers[voter])
 
 
-def test_confirm__executed_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+@pytest.mark.parametrize(("call", "voter"), VOTES)
+def test_confirm_and_revoke__executed_proposal__revert(
+    ms: Any, signers: list[Any], proposal: int, call: str, voter: int
+) -> None:
     ms.confirm(proposal, sender=signers[1])
-    ms.execute(proposal, sender=signers[0])
+    ms.execute(proposal, sender=signers[1])
 
     with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
-        ms.confirm(proposal, sender=signers[2])
+        getattr(ms, call)(proposal, sender=signers[voter])
 
 
-def test_confirm__cancelled_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
+@pytest.mark.parametrize(("call", "voter"), VOTES)
+def test_confirm_and_revoke__cancelled_proposal__revert(
+    ms: Any, signers: list[Any], proposal: int, call: str, voter: int
+) -> None:
     ms.cancel(proposal, sender=signers[0])
 
     with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
-        ms.confirm(proposal, sender=signers[1])
+        getattr(ms, call)(proposal, sender=signers[voter])
 
 
 def test_confirm__at_expiry__reverts_expired(ms: Any, signers: list[Any], proposal: int, chain: Any) -> None:
@@ -294,31 +316,6 @@ def test_revoke__twice__reverts_not_confirmed(ms: Any, signers: list[Any], propo
 
     with ape.reverts(ms.NotConfirmed, proposalId=proposal, signer=signers[1]):
         ms.revokeConfirmation(proposal, sender=signers[1])
-
-
-def test_revoke__by_stranger__reverts_not_signer(ms: Any, stranger: Any, proposal: int) -> None:
-    with ape.reverts(ms.NotSigner, account=stranger):
-        ms.revokeConfirmation(proposal, sender=stranger)
-
-
-def test_revoke__unknown_proposal__reverts(ms: Any, signers: list[Any]) -> None:
-    with ape.reverts(ms.UnknownProposal, proposalId=1):
-        ms.revokeConfirmation(1, sender=signers[0])
-
-
-def test_revoke__executed_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
-    ms.confirm(proposal, sender=signers[1])
-    ms.execute(proposal, sender=signers[1])
-
-    with ape.reverts(ms.ProposalAlreadyExecuted, proposalId=proposal):
-        ms.revokeConfirmation(proposal, sender=signers[1])
-
-
-def test_revoke__cancelled_proposal__reverts(ms: Any, signers: list[Any], proposal: int) -> None:
-    ms.cancel(proposal, sender=signers[0])
-
-    with ape.reverts(ms.ProposalAlreadyCancelled, proposalId=proposal):
-        ms.revokeConfirmation(proposal, sender=signers[0])
 
 
 def test_revoke__expired_proposal__reverts(ms: Any, signers: list[Any], proposal: int, chain: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     APPROVED,
     CHALLENGE_PERIOD,

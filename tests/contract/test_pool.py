@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape import chain
-from lg_testkit import (
+from support.pool import (
     CHALLENGE_PERIOD,
     CLAIM_GRACE_PERIOD,
     DAILY_APPROVAL_LIMIT,

@@ -6,7 +6,7 @@ from typing import Any
 
 import ape
 import pytest
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     APPROVED,
     BINANCE,
@@ -23,7 +23,7 @@ from lg_testkit import (
     USDT,
 )
 
-from ops.deployment import deploy_implementation
+from operator_toolkit.deployment import deploy_implementation
 
 # ERC-1967: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)
 IMPLEMENTATION_SLOT = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC

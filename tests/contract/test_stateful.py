@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     CHALLENGE_PERIOD,
     DAILY_APPROVAL_LIMIT,
@@ -47,7 +47,7 @@ from lg_testkit import (
     POOL_FUNDS,
     USDT,
 )
-from stateful_model import (
+from support.stateful_model import (
     APPROVED,
     DEFAULT_ADMIN_ROLE,
     GOVERNANCE_OPERATIONS,
@@ -73,7 +73,7 @@ from stateful_model import (
     ModelProposal,
     is_token,
 )
-from stateful_profiles import stateful_settings
+from support.stateful_profiles import stateful_settings
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ERC1967_IMPLEMENTATION_SLOT = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC

@@ -7,7 +7,7 @@ from typing import Any
 import ape
 import pytest
 from ape.contracts import ContractInstance
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     CHALLENGE_PERIOD,
     EVIDENCE,

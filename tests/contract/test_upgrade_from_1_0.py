@@ -1,8 +1,8 @@
 """UPG-2: upgrading a live 1.0.0 pool to 1.1.0 through a 2-of-3 proposal keeps every claim, policy, balance,
 counter, signer and role; `migrateFrom1_0` runs inside `upgradeToAndCall` and binds the account hashes.
 
-The 1.0.0 pool is the compiled 1.0.0 artifact (`tests/contracts/legacy/LeverageGuard-1.0.0.json`: abi and
-bytecodes), deployed behind the project's LeverageGuardProxy and driven through its own ABI.
+The 1.0.0 pool is the compiled 1.0.0 artifact (`tests/fixture_contracts/legacy/LeverageGuard-1.0.0.json`:
+abi and bytecodes), deployed behind the project's LeverageGuardProxy and driven through its own ABI.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ape
 import pytest
 from ape.contracts import ContractContainer
 from ethpm_types import ContractType
-from lg_testkit import (
+from support.pool import (
     ACCOUNT_REF,
     APPROVED,
     CHALLENGE_PERIOD,
@@ -30,9 +30,11 @@ from lg_testkit import (
     Governance,
 )
 
-from ops.deployment import deploy_implementation, guard_at
+from operator_toolkit.deployment import deploy_implementation, guard_at
 
-LEGACY_ARTIFACT = Path(__file__).resolve().parents[1] / "contracts" / "legacy" / "LeverageGuard-1.0.0.json"
+LEGACY_ARTIFACT = (
+    Path(__file__).resolve().parents[1] / "fixture_contracts" / "legacy" / "LeverageGuard-1.0.0.json"
+)
 OTHER_REF = bytes.fromhex("cd" * 32)
 INSTRUMENT = "BTC-USDT-SWAP"
 FUNDS = 100_000 * USDT

@@ -10,8 +10,8 @@ from typing import Any
 
 import ape
 import pytest
-from fiat_token import Usdc, deploy_usdc, mint
-from lg_testkit import (
+from support.fiat_token import Usdc, deploy_usdc, mint
+from support.pool import (
     APPROVED,
     CHALLENGE_PERIOD,
     EVIDENCE,
@@ -23,7 +23,7 @@ from lg_testkit import (
     configure,
 )
 
-from ops.deployment import deploy_leverage_guard
+from operator_toolkit.deployment import deploy_leverage_guard
 
 TRADERS = 10
 LOSS = 1_000 * USDT

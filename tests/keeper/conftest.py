@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from keeper_factories import make_settings
-from keeper_world import DAY, PASSPHRASE, KeeperWorld
-from lg_testkit import Governance
-from store_backends import (
+from support.factories import make_settings
+from support.keeper_world import DAY, PASSPHRASE, KeeperWorld
+from support.pool import Governance
+from support.store_backends import (
     NoPostgresError,
     PostgresBackend,
     SqliteBackend,
@@ -26,14 +26,14 @@ from store_backends import (
 )
 
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.settings import AccountRegistry, KeeperSettings
 from keeper.sim import generator
 from keeper.sim.generator import generate, generate_edge_cases
 from keeper.sim.onchain import ClaimSeeder
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
-from ops.local_account import LIGHT_SCRYPT_N, write_keystore
+from operator_toolkit.local_account import LIGHT_SCRYPT_N, write_keystore
 
 settings.register_profile("keeper-default", max_examples=60, deadline=None)
 settings.register_profile(

@@ -1,5 +1,5 @@
-"""ops/prometheus/alerts.yml: promtool accepts it and passes its unit tests (alerts.test.yml); every rule is
-tested firing and quiet, is labelled and annotated for the operator, and reads only metrics the keeper
+"""monitoring/prometheus/alerts.yml: promtool accepts it and passes its unit tests (alerts.test.yml); every
+rule is tested firing and quiet, is labelled and annotated for the operator, and reads only metrics the keeper
 registers. promtool missing is a failure, never a skip: `make bootstrap` installs it."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
-from promql import SYNTHETIC, metric_names, registered_names
+from support.promql import SYNTHETIC, metric_names, registered_names
 
 from keeper.metrics import KeeperMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "ops" / "prometheus" / "alerts.yml"
-RULE_TESTS = ROOT / "ops" / "prometheus" / "alerts.test.yml"
+RULES = ROOT / "monitoring" / "prometheus" / "alerts.yml"
+RULE_TESTS = ROOT / "monitoring" / "prometheus" / "alerts.test.yml"
 DOCS = ROOT / "docs" / "keeper-daemon.md"
 RUNBOOK_LINK = re.compile(r": docs/keeper-daemon\.md#([a-z0-9-]+)$")
 

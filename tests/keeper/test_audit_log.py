@@ -6,10 +6,12 @@ import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from keeper_factories import claim, evidence, policy
+from support.factories import claim, evidence, policy
 
 from keeper import audit_log as audit_log_module
 from keeper.audit_log import GENESIS, AuditLog, verify_audit_log
@@ -42,6 +44,16 @@ def rewrite(path: Path, new_lines: list[bytes]) -> None:
     path.write_bytes(b"".join(line + b"\n" for line in new_lines))
 
 
+def tamper_entry(path: Path, index: int, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrites the log with its line ``index`` (from 0) changed by ``change``, serialised as the log writes
+    a line: what someone editing one record by hand would leave."""
+    content = lines(path)
+    entry = json.loads(content[index])
+    change(entry)
+    content[index] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    rewrite(path, content)
+
+
 def test_record__chains_each_line_to_the_previous_one(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     hashes = write_log(path)
@@ -67,11 +79,8 @@ def test_verify__intact_log__ok(tmp_path: Path) -> None:
 def test_verify__edited_record__broken_chain_at_next_line(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_log(path)
-    content = lines(path)
-    entry = json.loads(content[1])
-    entry["ts"] = 98  # a field the evidence hash does not cover: only the chain can catch it
-    content[1] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
-    rewrite(path, content)
+    # ts: a field the evidence hash does not cover, so only the chain can catch it
+    tamper_entry(path, 1, lambda entry: entry.update(ts=98))
 
     report = verify_audit_log(path)
 
@@ -94,11 +103,7 @@ def test_verify__deleted_record__broken_chain_where_it_was(tmp_path: Path) -> No
 def test_verify__changed_evidence_hash__mismatch_on_that_line(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_log(path)
-    content = lines(path)
-    entry = json.loads(content[0])
-    entry["evidence_hash"] = "0x" + "00" * 32
-    content[0] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
-    rewrite(path, content)
+    tamper_entry(path, 0, lambda entry: entry.update(evidence_hash="0x" + "00" * 32))
 
     report = verify_audit_log(path)
 
@@ -109,11 +114,11 @@ def test_verify__changed_evidence_hash__mismatch_on_that_line(tmp_path: Path) ->
 def test_verify__changed_payout_in_canonical_record__mismatch(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_log(path)
-    content = lines(path)
-    entry = json.loads(content[2])
-    entry["canonical_record"]["decision"]["payout"] += 1
-    content[2] = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
-    rewrite(path, content)
+
+    def raise_payout(entry: dict[str, Any]) -> None:
+        entry["canonical_record"]["decision"]["payout"] += 1
+
+    tamper_entry(path, 2, raise_payout)
 
     report = verify_audit_log(path)
 
@@ -179,7 +184,9 @@ def test_record__person_decision_and_review__kept_with_the_reviewer_and_verified
 
 APPEND_MANY = """
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from keeper.audit_log import AuditLog
 log = AuditLog(Path(sys.argv[1]))
 for i in range(400):

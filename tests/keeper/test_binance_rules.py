@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from keeper_factories import make_settings
+from support.factories import make_settings
 from test_sim_wire import binance_query
 
 from keeper.evidence import ClaimInput, ReviewCause
@@ -28,21 +28,15 @@ from keeper.exchanges.binance import (
     margin_asset,
 )
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import (
-    OutcomeStatus,
-    VerificationOutcome,
-    VerificationRequest,
-    Verifier,
-    decision_for,
-    fetch,
-)
+from keeper.exchanges.verifier import Verifier, fetch
 from keeper.interface import ReasonCode
-from keeper.policy import Decision, PolicyParams, ReviewNeeded
+from keeper.policy import Decision, PolicyParams, ReviewNeeded, decision_for
 from keeper.settings import AccountRegistry
 from keeper.sim import binance as sim_binance
 from keeper.sim.generator import ScenarioGenerator
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 DAY_MS = 86_400_000
 SEED = 12_2026

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.answers import RawAnswer, ReplayTransport
@@ -34,16 +34,17 @@ from keeper.exchanges.binance_windows import (
 )
 from keeper.exchanges.errors import MalformedResponseError
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import VerificationOutcome, VerificationRequest, decision_for, fetch
+from keeper.exchanges.transport import HttpTransport, RawResponse, SignRequest
+from keeper.exchanges.verifier import fetch
 from keeper.interface import Exchange, ReasonCode
-from keeper.policy import Decision, PolicyParams
+from keeper.policy import Decision, PolicyParams, decision_for
 from keeper.settings import AccountRegistry
 from keeper.sim import binance as sim_binance
 from keeper.sim.binance import BINANCE_WEIGHTS
 from keeper.sim.generator import ScenarioGenerator
 from keeper.sim.scenarios import ExpectedVerdict, OwnedRecord, SimAccount, SimOrder
 from keeper.sim.server import SimExchange
-from keeper.transport import HttpTransport, RawResponse, SignRequest
+from keeper.verification import VerificationOutcome, VerificationRequest
 
 HOUR_MS = 3_600_000
 NOON_S = (1_800_000_000 // 86_400) * 86_400 + 12 * 3_600

@@ -24,7 +24,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from keeper_factories import claim, make_settings, observed_verdict, policy, wanted_verdict
+from support.factories import claim, make_settings, observed_verdict, policy, wanted_verdict
 
 from keeper.evidence import ClaimInput, LiquidationKind, ReviewCause
 from keeper.exchanges.answers import ReplayTransport, request_key
@@ -58,21 +58,15 @@ from keeper.exchanges.registry import (
     bybit_ban_until,
     bybit_factory,
 )
-from keeper.exchanges.service import (
-    OutcomeStatus,
-    VerificationOutcome,
-    VerificationRequest,
-    Verifier,
-    decision_for,
-    fetch,
-)
+from keeper.exchanges.transport import RawResponse, SignRequest
+from keeper.exchanges.verifier import Verifier, fetch
 from keeper.interface import Exchange, ReasonCode
-from keeper.policy import Decision, PolicyParams, ReviewNeeded
+from keeper.policy import Decision, PolicyParams, ReviewNeeded, decision_for
 from keeper.settings import AccountCredentials, AccountRegistry, AccountsFileError, KeeperSettings
 from keeper.sim.faults import FaultConfig
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
-from keeper.transport import RawResponse, SignRequest
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 NOW_MS = 1_790_000_000_000
 LIQ_MS = NOW_MS - 2 * DAY_MS

@@ -11,7 +11,7 @@ from typing import Any
 
 import ccxt  # type: ignore[import-untyped]
 import pytest
-from keeper_factories import ccxt_linear_market
+from support.factories import ccxt_linear_market
 
 from keeper.sim.generator import generate_edge_cases
 from keeper.sim.scenarios import ScenarioFile, SimAccount

@@ -6,7 +6,7 @@ import time
 
 import ccxt  # type: ignore[import-untyped]
 import pytest
-from keeper_factories import ccxt_linear_market
+from support.factories import ccxt_linear_market
 
 from keeper.sim.scenarios import ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange

@@ -10,16 +10,17 @@ from typing import Any
 
 import ccxt  # type: ignore[import-untyped]
 import pytest
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.evidence import ClaimInput, LiquidationEvidence
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import OutcomeStatus, VerificationRequest, Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.policy import PolicyParams
 from keeper.sim import okx as sim_okx
 from keeper.sim.generator import generate_edge_cases
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange
+from keeper.verification import OutcomeStatus, VerificationRequest
 
 NOW = int(time.time())
 

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import pytest
-from keeper_world import CHALLENGE_PERIOD, filed_world
+from support.keeper_world import CHALLENGE_PERIOD, filed_world
 
 from keeper import chain as chain_module
 from keeper.chain import ChainClient

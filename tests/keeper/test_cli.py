@@ -11,9 +11,9 @@ from typing import Any
 
 import requests
 from click.testing import CliRunner
-from keeper_world import ROOT, KeeperWorld
+from support.keeper_world import ROOT, KeeperWorld
 
-from keeper.__main__ import cli
+from keeper.cli import cli
 from keeper.daemon import EXIT_CONFIG, EXIT_OK
 from keeper.evidence import ReviewCause
 from keeper.interface import ClaimStatus, ReasonCode
@@ -21,7 +21,7 @@ from keeper.sim.onchain import pick_claims
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
 from keeper.store import ClaimRecord, SqliteStore
-from ops.keeper_process import KeeperProcess
+from operator_toolkit.keeper_process import KeeperProcess
 
 GUIDE_VALIDATOR = "TEST::4"  # the signer guide's validator (tests/conftest.py: accounts[4])
 

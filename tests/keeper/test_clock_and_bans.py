@@ -11,12 +11,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from keeper_factories import make_settings
 from requests.structures import CaseInsensitiveDict
+from support.factories import make_settings
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.clock import ServerClock
 from keeper.exchanges.errors import BackOffError, ClockSkewError, Disposition
+from keeper.exchanges.limits import (
+    CLOSING_RETRY_SECONDS,
+    BackOffState,
+    EndpointLimiter,
+    EndpointRate,
+    SharedBackOff,
+)
 from keeper.exchanges.okx import OkxAdapter
 from keeper.exchanges.registry import (
     AdapterRegistry,
@@ -25,21 +32,15 @@ from keeper.exchanges.registry import (
     okx_timestamp_refused,
     transport_config,
 )
-from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest, Verifier
+from keeper.exchanges.transport import HttpTransport, RawResponse, retry_after_seconds
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import Exchange
-from keeper.limits import (
-    CLOSING_RETRY_SECONDS,
-    BackOffState,
-    EndpointLimiter,
-    EndpointRate,
-    SharedBackOff,
-)
 from keeper.settings import KeeperSettings
 from keeper.sim.faults import FaultConfig
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
 from keeper.sim.wire import Reply
-from keeper.transport import HttpTransport, RawResponse, retry_after_seconds
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default
 ORDER_PATHS = {Exchange.OKX: "/api/v5/trade/order", Exchange.BINANCE: "/fapi/v1/order"}
@@ -444,9 +445,9 @@ def test_transport__429_status_line_seen__base_url_closed_before_its_body_is_rea
 
 def test_pipeline_defer__exchange_backing_off__claim_not_due_before_the_ban_ends(tmp_path: Path) -> None:
     # Before: a backed-off claim was retried after the usual 60 s and walked straight into the ban.
-    from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest
     from keeper.pipeline import Pipeline, PipelineConfig
     from keeper.store import ClaimRecord, SqliteStore
+    from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
     store = SqliteStore(tmp_path / "keeper.sqlite3")
     ref = "0x" + "cd" * 32

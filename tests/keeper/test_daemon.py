@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keeper_factories import BackingOffVerifier, claim_in_review
 from pydantic import ValidationError
+from support.factories import BackingOffVerifier, claim_in_review
 
 from keeper.daemon import (
     EXIT_HEAD_STALLED,

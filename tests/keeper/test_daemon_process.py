@@ -14,8 +14,8 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
-from keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
-from rpc_proxy import SwitchableProxy
+from support.keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
+from support.rpc_proxy import SwitchableProxy
 
 from keeper.audit_log import verify_audit_log
 from keeper.daemon import EXIT_CONFIG, EXIT_HEAD_STALLED, EXIT_LOCKED, EXIT_OK
@@ -24,7 +24,7 @@ from keeper.sim.faults import FaultConfig
 from keeper.sim.onchain import pick_claims
 from keeper.sim.scenarios import ExpectedVerdict
 from keeper.store import SqliteStore, TxKind
-from ops.keeper_process import KeeperProcess
+from operator_toolkit.keeper_process import KeeperProcess
 
 KILLS = 20
 KILL_SEED = 20_261_124

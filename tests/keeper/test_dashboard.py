@@ -1,5 +1,6 @@
-"""ops/grafana/keeper.json: a keeper fed real observations (two daemon passes, one failing, and an exchange
-verification) is scraped on its live /metrics, and every metric a panel's query names must be there."""
+"""monitoring/grafana/keeper.json: a keeper fed real observations (two daemon passes, one failing, and an
+exchange verification) is scraped on its live /metrics, and every metric a panel's query names must be
+there."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from keeper_factories import BackingOffVerifier, claim_in_review
-from promql import exposed_names, metric_names
+from support.factories import BackingOffVerifier, claim_in_review
+from support.promql import exposed_names, metric_names
 
 from keeper.daemon import Daemon, DaemonConfig
 from keeper.evidence import ReviewCause
-from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest
 from keeper.interface import Exchange
 from keeper.metrics import HealthLimits, HealthState, KeeperMetrics, MetricsServer
 from keeper.pipeline import RunReport
 from keeper.store import ClaimRecord, ClaimState
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "ops" / "grafana" / "keeper.json"
+DASHBOARD = Path(__file__).resolve().parents[2] / "monitoring" / "grafana" / "keeper.json"
 DAY_MS = 86_400_000
 REQUIRED_PANELS = {
     "Throughput",

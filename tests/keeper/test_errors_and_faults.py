@@ -8,21 +8,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.binance import BinanceAdapter
 from keeper.exchanges.errors import ClockSkewError, Disposition
+from keeper.exchanges.limits import EndpointLimiter, EndpointRate
 from keeper.exchanges.okx import OkxAdapter
 from keeper.exchanges.registry import AdapterRegistry, transport_config
-from keeper.exchanges.service import OutcomeStatus, VerificationOutcome, VerificationRequest, Verifier
+from keeper.exchanges.transport import HttpTransport
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, EndpointRate
 from keeper.settings import AccountCredentials, AccountRegistry, KeeperSettings
 from keeper.sim.faults import FaultConfig
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
-from keeper.transport import HttpTransport
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 # The keeper's default claim window: the span a claim's liquidation can fall in.
 CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default

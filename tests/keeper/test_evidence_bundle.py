@@ -14,18 +14,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from keeper_factories import make_settings
+from support.factories import make_settings
 
-from keeper.__main__ import cli
+from keeper.cli import cli
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.evidence_bundle import build_bundle, chain_step, check_bundle
 from keeper.exchanges.answers import RawAnswer, answer_digests
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import VerificationOutcome, VerificationRequest, Verifier, decision_for
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import ReasonCode
-from keeper.policy import Decision, PolicyParams, Review, canonical_record, decide_by_person
+from keeper.policy import Decision, PolicyParams, Review, canonical_record, decide_by_person, decision_for
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile
 from keeper.sim.server import SimExchange
+from keeper.verification import VerificationOutcome, VerificationRequest
 
 
 def _verify(

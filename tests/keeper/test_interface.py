@@ -17,7 +17,7 @@ import pytest
 from ethpm_types.abi import ABIType, MethodABI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lg_testkit import USDT
+from support.pool import USDT
 
 from keeper import interface
 from keeper.interface import (

@@ -11,15 +11,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
-from store_backends import PostgresBackend
+from support.keeper_world import CHALLENGE_PERIOD, KeeperWorld, wait_until
+from support.store_backends import PostgresBackend
 from test_daemon_process import assert_exactly_once, decided, events_per_claim, verdict_claims
 
 from keeper.daemon import EXIT_OK
 from keeper.sim.faults import FaultConfig
 from keeper.store import ClaimRecord, ClaimState
 from keeper.store.postgres import PostgresDatabase, PostgresStore
-from ops.keeper_process import KeeperProcess
+from operator_toolkit.keeper_process import KeeperProcess
 
 LEASE_SECONDS = 5
 KEEPERS = ("k0", "k1", "k2")

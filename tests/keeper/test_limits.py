@@ -8,15 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.evidence import ClaimInput
+from keeper.exchanges.limits import EndpointLimiter, EndpointRate, LimiterTimeoutError, UsedWeightGate
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import OutcomeStatus, VerificationRequest, Verifier
-from keeper.limits import EndpointLimiter, EndpointRate, LimiterTimeoutError, UsedWeightGate
+from keeper.exchanges.verifier import Verifier
 from keeper.settings import KeeperSettings
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange, SimLimits
+from keeper.verification import OutcomeStatus, VerificationRequest
 
 # The keeper's default claim window: the span a claim's liquidation can fall in.
 CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default

@@ -16,28 +16,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from keeper_factories import make_settings, observed_verdict, request_for, wanted_verdict
+from support.factories import make_settings, observed_verdict, request_for, wanted_verdict
 
 from keeper.evidence import ClaimInput, LiquidationKind, ReviewCause
 from keeper.exchanges.answers import RawAnswer, ReplayTransport
 from keeper.exchanges.errors import Disposition
 from keeper.exchanges.okx import OkxAdapter, inst_type_of, okx_signature, okx_timestamp
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import (
-    OutcomeStatus,
-    VerificationOutcome,
-    VerificationRequest,
-    Verifier,
-    decision_for,
-    fetch,
-)
+from keeper.exchanges.verifier import Verifier, fetch
 from keeper.interface import Exchange, ReasonCode
-from keeper.policy import Decision, PolicyParams
+from keeper.policy import Decision, PolicyParams, decision_for
 from keeper.settings import AccountCredentials
 from keeper.sim import okx as sim_okx
 from keeper.sim.scenarios import ExpectedVerdict, ScenarioFile, SimAccount
 from keeper.sim.server import SimExchange, SimLimits
 from keeper.sim.wire import ExchangeState
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 SEED = 12_2026
 NOW = int(time.time())

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from keeper_factories import make_settings
-from keeper_world import KeeperWorld
+from support.factories import make_settings
+from support.keeper_world import KeeperWorld
 
 from keeper.exchanges.binance import worst_case_claim_weight
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.sim.onchain import pick_claims
 from keeper.store import ClaimState
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from keeper_world import CHALLENGE_PERIOD, KeeperWorld
-from lg_testkit import USDT, Governance
+from support.keeper_world import CHALLENGE_PERIOD, KeeperWorld
+from support.pool import USDT, Governance
 
 from keeper.interface import ClaimStatus, ReasonCode
 from keeper.sim.generator import EXCHANGE_KINDS

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.audit_log import AuditLog, verify_audit_log
 from keeper.chain import ChainClient
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import ClaimStatus
 from keeper.pipeline import Pipeline, PipelineConfig
 from keeper.policy import PolicyParams

@@ -7,15 +7,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from keeper_world import KeeperWorld
-from lg_testkit import Governance
+from support.keeper_world import KeeperWorld
+from support.pool import Governance
 
 from keeper.claim_ownership import LeaseConfig
-from keeper.exchanges.service import VerificationOutcome, VerificationRequest
 from keeper.pipeline import Pipeline
 from keeper.sim.onchain import pick_claims
 from keeper.store import ClaimState
 from keeper.store.postgres import PostgresStore
+from keeper.verification import VerificationOutcome, VerificationRequest
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """A pass costs what it can do, not what waits (issue 15, the 10,000-claim burst): over a large backlog of
 Binance claims its weight budget covers a few of, and thousands of approvals in their challenge window, a
 pass reads from the store about as many rows as it admits claims, whatever the backlog. Counted, not timed:
-every row any store statement returns is counted, under a pipeline whose chain and verifier are fakes."""
+every row any store statement returns is counted, under a pipeline whose chain and verifier are fakes. The
+same fakes show what a pass tells its observer (the bench's step timings)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -15,13 +17,13 @@ import pytest
 
 from keeper.chain import ClaimView, PolicyView
 from keeper.exchanges.admission import Admission
-from keeper.exchanges.service import VerificationOutcome, VerificationRequest
 from keeper.interface import ClaimStatus, Exchange
-from keeper.pipeline import Pipeline, PipelineConfig
+from keeper.pipeline import EXCHANGE_WAIT, Pipeline, PipelineConfig
 from keeper.policy import PolicyParams
 from keeper.store import ClaimRecord, ClaimState, SqlStore
 from keeper.store.sql import Connection, Cursor, Row
 from keeper.store.sqlite import SqliteDatabase
+from keeper.verification import VerificationOutcome, VerificationRequest
 
 NOW = 1_000_000
 PAYABLE_AT = NOW + 3_600  # the approvals' challenge window is still open
@@ -254,3 +256,51 @@ def test_run_once__approvals_held__read_again_once_payable(tmp_path: Path) -> No
     pipeline.run_once()
     assert chain.claims_read == [51]
     assert store.claim(51).payout_retry_at == PAYABLE_AT
+
+
+class StepLog:
+    """A ``PassObserver`` keeping every (step, seconds) it is told, in order."""
+
+    def __init__(self) -> None:
+        self.timed: list[tuple[str, float]] = []
+
+    def step_timed(self, step: str, seconds: float) -> None:
+        self.timed.append((step, seconds))
+
+
+class SlowVerifier(Verifier):
+    """Takes ``EXCHANGE_SECONDS`` before its stream ends, as if the exchanges were slow to answer."""
+
+    def verify_stream(
+        self, requests: Sequence[VerificationRequest]
+    ) -> Iterator[tuple[int, VerificationOutcome]]:
+        self.verified.extend(requests)
+        time.sleep(EXCHANGE_SECONDS)
+        yield from ()
+
+
+EXCHANGE_SECONDS = 0.2
+
+
+def test_run_once__observer__told_each_step_and_the_exchange_wait_inside_decide(tmp_path: Path) -> None:
+    pipeline, _, _, _ = keeper_over(tmp_path, due_binance=0, due_okx=2, posted=0, budget=3)
+    pipeline.verifier = SlowVerifier(budget=3)  # type: ignore[assignment]
+    pipeline.observer = steps = StepLog()
+
+    pipeline.run_once()
+
+    names = [name for name, _ in steps.timed]
+    assert names == ["ingest", EXCHANGE_WAIT, "decide", "post", "pay"]
+    seconds = dict(steps.timed)
+    assert seconds[EXCHANGE_WAIT] >= EXCHANGE_SECONDS
+    assert seconds["decide"] >= seconds[EXCHANGE_WAIT]  # the wait is part of the step
+
+
+def test_run_once__no_observer__the_same_pass(tmp_path: Path) -> None:
+    pipeline, _, _, verifier = keeper_over(tmp_path, due_binance=0, due_okx=2, posted=0, budget=3)
+
+    report = pipeline.run_once()
+
+    assert pipeline.observer is None
+    assert [r.order_id for r in verifier.verified] == ["order-1", "order-2"]
+    assert report.deferred == [] and report.decided == []

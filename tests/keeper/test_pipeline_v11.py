@@ -10,9 +10,10 @@ import logging
 from typing import Any
 
 import pytest
-from keeper_factories import policy
-from keeper_world import CHALLENGE_PERIOD, DAY, KeeperWorld
-from lg_testkit import POOL_FUNDS, Governance, configure
+from support.factories import policy
+from support.fiat_token import deploy_usdc, mint
+from support.keeper_world import CHALLENGE_PERIOD, DAY, KeeperWorld
+from support.pool import POOL_FUNDS, Governance, configure
 
 from keeper.chain import ChainClient
 from keeper.interface import DEFAULT_CLAIM_GRACE_PERIOD, ClaimStatus, ReasonCode, SkipReason
@@ -21,8 +22,8 @@ from keeper.pipeline import ClaimWindowTooLongError, check_claim_window, next_ut
 from keeper.sim.onchain import PoolLimits, pick_claims, pool_limit_calls
 from keeper.sim.scenarios import ExpectedVerdict
 from keeper.store import ClaimState
-from ops.deployment import deploy_leverage_guard
-from ops.multisig import encode_multicall, propose_confirm_execute
+from operator_toolkit.deployment import deploy_leverage_guard
+from operator_toolkit.multisig import encode_multicall, propose_confirm_execute
 
 HOUR = 3_600
 
@@ -155,8 +156,6 @@ def usdc_pool(
     sponsor: Any,
 ) -> tuple[Any, Any]:
     """(guard, Usdc): a configured LeverageGuard on Circle's USDC, funded with POOL_FUNDS."""
-    from contract.fiat_token import deploy_usdc, mint  # tests/contract: the one copy of the USDC deployment
-
     roles = []
     for _ in range(4):
         account = accounts.generate_test_account()

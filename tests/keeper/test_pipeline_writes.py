@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from keeper_world import filed_world
+from support.keeper_world import filed_world
 
 from keeper.audit_log import verify_audit_log
 from keeper.chain import WriteRevertedError

@@ -10,8 +10,8 @@ import pytest
 from eth_utils.crypto import keccak
 from hypothesis import given
 from hypothesis import strategies as st
-from keeper_factories import LIQUIDATED_AT_MS, claim, evidence, policy
 from pydantic import ValidationError
+from support.factories import LIQUIDATED_AT_MS, claim, evidence, policy
 
 from keeper.evidence import LiquidationKind, ReviewCause
 from keeper.interface import Exchange, ReasonCode

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from keeper_world import ROOT, KeeperWorld
+from support.keeper_world import ROOT, KeeperWorld
 
-from keeper.__main__ import cli
 from keeper.audit_log import verify_audit_log
-from keeper.cli_review import decide_claim
+from keeper.cli import cli
+from keeper.cli.review import decide_claim
 from keeper.evidence import ReviewCause
 from keeper.interface import ClaimStatus, ReasonCode
 from keeper.metrics import KeeperMetrics

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from keeper_factories import make_settings
 from pydantic import SecretStr
+from support.factories import make_settings
 
 from keeper.evidence import LiquidationEvidence
 from keeper.exchanges import binance, okx
@@ -25,6 +25,7 @@ from keeper.exchanges.admission import (
 )
 from keeper.exchanges.base import ExchangeAdapter, OrderQuery
 from keeper.exchanges.errors import OrderNotFoundError
+from keeper.exchanges.limits import EndpointLimiter, EndpointRate, LimiterNeed
 from keeper.exchanges.registry import AdapterRegistry
 from keeper.exchanges.scheduling import (
     AccountKey,
@@ -35,10 +36,10 @@ from keeper.exchanges.scheduling import (
     job_wait,
     next_ready,
 )
-from keeper.exchanges.service import OutcomeStatus, VerificationRequest, Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, EndpointRate, LimiterNeed
 from keeper.settings import AccountCredentials, AccountRegistry
+from keeper.verification import OutcomeStatus, VerificationRequest
 
 WEIGHT = binance.WEIGHT_KEY
 A, B, C, D = ("0x" + digit * 64 for digit in "abcd")

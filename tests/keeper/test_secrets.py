@@ -10,10 +10,11 @@ import pytest
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import VerificationRequest, Verifier
+from keeper.exchanges.verifier import Verifier
 from keeper.settings import AccountCredentials, AccountRegistry, AccountsFileError, KeeperSettings
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
+from keeper.verification import VerificationRequest
 
 # The keeper's default claim window: the span a claim's liquidation can fall in.
 CLAIM_WINDOW_SECONDS: int = KeeperSettings.model_fields["claim_window_seconds"].default

@@ -21,7 +21,7 @@ from keeper.settings import (
     is_local_network,
     network_name,
 )
-from ops.deployment import DEPLOYMENTS_DIR, deployment_path
+from operator_toolkit.deployment import DEPLOYMENTS_DIR, deployment_path
 
 REF = "0x" + "0a" * 32
 PROXY_A = "0x" + "a1" * 20

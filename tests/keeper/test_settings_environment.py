@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from keeper.cli_run import ConfigurationError, load_settings
+from keeper.app import ConfigurationError, load_settings
 from keeper.settings import (
     OTHER_LG_PREFIXES,
     OTHER_LG_VARIABLES,
@@ -94,7 +94,7 @@ def test_other_lg_variables__every_lg_name_in_the_code__a_setting_or_allowed() -
     would warn about it. (f-strings and prose are not seen: a name must be a string literal of its own.)"""
     settings = {f"LG_{name.upper()}" for name in KeeperSettings.model_fields}
     names: dict[str, str] = {}
-    for folder in ("keeper", "ops", "scripts", "tools", "tests", "bench"):
+    for folder in ("keeper", "operator_toolkit", "scripts", "tools", "tests", "bench"):
         for path in (ROOT / folder).rglob("*.py"):
             if path == Path(__file__).resolve():
                 continue  # this file's misspellings are deliberate

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from store_backends import PostgresBackend, StoreBackend
+from support.store_backends import PostgresBackend, StoreBackend
 
 from keeper.evidence import ClaimInput, ReviewCause
 from keeper.exchanges.answers import RawAnswer

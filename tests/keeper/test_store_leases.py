@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from store_backends import PostgresBackend, StoreBackend
+from support.store_backends import PostgresBackend, StoreBackend
 from test_store import APPROVE, claim
 
 from keeper.claim_ownership import LeaseConfig, Leases, lease_config

@@ -1,5 +1,5 @@
-"""The exchanges' HTTP session (keeper/transport.py build_session): the environment requests would read on
-every request (proxies, NO_PROXY, a CA bundle) is read once, when the session is built."""
+"""The exchanges' HTTP session (keeper/exchanges/transport.py build_session): the environment requests would
+read on every request (proxies, NO_PROXY, a CA bundle) is read once, when the session is built."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from keeper_factories import make_settings
+from support.factories import make_settings
 
 from keeper.exchanges import bybit
+from keeper.exchanges.limits import EndpointLimiter, EndpointRate
 from keeper.exchanges.registry import WIRE_RULES, transport_config
+from keeper.exchanges.transport import HttpTransport, build_session
 from keeper.interface import Exchange
-from keeper.limits import EndpointLimiter, EndpointRate
-from keeper.transport import HttpTransport, build_session
 
 
 def _session(tmp_path: Path, base_url: str) -> requests.Session:

@@ -5,21 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from keeper_factories import make_settings, observed_verdict, request_for, wanted_verdict
+from support.factories import make_settings, observed_verdict, request_for, wanted_verdict
 
 from keeper.evidence import ClaimInput
 from keeper.exchanges.registry import AdapterRegistry
-from keeper.exchanges.service import (
-    OutcomeStatus,
-    VerificationOutcome,
-    VerificationRequest,
-    Verifier,
-)
+from keeper.exchanges.verifier import Verifier
 from keeper.interface import ReasonCode
 from keeper.policy import PolicyParams
 from keeper.sim.generator import generate
 from keeper.sim.scenarios import ScenarioFile
 from keeper.sim.server import SimExchange
+from keeper.verification import OutcomeStatus, VerificationOutcome, VerificationRequest
 
 
 def test_generated_scenarios__cover_every_policy_reason_but_instrument_mismatch(

@@ -10,7 +10,7 @@ import {GovernanceHandler} from "./GovernanceHandler.sol";
 
 /// @title GovernanceInvariants
 /// @notice Handler-based invariant campaign of the in-contract multisig (PROPERTIES.md MS-1..5, ROLE-1,
-/// GOV-DELAY-1..3, SOLV-2, RISK-2, UPG-1, AUTH-1, MODEL-1). The pool is configured as in tests/lg_testkit.py,
+/// GOV-DELAY-1..3, SOLV-2, RISK-2, UPG-1, AUTH-1, MODEL-1). The pool is configured as in operator_toolkit/pool_setup.py,
 /// funded, holds one approval inside a 3-day challenge window (the raids' veto target) and has a 48 h
 /// execution delay; `GovernanceHandler` then drives signers, raiders, a rogue guardian, removed signers and
 /// outsiders against it, predicting every outcome from its ghost model.
@@ -23,7 +23,7 @@ contract GovernanceInvariantsTest is StdInvariant, GuardFixture {
     uint256 internal constant COVERAGE_RUNS = 64;
 
     GovernanceHandler internal handler;
-    /// @dev tests/contracts/LeverageGuardV2.sol, deployed from its artifact (test/targets/UpgradeTargets.sol).
+    /// @dev tests/fixture_contracts/LeverageGuardV2.sol, deployed from its artifact (test/targets/UpgradeTargets.sol).
     address internal v2;
     address internal raidTarget;
 
