@@ -149,15 +149,21 @@ def _no_duplicates(entries: Sequence[tuple[int, str]], path: Path) -> None:
         seen[address] = line
 
 
+def _coverage_terms(
+    row: WhitelistRow | ExtendRow, path: Path, line: int, decimals: int, symbol: str
+) -> tuple[int, int]:
+    """The row's coverage limit (token units) and end (unix seconds); a bad value names its file and line."""
+    try:
+        return parse_amount(row.coverage_limit, decimals, symbol), parse_timestamp(row.coverage_end)
+    except click.BadParameter as error:
+        raise click.BadParameter(f"{path} line {line}: {error.message}") from None
+
+
 def read_whitelist(path: Path, salt: bytes, decimals: int, symbol: str) -> list[Policy]:
     policies = []
     for line, row in _rows(path, WhitelistRow, WHITELIST_COLUMNS):
         assert isinstance(row, WhitelistRow)
-        try:
-            limit = parse_amount(row.coverage_limit, decimals, symbol)
-            end = parse_timestamp(row.coverage_end)
-        except click.BadParameter as error:
-            raise click.BadParameter(f"{path} line {line}: {error.message}") from None
+        limit, end = _coverage_terms(row, path, line, decimals, symbol)
         ref = account_ref(salt, row.exchange, row.exchange_account_id)
         policies.append(Policy(line, row.address, ref, limit, end))
     _no_duplicates([(p.line, p.address) for p in policies], path)
@@ -168,11 +174,7 @@ def read_extensions(path: Path, decimals: int, symbol: str) -> list[Extension]:
     extensions = []
     for line, row in _rows(path, ExtendRow, EXTEND_COLUMNS):
         assert isinstance(row, ExtendRow)
-        try:
-            limit = parse_amount(row.coverage_limit, decimals, symbol)
-            end = parse_timestamp(row.coverage_end)
-        except click.BadParameter as error:
-            raise click.BadParameter(f"{path} line {line}: {error.message}") from None
+        limit, end = _coverage_terms(row, path, line, decimals, symbol)
         extensions.append(Extension(line, row.address, limit, end))
     _no_duplicates([(e.line, e.address) for e in extensions], path)
     return extensions
