@@ -26,6 +26,7 @@ from bench.crash_day_targets import (
     WORKLOAD_BURST_10K,
     WORKLOAD_MANY,
     WORKLOAD_OKX,
+    burst_footing,
     target_rows,
 )
 from bench.keeper import SEED, Plan, _child
@@ -132,6 +133,7 @@ def report(runs: dict[str, Any]) -> str:
             accounts = run["okx_accounts"] + run["binance_accounts"] + run["bybit_accounts"]
             mix = f"OKX {1 - binance - bybit:.0%} / Binance {binance:.0%} / Bybit {bybit:.0%}"
             out.append(f"{name}: {mix} of the claims, {accounts:,} accounts")
+    out += burst_footing(by_label)
     out.append("")
     out.append(tables(list(runs.values())))
     return "\n".join(out)

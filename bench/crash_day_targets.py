@@ -59,6 +59,32 @@ def _burst_ratio(runs: Mapping[str, Run]) -> float | None:
     return float(per_claim[1] / per_claim[0])
 
 
+def burst_footing(runs: Mapping[str, Run]) -> list[str]:
+    """How the burst runs stand against the least time their own limits allow (``bench/limit_ceiling.py``),
+    beside the issue's figure: Binance's clock minutes give the minute a run starts in a whole budget, worth a
+    quarter of a 1,000-claim run and a thirty-sixth of a 10,000-claim one. Empty without both runs (or from a
+    run recorded before the least time was)."""
+    small, large = runs.get(WORKLOAD_BURST_1K), runs.get(WORKLOAD_BURST_10K)
+    if small is None or large is None or "least_time_share" not in small or "least_time_share" not in large:
+        return []
+    lines = []
+    for run in (small, large):
+        least, taken = run["ceiling"]["least_seconds"], run["backlog_seconds"]
+        minutes = run["binance_weight_full_minutes"]
+        pace = f"{sum(minutes) / len(minutes):,.0f}" if minutes else "no whole minute"
+        lines.append(
+            f"{run['claims']:,} claims: {taken:,.1f} s against a least time of {least:,.1f} s "
+            f"({run['least_time_share']:.2f} of it; {run['ceiling']['least_binding_key']}); "
+            f"Binance weight per whole clock minute {pace} over {len(minutes)} minutes"
+        )
+    footing = small["least_time_share"] / large["least_time_share"]
+    lines.append(
+        f"time per claim vs the 1,000-claim run, each run against its least time: {footing:.2f}x "
+        f"(the issue's figure, against wall time alone: {_burst_ratio(runs) or 0:.2f}x)"
+    )
+    return lines
+
+
 def _worst_latency_p95(runs: Mapping[str, Run]) -> float | None:
     """The highest p95 over the workloads whose latency phase ran (the bar holds on every workload)."""
     values = [float(r["latency"]["p95_seconds"]) for r in runs.values() if r["latency"]["p95_seconds"]]

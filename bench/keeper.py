@@ -30,7 +30,7 @@ import statistics
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from bench.common import (
     write_json,
 )
 from bench.keeper_tables import percentile, tables
+from bench.limit_ceiling import ceiling, full_minutes
 from bench.pool import RpcFiler, deploy_pool, file_backlog, instrumented_chain, prepare_claims
 from bench.sim_process import RemoteSim
 from bench.workload import generate_workload
@@ -61,39 +62,6 @@ SEED = 7_2026
 
 
 # ------------------------------------------------------------------------------- simulator and chain
-
-
-def ceiling(hits: Counter[tuple[str, str]], limits: Any, claims: int) -> dict[str, Any]:
-    """Claims per second the published limits allow for these requests: the slowest limit key decides."""
-    from keeper.sim.okx import PUBLISHED_PER_2S
-
-    # units per second, per key: the simulator's limits, which default to the published ones
-    okx_limits = {**PUBLISHED_PER_2S, **limits.okx_per_2s}
-    rates: dict[str, float] = {
-        f"okx {endpoint}": limit / (limits.okx_window_ms / 1000) for endpoint, limit in okx_limits.items()
-    }
-    rates["binance weight"] = limits.binance_weight_per_minute / 60
-    rates["bybit ip"] = limits.bybit_ip_per_5s / 5
-    for endpoint in ("order/history", "execution/list", "position/closed-pnl", "account/transaction-log"):
-        rates[f"bybit {endpoint}"] = limits.bybit_per_uid_per_s
-    slowest, seconds = "", 0.0
-    for (name, scope), count in hits.items():
-        rate = rates.get(name)
-        if rate is None:
-            continue
-        if count / rate > seconds:
-            slowest, seconds = f"{name} [{scope[:12]}]", count / rate
-    per_endpoint: Counter[str] = Counter()
-    for (name, _scope), count in hits.items():
-        if name not in ("binance weight", "bybit ip"):
-            per_endpoint[name] += count
-    return {
-        "binding_key": slowest,
-        "min_seconds": seconds,
-        "claims_per_second": claims / seconds if seconds else None,
-        "requests_per_claim": {name: count / claims for name, count in sorted(per_endpoint.items())},
-        "binance_weight_per_claim": sum(c for (n, _), c in hits.items() if n == "binance weight") / claims,
-    }
 
 
 class RssSampler:
@@ -201,14 +169,16 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     # ---- phase 1: a backlog of N claims, drained (the keeper starts on the whole backlog)
     filed_hashes, _ = file_backlog(filer, guard, calls[: plan.claims])
     baseline_rss = rss_bytes()
+    started_unix = time.time()  # the simulator's clock: its minutes are Binance's
     with RssSampler() as sampler:
         drain = drain_backlog(pipeline, bench_chain, chain, plan.claims)
     drained, pass_reports = drain.seconds, drain.pass_reports
     passes = len(pass_reports)
     hits_phase1, statuses_phase1 = sim.counts()
+    binance_full_minutes = full_minutes(sim.binance_minutes(), started_unix, started_unix + drained)
     steps_phase1 = dict(steps)
     throughput = plan.claims / drained
-    limit_ceiling = ceiling(hits_phase1, SimLimits(), plan.claims)
+    limit_ceiling = ceiling(hits_phase1, SimLimits(), plan.claims, started_unix)
 
     # ---- phase 2: steady arrivals at half the measured throughput, keeper looping
     latencies: list[float] = []
@@ -261,6 +231,10 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         "ceiling_ratio": throughput / limit_ceiling["claims_per_second"]
         if limit_ceiling["claims_per_second"]
         else None,
+        "backlog_started_unix": started_unix,
+        # The least time the limits allow these requests from the backlog's start, over the time taken.
+        "least_time_share": limit_ceiling["least_seconds"] / drained,
+        "binance_weight_full_minutes": binance_full_minutes,
         "step_seconds": steps_phase1,
         "statuses": {str(k): v for k, v in statuses_phase1.items()},
         "latency": {

@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 COUNTS_PATH = "/__bench/counts"
+BINANCE_WEIGHT = "binance weight"
+"""The rate-limit key of Binance's weight per IP (its scope is the client IP)."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,7 +49,7 @@ def rate_limit_keys(path: str, query: str, headers: Any, client_ip: str) -> list
 
         endpoint = path.removeprefix("/fapi/v1/")
         weight = BINANCE_WEIGHTS.get(endpoint) or (20 if params.get("symbol") else 50)
-        return [(f"binance {endpoint}", "requests")] + [("binance weight", client_ip)] * weight
+        return [(f"binance {endpoint}", "requests")] + [(BINANCE_WEIGHT, client_ip)] * weight
     if path.startswith("/v5/"):
         # Bybit counts per UID and endpoint and per IP (600 per 5 s).
         endpoint = path.removeprefix("/v5/")
@@ -66,6 +68,8 @@ def _recording_sim_class() -> Any:
             super().__init__(*args, **kwargs)
             self.hits: Counter[tuple[str, str]] = Counter()
             self.statuses: Counter[int] = Counter()
+            self.binance_minutes: Counter[tuple[str, int]] = Counter()
+            """Binance weight per (IP, clock minute on the simulator's clock): what each budget spent."""
             self._hits_lock = threading.Lock()
 
         def route(self, raw_path: str, headers: Any, client_ip: str) -> Any:
@@ -74,12 +78,16 @@ def _recording_sim_class() -> Any:
                 with self._hits_lock:
                     hits = [[name, scope, n] for (name, scope), n in self.hits.items()]
                     statuses = {str(status): n for status, n in self.statuses.items()}
-                return Reply(200, {"hits": hits, "statuses": statuses})
+                    minutes = [[ip, minute, n] for (ip, minute), n in self.binance_minutes.items()]
+                return Reply(200, {"hits": hits, "statuses": statuses, "binance_minutes": minutes})
+            minute = int(self.state.now_ms() // 60_000)
             reply = super().route(raw_path, headers, client_ip)
             keys = rate_limit_keys(parts.path, parts.query, headers, client_ip)
             with self._hits_lock:
                 for key in keys:
                     self.hits[key] += 1
+                    if key[0] == BINANCE_WEIGHT:
+                        self.binance_minutes[(key[1], minute)] += 1
                 self.statuses[int(reply.status)] += 1
             return reply
 
@@ -127,6 +135,15 @@ class RemoteSim:
             body = json.loads(response.read())
         hits: Counter[tuple[str, str]] = Counter({(name, scope): n for name, scope, n in body["hits"]})
         return hits, Counter({int(status): n for status, n in body["statuses"].items()})
+
+    def binance_minutes(self) -> dict[int, int]:
+        """Binance weight per clock minute (unix seconds // 60) so far, over every IP."""
+        with urllib.request.urlopen(self.url + COUNTS_PATH, timeout=30) as response:
+            body = json.loads(response.read())
+        minutes: Counter[int] = Counter()
+        for _ip, minute, weight in body["binance_minutes"]:
+            minutes[int(minute)] += int(weight)
+        return dict(minutes)
 
     def stop(self) -> None:
         self.process.terminate()

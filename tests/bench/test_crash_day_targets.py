@@ -19,6 +19,7 @@ from bench.crash_day_targets import (  # noqa: E402
     WORKLOAD_BURST_10K,
     WORKLOAD_MANY,
     WORKLOAD_OKX,
+    burst_footing,
     target_rows,
     verdict,
 )
@@ -84,3 +85,38 @@ def test_verdict__lower_is_better__boundaries() -> None:
         "bar met",
     )
     assert verdict(weight, 20.01) == "**bar missed**"
+
+
+def _burst_run(claims: int, backlog: float, least: float, minutes: list[int]) -> dict[str, Any]:
+    run = _run(claims=claims, backlog=backlog)
+    run["ceiling"].update({"least_seconds": least, "least_binding_key": "binance weight [127.0.0.1]"})
+    run["least_time_share"] = least / backlog
+    run["binance_weight_full_minutes"] = minutes
+    return run
+
+
+def test_burst_footing__both_runs__each_against_its_least_time_beside_the_issue_figure() -> None:
+    runs = {
+        WORKLOAD_BURST_1K: _burst_run(1_000, 200.0, 160.0, [2_300, 2_300]),
+        WORKLOAD_BURST_10K: _burst_run(10_000, 2_200.0, 2_090.0, [2_250] * 34),
+    }
+
+    lines = burst_footing(runs)
+
+    assert lines == [
+        "1,000 claims: 200.0 s against a least time of 160.0 s (0.80 of it; binance weight [127.0.0.1]); "
+        "Binance weight per whole clock minute 2,300 over 2 minutes",
+        "10,000 claims: 2,200.0 s against a least time of 2,090.0 s (0.95 of it; "
+        "binance weight [127.0.0.1]); Binance weight per whole clock minute 2,250 over 34 minutes",
+        "time per claim vs the 1,000-claim run, each run against its least time: 0.84x "
+        "(the issue's figure, against wall time alone: 1.10x)",
+    ]
+
+
+def test_burst_footing__a_run_recorded_without_least_time__nothing() -> None:
+    runs = {
+        WORKLOAD_BURST_1K: _run(claims=1_000, backlog=100.0),
+        WORKLOAD_BURST_10K: _burst_run(10_000, 2_200.0, 2_090.0, []),
+    }
+
+    assert burst_footing(runs) == []
