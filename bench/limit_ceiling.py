@@ -89,10 +89,12 @@ def ceiling(
         window = windows.get(name)
         if window is None:
             continue
-        if window.steady_seconds(count) > seconds:
-            slowest, seconds = _key(name, scope), window.steady_seconds(count)
-        if started_unix is not None and window.least_seconds(count, started_unix) > least:
-            least_key, least = _key(name, scope), window.least_seconds(count, started_unix)
+        steady = window.steady_seconds(count)
+        if steady > seconds:
+            slowest, seconds = _key(name, scope), steady
+        quickest = 0.0 if started_unix is None else window.least_seconds(count, started_unix)
+        if quickest > least:
+            least_key, least = _key(name, scope), quickest
     per_endpoint: Counter[str] = Counter()
     for (name, _scope), count in hits.items():
         if name not in (BINANCE_WEIGHT, BYBIT_IP):

@@ -129,17 +129,19 @@ class RemoteSim:
             client_urls[ip] = client_url
         return cls(process, url, client_urls)
 
+    def _counts_body(self) -> Any:
+        with urllib.request.urlopen(self.url + COUNTS_PATH, timeout=30) as response:
+            return json.loads(response.read())
+
     def counts(self) -> tuple[Counter[tuple[str, str]], Counter[int]]:
         """Requests per rate-limit key, and replies per HTTP status, so far."""
-        with urllib.request.urlopen(self.url + COUNTS_PATH, timeout=30) as response:
-            body = json.loads(response.read())
+        body = self._counts_body()
         hits: Counter[tuple[str, str]] = Counter({(name, scope): n for name, scope, n in body["hits"]})
         return hits, Counter({int(status): n for status, n in body["statuses"].items()})
 
     def binance_minutes(self) -> dict[int, int]:
         """Binance weight per clock minute (unix seconds // 60) so far, over every IP."""
-        with urllib.request.urlopen(self.url + COUNTS_PATH, timeout=30) as response:
-            body = json.loads(response.read())
+        body = self._counts_body()
         minutes: Counter[int] = Counter()
         for _ip, minute, weight in body["binance_minutes"]:
             minutes[int(minute)] += int(weight)
