@@ -61,9 +61,9 @@ def _burst_ratio(runs: Mapping[str, Run]) -> float | None:
 
 def burst_footing(runs: Mapping[str, Run]) -> list[str]:
     """How the burst runs stand against the least time their own limits allow (``bench/limit_ceiling.py``),
-    beside the issue's figure: Binance's clock minutes give the minute a run starts in a whole budget, worth a
-    quarter of a 1,000-claim run and a thirty-sixth of a 10,000-claim one. Empty without both runs (or from a
-    run recorded before the least time was)."""
+    beside the issue's figure: Binance's clock minutes give the minute a run starts in a whole budget, about a
+    quarter of a 1,000-claim run's budgets and a fortieth of a 10,000-claim run's. Empty without both runs (or
+    from a run recorded before the least time was)."""
     small, large = runs.get(WORKLOAD_BURST_1K), runs.get(WORKLOAD_BURST_10K)
     if small is None or large is None or "least_time_share" not in small or "least_time_share" not in large:
         return []
