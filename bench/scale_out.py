@@ -56,7 +56,6 @@ LOG_POLL_SECONDS = 0.2
 BLOCK_SECONDS = 1.0
 """The bench mines an empty block this often: a live chain's clock moves on its own, anvil's only with blocks
 (a deferred claim's back-off runs on the chain's clock)."""
-BINANCE_WEIGHT_PER_MINUTE = 2_400
 
 
 def simulated_ip(index: int) -> str:
@@ -298,7 +297,11 @@ def result(
         }
     weight = sum(weight_of.values())
     weight_per_claim = weight / plan.claims
-    ceiling = plan.keepers * BINANCE_WEIGHT_PER_MINUTE / BINANCE_WINDOW_SECONDS / weight_per_claim
+    from keeper.sim.server import SimLimits
+
+    # Each keeper has its own simulated IP and so the whole per-IP budget the simulator enforces.
+    budget = SimLimits().binance_weight_per_minute
+    ceiling = plan.keepers * budget / BINANCE_WINDOW_SECONDS / weight_per_claim
     throughput = plan.claims / seconds
     return {
         "plan": {key: value for key, value in asdict(plan).items() if key != "database_url"},
