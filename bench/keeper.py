@@ -125,6 +125,17 @@ def keeper_settings(plan: Plan, tmp: Path, sim_url: str, accounts_file: Path, po
     )
 
 
+def keeper_weight_window(settings: Any) -> dict[str, float]:
+    """The keeper's own limiter for Binance weight (its limit less the safety margin, per sliding period), as
+    the run record keeps it: ``limit`` and ``period_seconds``."""
+    from keeper.exchanges import binance
+
+    rate = binance.weight_rate(
+        settings.binance_weight_limit_per_minute, settings.binance_weight_safety_margin
+    )[binance.WEIGHT_KEY]
+    return {"limit": rate.limit, "period_seconds": rate.period_ms / 1000}
+
+
 def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
     from keeper.app import build_pipeline
     from keeper.chain import ChainClient
@@ -235,6 +246,7 @@ def _run(ape: Any, plan: Plan, tmp: Path) -> dict[str, Any]:
         # The least time the limits allow these requests from the backlog's start, over the time taken.
         "least_time_share": limit_ceiling["least_seconds"] / drained,
         "binance_weight_full_minutes": binance_full_minutes,
+        "keeper_binance_weight": keeper_weight_window(settings),
         "step_seconds": steps_phase1,
         "statuses": {str(k): v for k, v in statuses_phase1.items()},
         "latency": {

@@ -13,6 +13,10 @@ Two figures, because they differ for a run of a few windows:
   ``(ceil(units / limit) - 1) * period``. A clock window (Binance's weight per clock minute) gives a whole
   budget to the minute the run starts in however little of it is left, so the least time also depends on
   when in the minute the run began: ``max(0, (first_minute + ceil(units / limit) - 1) * period - start)``.
+
+And what the sliding window alone does to a comparison of two runs' time per claim (``ratio_bands``): a run's
+least time moves in whole periods, so the ratio of a large run's time per claim to a small run's is a sawtooth
+in the weight per claim, not a measure of the keeper.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from bench.sim_process import BINANCE_WEIGHT
@@ -59,6 +64,59 @@ class LimitWindow:
             return (windows - 1) * self.period_seconds
         first = math.floor(started_unix / self.period_seconds)
         return max(0.0, (first + windows - 1) * self.period_seconds - started_unix)
+
+
+@dataclass(frozen=True)
+class WeightBand:
+    """Weights per claim above ``above`` and at most ``up_to`` (``None``: every weight above ``above``)."""
+
+    above: float
+    up_to: float | None
+
+    def __str__(self) -> str:
+        return f"above {self.above:.2f}" if self.up_to is None else f"({self.above:.2f}, {self.up_to:.2f}]"
+
+
+def ratio_at(window: LimitWindow, small: tuple[int, int], large: tuple[int, int]) -> float | None:
+    """The large run's least time per claim over the small run's, each run given as ``(claims, units)`` and
+    held to the sliding ``window`` alone; ``None`` when the small run's units fit one window (no time)."""
+    (small_claims, small_units), (large_claims, large_units) = small, large
+    small_seconds = window.least_seconds(small_units, 0.0)
+    if not small_seconds:
+        return None
+    return (window.least_seconds(large_units, 0.0) / large_claims) / (small_seconds / small_claims)
+
+
+def ratio_bands(window: LimitWindow, small_claims: int, large_claims: int, bar: float) -> list[WeightBand]:
+    """The weights per claim at which ``ratio_at`` (the same weight per claim in both runs) is ``<= bar``.
+
+    With ``b = limit / small_claims`` and a small run of ``m + 1`` windows (weights in ``(m b, (m + 1) b]``),
+    the ratio is ``(ceil(large_claims w / limit) - 1) / (m large_claims / small_claims)``, which is at most
+    ``bar`` up to ``w = (floor(bar m large_claims / small_claims) + 1) limit / large_claims``. From
+    ``m >= 1 / (bar - 1)`` that reaches ``(m + 1) b``: every heavier weight meets the bar.
+    """
+    if window.clock_aligned:
+        raise ValueError("ratio_bands models a sliding window; a clock window also depends on the start")
+    exact_bar = Fraction(str(bar))
+    if exact_bar <= 1:
+        raise ValueError(f"a bar of {bar} is met only at isolated weights; give one above 1")
+    scale = Fraction(large_claims, small_claims)
+    always_from = math.ceil(1 / (exact_bar - 1))
+    bands: list[tuple[Fraction, Fraction | None]] = []
+
+    def add(above: Fraction, up_to: Fraction | None) -> None:
+        if bands and bands[-1][1] == above:
+            above = bands.pop()[0]
+        bands.append((above, up_to))
+
+    for m in range(1, always_from):
+        above = Fraction(m * window.limit, small_claims)
+        fits = Fraction((math.floor(exact_bar * m * scale) + 1) * window.limit, large_claims)
+        up_to = min(fits, Fraction((m + 1) * window.limit, small_claims))
+        if up_to > above:
+            add(above, up_to)
+    add(Fraction(always_from * window.limit, small_claims), None)
+    return [WeightBand(float(a), None if u is None else float(u)) for a, u in bands]
 
 
 def limit_windows(limits: Any) -> dict[str, LimitWindow]:

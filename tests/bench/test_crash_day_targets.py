@@ -120,3 +120,23 @@ def test_burst_footing__a_run_recorded_without_least_time__nothing() -> None:
     }
 
     assert burst_footing(runs) == []
+
+
+def test_burst_footing__keeper_limit_recorded__time_it_allows_each_run_and_the_bands_of_the_bar() -> None:
+    runs = {
+        WORKLOAD_BURST_1K: _burst_run(1_000, 190.0, 128.0, [2_000]),
+        WORKLOAD_BURST_10K: _burst_run(10_000, 2_375.0, 2_137.0, [2_250] * 37),
+    }
+    for run, weight in ((runs[WORKLOAD_BURST_1K], 8.955), (runs[WORKLOAD_BURST_10K], 8.8576)):
+        run["ceiling"]["binance_weight_per_claim"] = weight
+        run["keeper_binance_weight"] = {"limit": 2_300, "period_seconds": 60.0}
+
+    lines = burst_footing(runs)
+
+    assert lines[3:] == [
+        "held to the keeper's own Binance limit alone (2,300 weight per 60 s, sliding): "
+        "1,000 claims 180.0 s (0.95 of the time taken), 10,000 claims 2,280.0 s (0.96 of the time taken)",
+        "that limit alone gives the issue's figure 1.27x at these weights per claim (8.96, 8.86); it is "
+        "<= 1.10x only for a weight per claim in (2.30, 2.76], (4.60, 5.29], (6.90, 7.82], (9.20, 10.35], "
+        "(11.50, 12.88], (13.80, 15.41], (16.10, 17.94], (18.40, 20.47], above 20.70",
+    ]

@@ -1,6 +1,7 @@
 """The limits' arithmetic of the keeper bench (bench/limit_ceiling.py): the steady-state ceiling, the least
 time a run's own requests allow from its start (sliding windows and Binance's clock minutes), the whole
-minutes' weight, and the simulator counting Binance weight per clock minute."""
+minutes' weight, the simulator counting Binance weight per clock minute, and the weights per claim at which a
+sliding window alone lets a large run's time per claim stay within a bar of a small run's."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.limit_ceiling import LimitWindow, ceiling, full_minutes  # noqa: E402
+from bench.limit_ceiling import (  # noqa: E402
+    LimitWindow,
+    WeightBand,
+    ceiling,
+    full_minutes,
+    ratio_at,
+    ratio_bands,
+)
 from bench.sim_process import BINANCE_WEIGHT, _recording_sim_class  # noqa: E402
 from keeper.sim.scenarios import ScenarioFile  # noqa: E402
 from keeper.sim.wire import SimLimits  # noqa: E402
@@ -118,3 +126,60 @@ def test_recording_sim__binance_weight_counted_per_clock_minute_of_the_simulator
         ("10.0.0.2", minute + 1): 1,
     }
     assert sim.hits[(BINANCE_WEIGHT, "10.0.0.1")] == 51
+
+
+KEEPER_WEIGHT = LimitWindow(2_300, MINUTE)  # the keeper's Binance limiter: 2,400 less its margin of 100
+
+
+def test_ratio_at__measured_burst_weights__the_sliding_window_alone_gives_1_27x() -> None:
+    # The burst of 3 Dec: 8,955 weight for 1,000 claims (4 windows: 180 s), 88,576 for 10,000 (39: 2,280 s)
+    assert ratio_at(KEEPER_WEIGHT, (1_000, 8_955), (10_000, 88_576)) == pytest.approx(2_280 / 1_800)
+
+
+def test_ratio_at__small_run_fits_one_window__none() -> None:
+    assert ratio_at(KEEPER_WEIGHT, (1_000, 2_300), (10_000, 23_000)) is None
+
+
+def test_ratio_bands__keeper_limit_and_the_burst_bar__met_only_in_bands_below_20_7() -> None:
+    bands = ratio_bands(KEEPER_WEIGHT, 1_000, 10_000, 1.10)
+
+    assert bands[:-1] == [
+        WeightBand(above, up_to)
+        for above, up_to in [
+            (2.3, 2.76),
+            (4.6, 5.29),
+            (6.9, 7.82),
+            (9.2, 10.35),
+            (11.5, 12.88),
+            (13.8, 15.41),
+            (16.1, 17.94),
+            (18.4, 20.47),
+        ]
+    ]
+    assert bands[-1] == WeightBand(20.7, None)
+    assert [str(bands[2]), str(bands[-1])] == ["(6.90, 7.82]", "above 20.70"]
+
+
+def test_ratio_bands__every_weight_on_a_fine_grid__in_a_band_exactly_when_ratio_at_meets_the_bar() -> None:
+    bands = ratio_bands(KEEPER_WEIGHT, 1_000, 10_000, 1.10)
+    # Weights of k / 1,000 per claim: k units for 1,000 claims, 10 k for 10,000; band edges in the same units.
+    edges = [(round(b.above * 1_000), None if b.up_to is None else round(b.up_to * 1_000)) for b in bands]
+
+    for k in range(2_301, 30_000):
+        ratio = ratio_at(KEEPER_WEIGHT, (1_000, k), (10_000, 10 * k))
+        in_band = any(above < k and (up_to is None or k <= up_to) for above, up_to in edges)
+        assert in_band == (ratio is not None and ratio <= 1.10 + 1e-12), k
+
+
+@pytest.mark.parametrize(
+    ("window", "bar", "message"),
+    [
+        (LimitWindow(2_400, MINUTE, clock_aligned=True), 1.10, "models a sliding window"),
+        (KEEPER_WEIGHT, 1.0, "isolated weights"),
+    ],
+)
+def test_ratio_bands__clock_window_or_bar_not_above_1__value_error(
+    window: LimitWindow, bar: float, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        ratio_bands(window, 1_000, 10_000, bar)
