@@ -99,7 +99,9 @@ def ratio_bands(window: LimitWindow, small_claims: int, large_claims: int, bar: 
         raise ValueError("ratio_bands models a sliding window; a clock window also depends on the start")
     exact_bar = Fraction(str(bar))
     if exact_bar <= 1:
-        raise ValueError(f"a bar of {bar} is met only at isolated weights; give one above 1")
+        raise ValueError(
+            f"a bar of {bar} never covers every heavier weight, so its bands never end: give one above 1"
+        )
     scale = Fraction(large_claims, small_claims)
     always_from = math.ceil(1 / (exact_bar - 1))
     bands: list[tuple[Fraction, Fraction | None]] = []

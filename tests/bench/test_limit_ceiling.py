@@ -175,7 +175,7 @@ def test_ratio_bands__every_weight_on_a_fine_grid__in_a_band_exactly_when_ratio_
     ("window", "bar", "message"),
     [
         (LimitWindow(2_400, MINUTE, clock_aligned=True), 1.10, "models a sliding window"),
-        (KEEPER_WEIGHT, 1.0, "isolated weights"),
+        (KEEPER_WEIGHT, 1.0, "bands never end"),
     ],
 )
 def test_ratio_bands__clock_window_or_bar_not_above_1__value_error(
