@@ -97,10 +97,10 @@ def _own_limit_lines(small: Run, large: Run) -> list[str]:
         (run["claims"], round(run["claims"] * run["ceiling"]["binance_weight_per_claim"]))
         for run in (small, large)
     ]
+    allowed = [window.least_seconds(units, 0.0) for _, units in sizes]
     shares = ", ".join(
-        f"{claims:,} claims {window.least_seconds(units, 0.0):,.1f} s "
-        f"({window.least_seconds(units, 0.0) / run['backlog_seconds']:.2f} of the time taken)"
-        for (claims, units), run in zip(sizes, (small, large), strict=True)
+        f"{claims:,} claims {seconds:,.1f} s ({seconds / run['backlog_seconds']:.2f} of the time taken)"
+        for (claims, _), seconds, run in zip(sizes, allowed, (small, large), strict=True)
     )
     modelled = ratio_at(window, sizes[0], sizes[1])
     weights = ", ".join(f"{units / claims:.2f}" for claims, units in sizes)
