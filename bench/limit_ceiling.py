@@ -114,9 +114,8 @@ def ratio_bands(window: LimitWindow, small_claims: int, large_claims: int, bar: 
     for m in range(1, always_from):
         above = Fraction(m * window.limit, small_claims)
         fits = Fraction((math.floor(exact_bar * m * scale) + 1) * window.limit, large_claims)
-        up_to = min(fits, Fraction((m + 1) * window.limit, small_claims))
-        if up_to > above:
-            add(above, up_to)
+        # Never empty: floor(x) + 1 > x >= m large_claims / small_claims, as the bar is above 1.
+        add(above, min(fits, Fraction((m + 1) * window.limit, small_claims)))
     add(Fraction(always_from * window.limit, small_claims), None)
     return [WeightBand(float(a), None if u is None else float(u)) for a, u in bands]
 
